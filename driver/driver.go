@@ -1,0 +1,196 @@
+// Package driver defines the storage interface behind the queue. It is an
+// internal-facing contract: the queue calls it, storage backends implement it,
+// and the conformance suite in drivertest checks every backend against it.
+// Application code uses package queuesqlite instead.
+//
+// The interface is shaped around batches, because the queue claims,
+// completes and renews leases for many messages at once. One Driver serves one
+// storage shard; a sharded queue holds one Driver per shard.
+//
+// Drivers never read a clock: every time they compare or store comes in the
+// params, so one clock (the real one, or a test's) rules the whole queue.
+package driver
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/queue-sqlite/queuesqlite/queuetype"
+)
+
+// Message is the row type every driver reads and writes.
+type Message = queuetype.Message
+
+// Status is a message status.
+type Status = queuetype.Status
+
+// Driver is one storage shard of a queue. All methods are safe for
+// concurrent use. Errors wrap the queuetype sentinels where one applies
+// (ErrNotFound, ErrDuplicate, ErrStorageFull, ErrCorrupt, ErrClosed).
+type Driver interface {
+	// Insert stores new messages, all or none. IDs must be set; each message's
+	// Seq is filled in.
+	Insert(ctx context.Context, p InsertParams) error
+	// InsertTx stores new messages inside the caller's transaction on this
+	// shard's database; they exist if and only if that transaction commits.
+	InsertTx(ctx context.Context, tx Execer, p InsertParams) error
+
+	// Claim takes up to Max ready messages for the given destinations, highest
+	// priority first and in send order within a priority, leases them to
+	// Owner and counts an attempt. Ready messages whose expire time has passed
+	// are not run: they come back with StatusExpired. Returned messages are in
+	// claim order.
+	Claim(ctx context.Context, p ClaimParams) ([]*Message, error)
+	// Head reports the highest priority among ready messages for the given
+	// destinations, and false when there are none. It does not write.
+	Head(ctx context.Context, destinations []string) (queuetype.Priority, bool, error)
+	// Complete records the outcomes of attempts. Each outcome is applied only
+	// if its attempt still holds the lease (fencing); Applied reports which.
+	Complete(ctx context.Context, cs []*Completion) error
+	// ExtendLeases renews Owner's leases on the given messages and returns
+	// the seqs it still holds; a missing seq means that lease was lost.
+	ExtendLeases(ctx context.Context, p LeaseParams) ([]int64, error)
+
+	// Rescue returns messages whose lease expired (their worker died) to
+	// pending with the attempt counted, or fails them when attempts are used
+	// up. It returns the rescued messages with their new status.
+	Rescue(ctx context.Context, p MaintainParams) ([]*Message, error)
+	// Promote makes scheduled and retrying messages whose run time has come
+	// ready, and returns how many it promoted.
+	Promote(ctx context.Context, p MaintainParams) (int, error)
+	// NextDue returns the earliest run time among scheduled and retrying
+	// messages, and false when there are none.
+	NextDue(ctx context.Context) (time.Time, bool, error)
+	// Expire moves messages not yet started whose expire time has passed to
+	// expired and returns them.
+	Expire(ctx context.Context, p MaintainParams) ([]*Message, error)
+	// Cleanup deletes terminal messages that finished before the cut-off of
+	// their status, then gives the freed space back to the file system.
+	Cleanup(ctx context.Context, p CleanupParams) (CleanupResult, error)
+
+	// Get returns one message by id, or ErrNotFound.
+	Get(ctx context.Context, id string) (*Message, error)
+	// List returns messages matching p in send order.
+	List(ctx context.Context, p ListParams) ([]*Message, error)
+	// Cancel moves a pending, scheduled or retrying message to cancelled.
+	// ErrInvalidState when it is running or finished, ErrNotFound when absent.
+	Cancel(ctx context.Context, p ChangeParams) (*Message, error)
+	// Requeue makes a failed, expired or cancelled message pending again with
+	// its attempts reset. ErrInvalidState for any other status.
+	Requeue(ctx context.Context, p ChangeParams) (*Message, error)
+
+	// Finished returns terminal messages whose callback belongs to Owner.
+	Finished(ctx context.Context, owner string, limit int) ([]*Message, error)
+	// AckCallbacks records that the callbacks of these messages have fired.
+	AckCallbacks(ctx context.Context, seqs []int64) error
+
+	// Stats counts messages per destination and status.
+	Stats(ctx context.Context) (*Stats, error)
+	// Meta reads a value of the shard's key/value metadata.
+	Meta(ctx context.Context, key string) (string, bool, error)
+	// SetMeta writes a value of the shard's key/value metadata.
+	SetMeta(ctx context.Context, key, value string) error
+	// Check runs an integrity check of the storage; nil when sound.
+	Check(ctx context.Context) error
+
+	// Changes signals (coalesced) when another connection or process has
+	// changed the shard, so the queue can look for new work or results.
+	Changes() <-chan struct{}
+	// Close releases the shard. Calls after Close fail with ErrClosed.
+	Close() error
+}
+
+// Execer runs statements inside a caller's transaction. *sql.Tx implements it.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// InsertParams holds messages to insert. Every message must have its ID,
+// Status (pending or scheduled), times and MaxAttempts set.
+type InsertParams struct {
+	Messages []*Message
+	// CallbackOwners, when not nil, is parallel to Messages: the instance
+	// that waits for each message's callback, or "" for none.
+	CallbackOwners []string
+}
+
+// ClaimParams selects and leases ready messages.
+type ClaimParams struct {
+	Destinations []string  // handler names this worker serves; required
+	Max          int       // at most this many
+	Owner        string    // the lease owner
+	Now          time.Time // the claim time; messages expired by then are expired, not claimed
+	LeaseUntil   time.Time // when the new leases run out unless renewed
+	Me           string    // this instance's callback owner id
+}
+
+// Completion is the outcome of one attempt, to be recorded if the attempt
+// still holds its lease.
+type Completion struct {
+	Seq     int64  // the message's seq (from the claim)
+	Attempt int    // the attempt number the worker ran
+	Owner   string // the lease owner that ran it
+
+	Status Status    // completed, failed, retrying, scheduled (snooze) or pending (released)
+	Result []byte    // the JSON result, for completed
+	Error  string    // the error text, for failed and retrying; "" keeps the previous one
+	RunAt  time.Time // for retrying and scheduled: when to run again
+	// Uncharge gives the attempt back (snooze, release on shutdown).
+	Uncharge bool
+	Now      time.Time
+	Me       string // this instance's callback owner id
+
+	Applied bool // out: false when the attempt had lost its lease
+}
+
+// LeaseParams renews leases.
+type LeaseParams struct {
+	Owner string
+	Seqs  []int64
+	Until time.Time
+}
+
+// MaintainParams bounds a maintenance pass.
+type MaintainParams struct {
+	Now   time.Time
+	Limit int
+	Me    string // this instance's callback owner id
+}
+
+// CleanupParams says which finished messages to delete: those with a status
+// in Before that finished before its cut-off.
+type CleanupParams struct {
+	Before    map[Status]time.Time
+	BatchSize int // rows per delete transaction; 0 = driver default
+}
+
+// CleanupResult reports what Cleanup did.
+type CleanupResult struct {
+	Deleted    int   // rows deleted
+	BytesFreed int64 // bytes given back to the file system
+}
+
+// ListParams filters List.
+type ListParams struct {
+	Statuses    []Status // any of these; nil = all
+	Destination string   // "" = all
+	AfterSeq    int64    // for paging: only seq > AfterSeq
+	Limit       int      // 0 = driver default (100)
+}
+
+// ChangeParams identifies a message to change.
+type ChangeParams struct {
+	ID  string
+	Now time.Time
+	Me  string // this instance's callback owner id
+}
+
+// Stats counts one shard's messages.
+type Stats struct {
+	// Counts maps destination -> status -> number of messages.
+	Counts map[string]map[Status]int
+	// OldestPending is the creation time of the oldest ready message (zero
+	// when none is pending).
+	OldestPending time.Time
+}

@@ -1,0 +1,479 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	qdriver "github.com/queue-sqlite/queuesqlite/driver"
+	"github.com/queue-sqlite/queuesqlite/queuetype"
+)
+
+// cleanupBatchDefault is how many rows one cleanup transaction deletes, so
+// cleanup never holds the write lock for long.
+const cleanupBatchDefault = 2000
+
+// listLimitDefault bounds List when the caller gives no limit.
+const listLimitDefault = 100
+
+// sqlCache keeps generated statements, keyed by shape, so each is built once.
+var sqlCache sync.Map
+
+func cachedSQL(key string, build func() string) string {
+	if s, ok := sqlCache.Load(key); ok {
+		return s.(string)
+	}
+	s, _ := sqlCache.LoadOrStore(key, build())
+	return s.(string)
+}
+
+// Insert implements driver.Driver.
+func (d *DB) Insert(ctx context.Context, p qdriver.InsertParams) error {
+	err := d.w.do(ctx, len(p.Messages) > 1, func(t *tx) error {
+		return insertAll(p, func(args []any) (int64, error) {
+			res, err := t.exec(sqlInsert, args...)
+			if err != nil {
+				return 0, err
+			}
+			return res.LastInsertId()
+		})
+	})
+	return d.wrap("insert", err)
+}
+
+// InsertTx implements driver.Driver.
+func (d *DB) InsertTx(ctx context.Context, tx qdriver.Execer, p qdriver.InsertParams) error {
+	err := insertAll(p, func(args []any) (int64, error) {
+		res, err := tx.ExecContext(ctx, sqlInsert, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	})
+	return d.wrap("insert", err)
+}
+
+func insertAll(p qdriver.InsertParams, exec func([]any) (int64, error)) error {
+	for i, m := range p.Messages {
+		owner := ""
+		if p.CallbackOwners != nil {
+			owner = p.CallbackOwners[i]
+		}
+		args, err := insertArgs(m, owner)
+		if err != nil {
+			return err
+		}
+		if m.Seq, err = exec(args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Claim implements driver.Driver.
+func (d *DB) Claim(ctx context.Context, p qdriver.ClaimParams) ([]*queuetype.Message, error) {
+	n := len(p.Destinations)
+	if n == 0 || p.Max <= 0 {
+		return nil, nil
+	}
+	query := cachedSQL(fmt.Sprint("claim/", n), func() string { return claimSQL(n) })
+	args := make([]any, 0, 5+n)
+	args = append(args, micros(p.Now), p.Owner, micros(p.LeaseUntil), int64(p.Max), p.Me)
+	for _, dest := range p.Destinations {
+		args = append(args, dest)
+	}
+	var out []*queuetype.Message
+	err := d.w.do(ctx, false, func(t *tx) (err error) {
+		out, err = t.queryMessages(query, args...)
+		return err
+	})
+	if err != nil {
+		return nil, d.wrap("claim", err)
+	}
+	slices.SortFunc(out, func(a, b *queuetype.Message) int {
+		if a.Priority != b.Priority {
+			return int(b.Priority - a.Priority)
+		}
+		return int(a.Seq - b.Seq)
+	})
+	return out, nil
+}
+
+// Head implements driver.Driver.
+func (d *DB) Head(ctx context.Context, destinations []string) (queuetype.Priority, bool, error) {
+	n := len(destinations)
+	if n == 0 {
+		return 0, false, nil
+	}
+	query := cachedSQL(fmt.Sprint("head/", n), func() string { return headSQL(n) })
+	args := make([]any, n)
+	for i, dest := range destinations {
+		args[i] = dest
+	}
+	var p sql.NullInt64
+	if err := d.read.QueryRowContext(ctx, query, args...).Scan(&p); err != nil {
+		return 0, false, d.wrap("head", err)
+	}
+	return queuetype.Priority(p.Int64), p.Valid, nil
+}
+
+// Complete implements driver.Driver.
+func (d *DB) Complete(ctx context.Context, cs []*qdriver.Completion) error {
+	err := d.w.do(ctx, len(cs) > 1, func(t *tx) error {
+		for _, c := range cs {
+			c.Applied = false
+			res, err := t.exec(sqlComplete, completeArgs(c)...)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			c.Applied = n == 1
+		}
+		return nil
+	})
+	return d.wrap("complete", err)
+}
+
+func completeArgs(c *qdriver.Completion) []any {
+	var finished, uncharge, retried any = nil, int64(0), int64(0)
+	if c.Status.Terminal() {
+		finished = micros(c.Now)
+	}
+	if c.Uncharge {
+		uncharge = int64(1)
+	}
+	if c.Status == queuetype.StatusRetrying {
+		retried = int64(1)
+	}
+	return []any{
+		int64(c.Status), nullJSON(c.Result), nullText(c.Error), nullMicros(c.RunAt), finished,
+		uncharge, retried, c.Me, micros(c.Now), c.Seq, c.Owner, int64(c.Attempt),
+	}
+}
+
+// ExtendLeases implements driver.Driver.
+func (d *DB) ExtendLeases(ctx context.Context, p qdriver.LeaseParams) ([]int64, error) {
+	var held []int64
+	err := d.w.do(ctx, false, func(t *tx) error {
+		held = held[:0]
+		for _, seq := range p.Seqs {
+			res, err := t.exec(sqlExtendLease, micros(p.Until), seq, p.Owner)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				held = append(held, seq)
+			}
+		}
+		return nil
+	})
+	return held, d.wrap("extend leases", err)
+}
+
+// Rescue implements driver.Driver.
+func (d *DB) Rescue(ctx context.Context, p qdriver.MaintainParams) ([]*queuetype.Message, error) {
+	return d.writeMessages(ctx, "rescue", sqlRescue, micros(p.Now), int64(limit(p.Limit)), p.Me)
+}
+
+// Expire implements driver.Driver.
+func (d *DB) Expire(ctx context.Context, p qdriver.MaintainParams) ([]*queuetype.Message, error) {
+	return d.writeMessages(ctx, "expire", sqlExpire, micros(p.Now), int64(limit(p.Limit)), p.Me)
+}
+
+// Promote implements driver.Driver.
+func (d *DB) Promote(ctx context.Context, p qdriver.MaintainParams) (int, error) {
+	var n int64
+	err := d.w.do(ctx, false, func(t *tx) error {
+		res, err := t.exec(sqlPromote, micros(p.Now), int64(limit(p.Limit)))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), d.wrap("promote", err)
+}
+
+// NextDue implements driver.Driver.
+func (d *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var v sql.NullInt64
+	if err := d.read.QueryRowContext(ctx, sqlNextDue).Scan(&v); err != nil {
+		return time.Time{}, false, d.wrap("next due", err)
+	}
+	if !v.Valid {
+		return time.Time{}, false, nil
+	}
+	return time.UnixMicro(v.Int64).UTC(), true, nil
+}
+
+func limit(n int) int {
+	if n <= 0 {
+		return 1000
+	}
+	return n
+}
+
+func (d *DB) writeMessages(ctx context.Context, op, query string, args ...any) ([]*queuetype.Message, error) {
+	var out []*queuetype.Message
+	err := d.w.do(ctx, false, func(t *tx) (err error) {
+		out, err = t.queryMessages(query, args...)
+		return err
+	})
+	return out, d.wrap(op, err)
+}
+
+// Cleanup implements driver.Driver. It deletes in short transactions, then
+// runs an incremental vacuum to return free pages and truncates the WAL.
+func (d *DB) Cleanup(ctx context.Context, p qdriver.CleanupParams) (qdriver.CleanupResult, error) {
+	var res qdriver.CleanupResult
+	batch := p.BatchSize
+	if batch <= 0 {
+		batch = cleanupBatchDefault
+	}
+	before := fileSize(d.path)
+	for status, cutoff := range p.Before {
+		for {
+			var n int64
+			err := d.w.do(ctx, false, func(t *tx) error {
+				r, err := t.exec(sqlCleanup, int64(status), micros(cutoff), int64(batch))
+				if err != nil {
+					return err
+				}
+				n, err = r.RowsAffected()
+				return err
+			})
+			if err != nil {
+				return res, d.wrap("cleanup", err)
+			}
+			res.Deleted += int(n)
+			if n < int64(batch) {
+				break
+			}
+		}
+	}
+	if res.Deleted > 0 {
+		if err := d.Compact(ctx); err != nil {
+			return res, err
+		}
+	}
+	res.BytesFreed = before - fileSize(d.path)
+	return res, nil
+}
+
+// Compact gives free pages back to the file system (incremental vacuum) and
+// truncates the write-ahead log.
+func (d *DB) Compact(ctx context.Context) error {
+	err := d.w.do(ctx, false, func(t *tx) error {
+		_, err := t.exec(sqlIncrVacuum)
+		return err
+	})
+	if err != nil {
+		return d.wrap("vacuum", err)
+	}
+	return d.wrap("checkpoint", d.w.doOutsideTx(ctx, func(t *tx) error {
+		_, err := t.exec(sqlCheckpoint)
+		return err
+	}))
+}
+
+// Get implements driver.Driver.
+func (d *DB) Get(ctx context.Context, id string) (*queuetype.Message, error) {
+	ms, err := d.readMessages(ctx, sqlGet, id)
+	if err != nil {
+		return nil, d.wrap("get", err)
+	}
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("message %q: %w", id, queuetype.ErrNotFound)
+	}
+	return ms[0], nil
+}
+
+// List implements driver.Driver.
+func (d *DB) List(ctx context.Context, p qdriver.ListParams) ([]*queuetype.Message, error) {
+	args := []any{p.AfterSeq}
+	for _, s := range p.Statuses {
+		args = append(args, int64(s))
+	}
+	if p.Destination != "" {
+		args = append(args, p.Destination)
+	}
+	n := p.Limit
+	if n <= 0 {
+		n = listLimitDefault
+	}
+	args = append(args, int64(n))
+	ms, err := d.readMessages(ctx, listSQL(len(p.Statuses), p.Destination != ""), args...)
+	return ms, d.wrap("list", err)
+}
+
+// Finished implements driver.Driver.
+func (d *DB) Finished(ctx context.Context, owner string, n int) ([]*queuetype.Message, error) {
+	ms, err := d.readMessages(ctx, sqlFinished, owner, int64(limit(n)))
+	return ms, d.wrap("finished", err)
+}
+
+// AckCallbacks implements driver.Driver.
+func (d *DB) AckCallbacks(ctx context.Context, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	err := d.w.do(ctx, false, func(t *tx) error {
+		for _, s := range seqs {
+			if _, err := t.exec(sqlAckCallback, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return d.wrap("ack callbacks", err)
+}
+
+// Cancel implements driver.Driver.
+func (d *DB) Cancel(ctx context.Context, p qdriver.ChangeParams) (*queuetype.Message, error) {
+	return d.change(ctx, "cancel", sqlCancel, p, micros(p.Now), p.ID, p.Me)
+}
+
+// Requeue implements driver.Driver.
+func (d *DB) Requeue(ctx context.Context, p qdriver.ChangeParams) (*queuetype.Message, error) {
+	return d.change(ctx, "requeue", sqlRequeue, p, micros(p.Now), p.ID)
+}
+
+// change runs a status change on one message; when it matches nothing it
+// tells apart a missing message from one in the wrong status.
+func (d *DB) change(ctx context.Context, op, query string, p qdriver.ChangeParams, args ...any) (*queuetype.Message, error) {
+	var got, current []*queuetype.Message
+	err := d.w.do(ctx, false, func(t *tx) (err error) {
+		if got, err = t.queryMessages(query, args...); err != nil || len(got) > 0 {
+			return err
+		}
+		current, err = t.queryMessages(sqlGet, p.ID)
+		return err
+	})
+	switch {
+	case err != nil:
+		return nil, d.wrap(op, err)
+	case len(got) == 1:
+		return got[0], nil
+	case len(current) == 0:
+		return nil, fmt.Errorf("%s message %q: %w", op, p.ID, queuetype.ErrNotFound)
+	}
+	return current[0], fmt.Errorf("%s message %q: it is %s: %w", op, p.ID, current[0].Status, queuetype.ErrInvalidState)
+}
+
+// Stats implements driver.Driver.
+func (d *DB) Stats(ctx context.Context) (*qdriver.Stats, error) {
+	st := &qdriver.Stats{Counts: map[string]map[queuetype.Status]int{}}
+	rows, err := d.read.QueryContext(ctx, sqlStatsCounts)
+	if err != nil {
+		return nil, d.wrap("stats", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var dest string
+		var status, n int
+		if err := rows.Scan(&dest, &status, &n); err != nil {
+			return nil, d.wrap("stats", err)
+		}
+		if st.Counts[dest] == nil {
+			st.Counts[dest] = map[queuetype.Status]int{}
+		}
+		st.Counts[dest][queuetype.Status(status)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, d.wrap("stats", err)
+	}
+	var oldest sql.NullInt64
+	if err := d.read.QueryRowContext(ctx, sqlStatsOldest).Scan(&oldest); err != nil {
+		return nil, d.wrap("stats", err)
+	}
+	if oldest.Valid {
+		st.OldestPending = time.UnixMicro(oldest.Int64).UTC()
+	}
+	return st, nil
+}
+
+// Meta implements driver.Driver.
+func (d *DB) Meta(ctx context.Context, key string) (string, bool, error) {
+	var v string
+	err := d.read.QueryRowContext(ctx, sqlMetaGet, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, d.wrap("read meta", err)
+	}
+	return v, true, nil
+}
+
+// SetMeta implements driver.Driver.
+func (d *DB) SetMeta(ctx context.Context, key, value string) error {
+	err := d.w.do(ctx, false, func(t *tx) error {
+		_, err := t.exec(sqlMetaSet, key, value)
+		return err
+	})
+	return d.wrap("write meta", err)
+}
+
+// Check implements driver.Driver: a full PRAGMA integrity_check.
+func (d *DB) Check(ctx context.Context) error {
+	rows, err := d.read.QueryContext(ctx, sqlIntegrity)
+	if err != nil {
+		return d.wrap("check", err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return d.wrap("check", err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return d.wrap("check", err)
+	}
+	if len(problems) > 0 {
+		return &queuetype.StorageError{Op: "check", Path: d.path,
+			Err:  fmt.Errorf("%w: %s", queuetype.ErrCorrupt, strings.Join(problems, "; ")),
+			Hint: "restore this file from a backup"}
+	}
+	return nil
+}
+
+// readMessages runs a query on the read pool and decodes every row.
+func (d *DB) readMessages(ctx context.Context, query string, args ...any) ([]*queuetype.Message, error) {
+	rows, err := d.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*queuetype.Message
+	raw := make([]any, 24)
+	ptrs := make([]any, len(raw))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	vals := make([]driver.Value, len(raw))
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		for i, v := range raw {
+			vals[i] = v
+		}
+		m, err := decodeMessage(vals)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

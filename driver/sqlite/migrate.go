@@ -1,0 +1,86 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+
+	"github.com/queue-sqlite/queuesqlite/queuetype"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrations returns the embedded schema steps in order; step i (from 1)
+// brings the file to PRAGMA user_version i.
+func migrations() ([]string, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	out := make([]string, len(names))
+	for i, n := range names {
+		b, err := migrationFiles.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = string(b)
+	}
+	return out, nil
+}
+
+// SchemaVersion is the schema version this build writes.
+func SchemaVersion() int {
+	m, _ := migrations()
+	return len(m)
+}
+
+// migrate applies the steps the file lacks, each in its own transaction, and
+// refuses a file whose version is newer than this library knows.
+func migrate(ctx context.Context, conn *sql.Conn) error {
+	steps, err := migrations()
+	if err != nil {
+		return err
+	}
+	var version int
+	if err := conn.QueryRowContext(ctx, sqlUserVersion).Scan(&version); err != nil {
+		return err
+	}
+	if version > len(steps) {
+		return fmt.Errorf("%w: file has schema version %d, this library knows up to %d; upgrade queue-sqlite",
+			queuetype.ErrSchemaTooNew, version, len(steps))
+	}
+	for i := version; i < len(steps); i++ {
+		if err := applyStep(ctx, conn, i+1, steps[i]); err != nil {
+			return fmt.Errorf("schema step %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+func applyStep(ctx context.Context, conn *sql.Conn, version int, script string) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// Another process may have migrated while this one waited for the lock.
+	var current int
+	if err := tx.QueryRowContext(ctx, sqlUserVersion).Scan(&current); err != nil {
+		return err
+	}
+	if current >= version {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, script); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

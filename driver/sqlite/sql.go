@@ -1,0 +1,174 @@
+package sqlite
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Every SQL statement of the SQLite backend is in this file (the schema is in
+// migrations/). Times are unix microseconds, UTC.
+
+// messageColumns is the column list every row-returning statement uses; scan
+// reads rows in this order.
+const messageColumns = `seq, id, type, status, destination, source, content, result, priority,
+	created_at, updated_at, run_at, expire_at, finished_at, attempt, max_attempts, retry_count,
+	last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, callback_owner`
+
+const (
+	sqlBegin        = `BEGIN IMMEDIATE`
+	sqlCommit       = `COMMIT`
+	sqlRollback     = `ROLLBACK`
+	sqlSavepoint    = `SAVEPOINT op`
+	sqlRelease      = `RELEASE op`
+	sqlRollbackTo   = `ROLLBACK TO op`
+	sqlDataVersion  = `PRAGMA data_version`
+	sqlUserVersion  = `PRAGMA user_version`
+	sqlIncrVacuum   = `PRAGMA incremental_vacuum`
+	sqlCheckpoint   = `PRAGMA wal_checkpoint(TRUNCATE)`
+	sqlPageCount    = `PRAGMA page_count`
+	sqlPageSize     = `PRAGMA page_size`
+	sqlFreelist     = `PRAGMA freelist_count`
+	sqlQuickCheck   = `PRAGMA quick_check`
+	sqlIntegrity    = `PRAGMA integrity_check`
+	sqlSchemaExists = `SELECT count(*) FROM sqlite_master`
+
+	// ?1 id, ?2 type, ?3 status, ?4 destination, ?5 source, ?6 content,
+	// ?7 priority, ?8 created_at (= updated_at), ?9 run_at, ?10 expire_at,
+	// ?11 max_attempts, ?12 tags, ?13 metadata, ?14 shard_key, ?15 callback_owner
+	sqlInsert = `INSERT INTO messages (id, type, status, destination, source, content, priority,
+	created_at, updated_at, run_at, expire_at, max_attempts, tags, metadata, shard_key, callback_owner)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)`
+
+	// ?1 status, ?2 result, ?3 error (NULL keeps the previous), ?4 run_at
+	// (NULL keeps), ?5 finished_at (NULL unless terminal), ?6 1 to give the
+	// attempt back, ?7 1 to count a retry, ?8 me, ?9 now, ?10 seq, ?11 owner,
+	// ?12 attempt. The WHERE clause is the fence.
+	sqlComplete = `UPDATE messages SET
+	status = ?1,
+	result = ?2,
+	last_error = COALESCE(?3, last_error),
+	run_at = COALESCE(?4, run_at),
+	finished_at = ?5,
+	attempt = attempt - ?6,
+	retry_count = retry_count + ?7,
+	lease_owner = NULL,
+	lease_expires_at = NULL,
+	callback_owner = CASE WHEN ?5 IS NULL THEN callback_owner ELSE NULLIF(callback_owner, ?8) END,
+	updated_at = ?9
+	WHERE seq = ?10 AND status = 1 AND lease_owner = ?11 AND attempt = ?12`
+
+	// ?1 lease until, ?2 seq, ?3 owner
+	sqlExtendLease = `UPDATE messages SET lease_expires_at = ?1
+	WHERE seq = ?2 AND status = 1 AND lease_owner = ?3`
+
+	// ?1 now, ?2 limit, ?3 me
+	sqlRescue = `UPDATE messages SET
+	status = CASE WHEN attempt >= max_attempts THEN 3 ELSE 0 END,
+	finished_at = CASE WHEN attempt >= max_attempts THEN ?1 END,
+	retry_count = retry_count + (attempt < max_attempts),
+	last_error = 'lease of ' || COALESCE(lease_owner, '?') || ' expired during attempt ' || attempt || ' (worker crashed, froze or lost the database)',
+	callback_owner = CASE WHEN attempt >= max_attempts THEN NULLIF(callback_owner, ?3) ELSE callback_owner END,
+	lease_owner = NULL,
+	lease_expires_at = NULL,
+	updated_at = ?1
+	WHERE seq IN (SELECT seq FROM messages WHERE status = 1 AND lease_expires_at < ?1
+	              ORDER BY lease_expires_at LIMIT ?2)
+	RETURNING ` + messageColumns
+
+	// ?1 now, ?2 limit
+	sqlPromote = `UPDATE messages SET status = 0, updated_at = ?1
+	WHERE seq IN (SELECT seq FROM messages WHERE status IN (4, 7) AND run_at <= ?1
+	              ORDER BY run_at LIMIT ?2)`
+
+	sqlNextDue = `SELECT min(run_at) FROM messages WHERE status IN (4, 7)`
+
+	// ?1 now, ?2 limit, ?3 me
+	sqlExpire = `UPDATE messages SET
+	status = 5,
+	finished_at = ?1,
+	last_error = 'expired before it could start',
+	callback_owner = NULLIF(callback_owner, ?3),
+	updated_at = ?1
+	WHERE seq IN (SELECT seq FROM messages WHERE expire_at IS NOT NULL AND status IN (0, 4, 7)
+	              AND expire_at <= ?1 ORDER BY expire_at LIMIT ?2)
+	RETURNING ` + messageColumns
+
+	// ?1 status, ?2 finished before, ?3 limit
+	sqlCleanup = `DELETE FROM messages WHERE seq IN (
+	SELECT seq FROM messages WHERE status = ?1 AND finished_at IS NOT NULL AND finished_at < ?2 LIMIT ?3)`
+
+	sqlGet = `SELECT ` + messageColumns + ` FROM messages WHERE id = ?1`
+
+	// ?1 now, ?2 id, ?3 me
+	sqlCancel = `UPDATE messages SET status = 6, finished_at = ?1, updated_at = ?1,
+	callback_owner = NULLIF(callback_owner, ?3)
+	WHERE id = ?2 AND status IN (0, 4, 7)
+	RETURNING ` + messageColumns
+
+	// ?1 now, ?2 id
+	sqlRequeue = `UPDATE messages SET status = 0, attempt = 0, finished_at = NULL, expire_at = NULL,
+	run_at = ?1, updated_at = ?1, callback_owner = NULL
+	WHERE id = ?2 AND status IN (3, 5, 6)
+	RETURNING ` + messageColumns
+
+	// ?1 owner, ?2 limit
+	sqlFinished = `SELECT ` + messageColumns + ` FROM messages
+	WHERE callback_owner = ?1 AND status IN (2, 3, 5, 6) LIMIT ?2`
+
+	// ?1 seq
+	sqlAckCallback = `UPDATE messages SET callback_owner = NULL WHERE seq = ?1`
+
+	sqlStatsCounts  = `SELECT destination, status, count(*) FROM messages GROUP BY destination, status`
+	sqlStatsOldest  = `SELECT min(created_at) FROM messages WHERE status = 0`
+	sqlMetaGet      = `SELECT value FROM meta WHERE key = ?1`
+	sqlMetaSet      = `INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+	sqlListTemplate = `SELECT ` + messageColumns + ` FROM messages WHERE seq > ? %s ORDER BY seq LIMIT ?`
+)
+
+// claimSQL builds the claim statement for n destinations. Each destination
+// is read from the ready index in priority order on its own (one short index
+// range each), then the candidates are merged, so the cost does not grow with
+// the backlog. Parameters: ?1 now, ?2 owner, ?3 lease until, ?4 limit,
+// ?5 me, ?6.. the destinations.
+func claimSQL(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf(`SELECT seq, priority FROM (SELECT seq, priority FROM messages
+		WHERE status = 0 AND destination = ?%d ORDER BY priority DESC, seq LIMIT ?4)`, i+6)
+	}
+	return `UPDATE messages SET
+	status = CASE WHEN expire_at <= ?1 THEN 5 ELSE 1 END,
+	attempt = attempt + (CASE WHEN expire_at <= ?1 THEN 0 ELSE 1 END),
+	lease_owner = CASE WHEN expire_at <= ?1 THEN NULL ELSE ?2 END,
+	lease_expires_at = CASE WHEN expire_at <= ?1 THEN NULL ELSE ?3 END,
+	finished_at = CASE WHEN expire_at <= ?1 THEN ?1 END,
+	last_error = CASE WHEN expire_at <= ?1 THEN 'expired before it could start' ELSE last_error END,
+	callback_owner = CASE WHEN expire_at <= ?1 THEN NULLIF(callback_owner, ?5) ELSE callback_owner END,
+	updated_at = ?1
+	WHERE seq IN (SELECT seq FROM (` + strings.Join(parts, "\n UNION ALL ") + `)
+	              ORDER BY priority DESC, seq LIMIT ?4)
+	RETURNING ` + messageColumns
+}
+
+// headSQL builds the query for the best ready priority among n destinations
+// (?1.. the destinations).
+func headSQL(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf(`SELECT max(priority) AS p FROM messages WHERE status = 0 AND destination = ?%d`, i+1)
+	}
+	return `SELECT max(p) FROM (` + strings.Join(parts, " UNION ALL ") + `)`
+}
+
+// listSQL builds the List query: ?1 after seq, then one parameter per status,
+// then the destination if filtered, then the limit.
+func listSQL(statuses int, byDestination bool) string {
+	var where strings.Builder
+	if statuses > 0 {
+		where.WriteString(" AND status IN (?" + strings.Repeat(", ?", statuses-1) + ")")
+	}
+	if byDestination {
+		where.WriteString(" AND destination = ?")
+	}
+	return fmt.Sprintf(sqlListTemplate, where.String())
+}

@@ -1,0 +1,271 @@
+// Package sqlite is the embedded SQLite storage backend of queue-sqlite: one
+// Driver per database file, built on github.com/mattn/go-sqlite3.
+//
+// Each file has one writing connection owned by a writer goroutine that folds
+// concurrent operations into shared BEGIN IMMEDIATE transactions (group
+// commit), and a separate pool of read-only connections. The file runs in WAL
+// mode with incremental auto-vacuum, so cleanup gives space back.
+//
+// Durability: with Synchronous "NORMAL" (the default) a committed write
+// survives a crash of the process, but the last transactions before an OS
+// crash or power cut may be rolled back (the database stays consistent).
+// With "FULL" every commit is fsynced and survives power loss too, at the
+// cost of one fsync per group commit.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/queue-sqlite/queuesqlite/driver"
+	"github.com/queue-sqlite/queuesqlite/queuetype"
+)
+
+var errEOF = io.EOF
+
+// Synchronous levels accepted in Options.
+const (
+	SyncNormal = "NORMAL"
+	SyncFull   = "FULL"
+)
+
+// Defaults for Options.
+const (
+	BusyTimeoutDefault  = 5 * time.Second
+	PollIntervalDefault = 20 * time.Millisecond
+	ReadConnsDefault    = 4
+)
+
+// Options configures one SQLite file. Zero values take the defaults.
+type Options struct {
+	// Synchronous is "NORMAL" (default) or "FULL"; see the package doc for
+	// what each survives.
+	Synchronous string
+	// BusyTimeout is how long one attempt waits for another process's write
+	// lock before the writer retries (it never reports busy to callers).
+	BusyTimeout time.Duration
+	// PollInterval is how often the writer looks for commits made by other
+	// processes (PRAGMA data_version); it bounds how late Changes fires.
+	PollInterval time.Duration
+	// ReadConns is the size of the read-only connection pool.
+	ReadConns int
+	// Logger receives debug and warning messages; nil discards them.
+	Logger *slog.Logger
+}
+
+func (o *Options) withDefaults() (Options, error) {
+	r := Options{}
+	if o != nil {
+		r = *o
+	}
+	switch strings.ToUpper(r.Synchronous) {
+	case "":
+		r.Synchronous = SyncNormal
+	case SyncNormal, SyncFull:
+		r.Synchronous = strings.ToUpper(r.Synchronous)
+	default:
+		return r, fmt.Errorf("%w: synchronous %q (want NORMAL or FULL)", queuetype.ErrInvalidArgument, r.Synchronous)
+	}
+	if r.BusyTimeout < 0 || r.PollInterval < 0 || r.ReadConns < 0 {
+		return r, fmt.Errorf("%w: negative sqlite option", queuetype.ErrInvalidArgument)
+	}
+	if r.BusyTimeout == 0 {
+		r.BusyTimeout = BusyTimeoutDefault
+	}
+	if r.PollInterval == 0 {
+		r.PollInterval = PollIntervalDefault
+	}
+	if r.ReadConns == 0 {
+		r.ReadConns = ReadConnsDefault
+	}
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.DiscardHandler)
+	}
+	return r, nil
+}
+
+// DB is the SQLite Driver for one file.
+type DB struct {
+	path string
+	opts Options
+	w    *writer
+	read *sql.DB
+	appMu sync.Mutex
+	app   *sql.DB // lazily opened pool for the application's transactions
+}
+
+var _ driver.Driver = (*DB)(nil)
+
+// Open opens (creating if needed) the SQLite file at path, checks it can be
+// read, applies pending schema migrations and starts its writer. A file that
+// is not a database, or is damaged, fails with ErrCorrupt naming the file; a
+// schema newer than this library fails with ErrSchemaTooNew.
+func Open(ctx context.Context, path string, opts *Options) (*DB, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	d := &DB{path: path, opts: o}
+	wdb, err := sql.Open("sqlite3", d.dsn(true))
+	if err != nil {
+		return nil, d.wrap("open", err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	if err := d.prepareFile(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	d.w = newWriter(path, wdb, o.PollInterval, o.Logger)
+	if err := d.w.start(ctx); err != nil {
+		wdb.Close()
+		return nil, d.wrap("open", err)
+	}
+	d.read, err = sql.Open("sqlite3", d.dsn(false))
+	if err != nil {
+		d.w.stop()
+		wdb.Close()
+		return nil, d.wrap("open", err)
+	}
+	d.read.SetMaxOpenConns(o.ReadConns)
+	d.read.SetMaxIdleConns(o.ReadConns)
+	return d, nil
+}
+
+// prepareFile checks the file is a readable database and migrates it.
+func (d *DB) prepareFile(ctx context.Context, wdb *sql.DB) error {
+	conn, err := wdb.Conn(ctx)
+	if err != nil {
+		return d.wrap("open", err)
+	}
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRowContext(ctx, sqlSchemaExists).Scan(&n); err != nil {
+		return d.wrap("open", err)
+	}
+	if err := migrate(ctx, conn); err != nil {
+		return d.wrap("migrate", err)
+	}
+	return nil
+}
+
+// dsn builds the connection string: the writer gets the pragmas that matter
+// for writing, readers are query-only.
+func (d *DB) dsn(writer bool) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(d.opts.BusyTimeout.Milliseconds()))
+	q.Set("_txlock", "immediate")
+	q.Set("_synchronous", d.opts.Synchronous)
+	q.Set("_cache_size", "-20000") // 20 MB page cache
+	if writer {
+		q.Set("_auto_vacuum", "incremental")
+		q.Set("_journal_mode", "WAL")
+		q.Set("_mutex", "no")
+	} else {
+		q.Set("_query_only", "true")
+	}
+	return "file:" + d.path + "?" + q.Encode()
+}
+
+// Path returns the file's path.
+func (d *DB) Path() string { return d.path }
+
+// AppDB returns a connection pool to this file for the application's own
+// transactions (see InsertTx). Its transactions begin IMMEDIATE, so they
+// queue for the write lock instead of failing with "database is locked".
+func (d *DB) AppDB() (*sql.DB, error) {
+	d.appMu.Lock()
+	defer d.appMu.Unlock()
+	if d.app == nil {
+		q := url.Values{}
+		q.Set("_busy_timeout", fmt.Sprint(d.opts.BusyTimeout.Milliseconds()))
+		q.Set("_txlock", "immediate")
+		q.Set("_synchronous", d.opts.Synchronous)
+		db, err := sql.Open("sqlite3", "file:"+d.path+"?"+q.Encode())
+		if err != nil {
+			return nil, d.wrap("open", err)
+		}
+		d.app = db
+	}
+	return d.app, nil
+}
+
+// Changes implements driver.Driver.
+func (d *DB) Changes() <-chan struct{} { return d.w.changes }
+
+// Close stops the writer and closes every connection.
+func (d *DB) Close() error {
+	d.w.stop()
+	err := d.w.db.Close()
+	if e := d.read.Close(); err == nil {
+		err = e
+	}
+	d.appMu.Lock()
+	defer d.appMu.Unlock()
+	if d.app != nil {
+		if e := d.app.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// wrap translates SQLite errors into the queue's sentinels at the driver
+// boundary: full disk, corruption, duplicates and closed connections.
+func (d *DB) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		if errors.Is(err, sql.ErrConnDone) || errors.Is(err, queuetype.ErrClosed) {
+			return fmt.Errorf("%s %s: %w", op, d.path, queuetype.ErrClosed)
+		}
+		return fmt.Errorf("%s %s: %w", op, d.path, err)
+	}
+	switch {
+	case se.Code == sqlite3.ErrFull || se.SystemErrno == syscall.ENOSPC || se.SystemErrno == syscall.EDQUOT:
+		return &queuetype.StorageError{Op: op, Path: d.path, Err: fmt.Errorf("%w: %w", queuetype.ErrStorageFull, err),
+			Hint: "free disk space; nothing was written and the queue resumes by itself"}
+	case se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB:
+		return &queuetype.StorageError{Op: op, Path: d.path, Err: fmt.Errorf("%w: %w", queuetype.ErrCorrupt, err),
+			Hint: "restore this file from a backup, or move it aside to start empty; `queuesqlite doctor` checks every file"}
+	case se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey:
+		return fmt.Errorf("%s %s: %w: %w", op, d.path, queuetype.ErrDuplicate, err)
+	}
+	return &queuetype.StorageError{Op: op, Path: d.path, Err: err}
+}
+
+// fileSize returns the bytes the database file and its WAL take on disk.
+func fileSize(path string) int64 {
+	var n int64
+	for _, p := range []string{path, path + "-wal"} {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// isBusy reports a lock held by another connection (SQLITE_BUSY or
+// SQLITE_LOCKED), which the writer waits out instead of reporting.
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked
+}

@@ -1,0 +1,447 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/queue-sqlite/queuesqlite/queuetype"
+)
+
+// maxOpsPerTx bounds how many queued operations one transaction folds in, so
+// a flood of sends cannot hold the write lock for long.
+const maxOpsPerTx = 512
+
+// Op states: a queued op can still be withdrawn by its caller; once the writer
+// takes it, the caller waits for the real outcome.
+const (
+	opQueued int32 = iota
+	opTaken
+	opWithdrawn
+)
+
+// op is one unit of work for the writer: the statements of one driver call.
+type op struct {
+	fn    func(*tx) error
+	multi bool // runs more than one statement: isolate it with a savepoint
+	// outside runs the op on its own, outside any transaction (checkpoints).
+	outside bool
+	state atomic.Int32
+	err   error
+	done  chan struct{}
+}
+
+var opPool = sync.Pool{New: func() any { return &op{done: make(chan struct{}, 1)} }}
+
+// writer owns the only writing connection to one SQLite file. Every write of
+// the process goes through it; concurrent callers' operations are folded into
+// shared BEGIN IMMEDIATE transactions (group commit), so a burst of N writes
+// costs one commit instead of N.
+type writer struct {
+	path      string
+	db        *sql.DB
+	ops       chan *op
+	quit      chan struct{}
+	done      chan struct{}
+	changes   chan struct{}
+	pollEvery time.Duration
+	logger    *slog.Logger
+
+	// Used only by the writer goroutine.
+	conn        *sqlite3.SQLiteConn
+	stmts       map[string]driver.Stmt
+	dataVersion int64
+	args        []driver.NamedValue
+}
+
+func newWriter(path string, db *sql.DB, pollEvery time.Duration, logger *slog.Logger) *writer {
+	return &writer{
+		path:      path,
+		db:        db,
+		ops:       make(chan *op, maxOpsPerTx),
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
+		changes:   make(chan struct{}, 1),
+		pollEvery: pollEvery,
+		logger:    logger,
+		stmts:     make(map[string]driver.Stmt),
+	}
+}
+
+// start runs the writer goroutine on a dedicated connection; it returns once
+// the connection is ready.
+func (w *writer) start(ctx context.Context) error {
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	ready := make(chan error, 1)
+	go func() {
+		defer close(w.done)
+		defer conn.Close()
+		_ = conn.Raw(func(dc any) error {
+			w.conn = dc.(*sqlite3.SQLiteConn)
+			if err := w.readDataVersion(); err != nil {
+				ready <- err
+				return err
+			}
+			ready <- nil
+			w.loop()
+			w.closeStmts()
+			return nil
+		})
+	}()
+	return <-ready
+}
+
+// do runs fn in the writer's next transaction and returns its error. If ctx
+// ends before the writer takes the op, the op is withdrawn and never runs;
+// once taken, do waits for the true outcome, so a caller never reports
+// failure for something that was committed.
+func (w *writer) do(ctx context.Context, multi bool, fn func(*tx) error) error {
+	return w.submit(ctx, multi, false, fn)
+}
+
+// doOutsideTx runs fn on the writer's connection between transactions.
+func (w *writer) doOutsideTx(ctx context.Context, fn func(*tx) error) error {
+	return w.submit(ctx, false, true, fn)
+}
+
+func (w *writer) submit(ctx context.Context, multi, outside bool, fn func(*tx) error) error {
+	o := opPool.Get().(*op)
+	o.fn, o.multi, o.outside, o.err = fn, multi, outside, nil
+	o.state.Store(opQueued)
+	select {
+	case w.ops <- o:
+	case <-w.done:
+		return queuetype.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-o.done:
+	case <-w.done:
+		select {
+		case <-o.done:
+		default:
+			return queuetype.ErrClosed // the writer stopped before it took the op
+		}
+	case <-ctx.Done():
+		if o.state.CompareAndSwap(opQueued, opWithdrawn) {
+			return ctx.Err() // never ran; the writer drops it (and the op)
+		}
+		<-o.done
+	}
+	err := o.err
+	o.fn = nil
+	opPool.Put(o)
+	return err
+}
+
+func (w *writer) loop() {
+	ticker := time.NewTicker(w.pollEvery)
+	defer ticker.Stop()
+	batch := make([]*op, 0, maxOpsPerTx)
+	for {
+		select {
+		case o := <-w.ops:
+			batch = w.collect(append(batch[:0], o))
+			w.runCollected(batch)
+		case <-ticker.C:
+			w.checkDataVersion()
+		case <-w.quit:
+			w.failQueued()
+			return
+		}
+	}
+}
+
+// collect takes every op already queued (up to maxOpsPerTx) and drops the
+// ones their callers withdrew.
+func (w *writer) collect(batch []*op) []*op {
+	for len(batch) < maxOpsPerTx {
+		select {
+		case o := <-w.ops:
+			batch = append(batch, o)
+			continue
+		default:
+		}
+		break
+	}
+	kept := batch[:0]
+	for _, o := range batch {
+		if o.state.CompareAndSwap(opQueued, opTaken) {
+			kept = append(kept, o)
+		} else {
+			opPool.Put(o) // withdrawn: its caller has gone
+		}
+	}
+	return kept
+}
+
+// runCollected commits the transactional ops together, then runs the ops
+// that must run outside a transaction one by one.
+func (w *writer) runCollected(batch []*op) {
+	if !slices.ContainsFunc(batch, func(o *op) bool { return o.outside }) {
+		if len(batch) > 0 {
+			w.commit(batch)
+		}
+		return
+	}
+	var inTx, outside []*op
+	for _, o := range batch {
+		if o.outside {
+			outside = append(outside, o)
+		} else {
+			inTx = append(inTx, o)
+		}
+	}
+	if len(inTx) > 0 {
+		w.commit(inTx)
+	}
+	for _, o := range outside {
+		o.err = o.fn(&tx{w: w})
+		o.done <- struct{}{}
+	}
+}
+
+func (w *writer) failQueued() {
+	for {
+		select {
+		case o := <-w.ops:
+			if o.state.CompareAndSwap(opQueued, opTaken) {
+				o.err = queuetype.ErrClosed
+				o.done <- struct{}{}
+			}
+		default:
+			return
+		}
+	}
+}
+
+// commit runs a batch of ops in one transaction. An op that fails alone (a
+// duplicate id) is rolled back to its savepoint and fails alone; a failure of
+// the transaction itself (disk full, I/O error) fails every op in it, so no
+// caller is told "done" for something that was not committed. Busy is never
+// reported: it is waited out (the busy timeout) and retried.
+func (w *writer) commit(batch []*op) {
+	for try := 0; ; try++ {
+		err := w.execNoArgs(sqlBegin)
+		if err == nil {
+			err = w.runBatch(batch)
+		}
+		if err == nil {
+			err = w.execNoArgs(sqlCommit)
+		}
+		if err == nil {
+			break
+		}
+		if !w.conn.AutoCommit() {
+			_ = w.execNoArgs(sqlRollback)
+		}
+		if isBusy(err) {
+			w.logger.Debug("write lock busy, retrying", "path", w.path, "try", try)
+			time.Sleep(busyBackoff(try))
+			continue
+		}
+		for _, o := range batch {
+			o.err = err
+		}
+		break
+	}
+	for _, o := range batch {
+		o.done <- struct{}{}
+	}
+}
+
+// runBatch runs each op; it returns an error only when the transaction as a
+// whole is lost.
+func (w *writer) runBatch(batch []*op) error {
+	for _, o := range batch {
+		o.err = w.runOp(o)
+		if o.err != nil && w.conn.AutoCommit() {
+			return o.err // SQLite rolled the whole transaction back
+		}
+		if isBusy(o.err) {
+			return o.err
+		}
+	}
+	return nil
+}
+
+func (w *writer) runOp(o *op) error {
+	t := &tx{w: w}
+	if !o.multi {
+		return o.fn(t)
+	}
+	if err := w.execNoArgs(sqlSavepoint); err != nil {
+		return err
+	}
+	if err := o.fn(t); err != nil {
+		if !w.conn.AutoCommit() {
+			_ = w.execNoArgs(sqlRollbackTo)
+			_ = w.execNoArgs(sqlRelease)
+		}
+		return err
+	}
+	return w.execNoArgs(sqlRelease)
+}
+
+func busyBackoff(try int) time.Duration {
+	d := time.Millisecond << min(try, 7)
+	return d
+}
+
+// checkDataVersion signals a change when another connection (another process,
+// or the application's own transaction) has committed to the file since the
+// last look. PRAGMA data_version on the writer's own connection does not move
+// for the writer's own commits, so the signal means "someone else wrote".
+func (w *writer) checkDataVersion() {
+	old := w.dataVersion
+	if err := w.readDataVersion(); err != nil {
+		w.logger.Warn("read data_version", "path", w.path, "err", err)
+		return
+	}
+	if w.dataVersion != old {
+		select {
+		case w.changes <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (w *writer) readDataVersion() error {
+	rows, err := w.query(sqlDataVersion)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals := make([]driver.Value, 1)
+	if err := rows.Next(vals); err != nil {
+		return err
+	}
+	w.dataVersion, _ = vals[0].(int64)
+	return nil
+}
+
+// stmt returns the prepared statement for query, preparing it once.
+func (w *writer) stmt(query string) (driver.Stmt, error) {
+	if s, ok := w.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := w.conn.Prepare(query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	w.stmts[query] = s
+	return s, nil
+}
+
+func (w *writer) closeStmts() {
+	for q, s := range w.stmts {
+		_ = s.Close()
+		delete(w.stmts, q)
+	}
+}
+
+func (w *writer) execNoArgs(query string) error {
+	_, err := w.exec(query)
+	return err
+}
+
+func (w *writer) exec(query string, args ...any) (driver.Result, error) {
+	s, err := w.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return s.(driver.StmtExecContext).ExecContext(context.Background(), w.named(args))
+}
+
+func (w *writer) query(query string, args ...any) (driver.Rows, error) {
+	s, err := w.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return s.(driver.StmtQueryContext).QueryContext(context.Background(), w.named(args))
+}
+
+// named converts arguments into the writer's reusable buffer. The driver
+// copies them while binding, so the buffer can be reused by the next call.
+func (w *writer) named(args []any) []driver.NamedValue {
+	w.args = w.args[:0]
+	for i, a := range args {
+		w.args = append(w.args, driver.NamedValue{Ordinal: i + 1, Value: a})
+	}
+	return w.args
+}
+
+// stop ends the writer goroutine after the transaction in progress; ops
+// still queued fail with ErrClosed.
+func (w *writer) stop() {
+	select {
+	case <-w.quit:
+	default:
+		close(w.quit)
+	}
+	<-w.done
+}
+
+// tx is what an op's function sees: the writer's connection inside the
+// current transaction.
+type tx struct{ w *writer }
+
+func (t *tx) exec(query string, args ...any) (driver.Result, error) {
+	return t.w.exec(query, args...)
+}
+
+// queryMessages runs a row-returning statement and decodes every row.
+func (t *tx) queryMessages(query string, args ...any) ([]*queuetype.Message, error) {
+	rows, err := t.w.query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*queuetype.Message
+	vals := make([]driver.Value, len(rows.Columns()))
+	for {
+		err := rows.Next(vals)
+		if errors.Is(err, errEOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		m, err := decodeMessage(vals)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, m)
+	}
+}
+
+// queryInt runs a one-value query; ok is false when the value is NULL.
+func (t *tx) queryInt(query string, args ...any) (int64, bool, error) {
+	rows, err := t.w.query(query, args...)
+	if err != nil {
+		return 0, false, err
+	}
+	defer rows.Close()
+	vals := make([]driver.Value, 1)
+	if err := rows.Next(vals); err != nil {
+		if errors.Is(err, errEOF) {
+			return 0, false, nil
+		}
+		return 0, false, err
+	}
+	v, ok := vals[0].(int64)
+	return v, ok, nil
+}

@@ -1,0 +1,177 @@
+package queuetype
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// TypeTask is the type of a message sent to a handler.
+const TypeTask = "task"
+
+// SourceDefault is the source recorded when a sender names none.
+const SourceDefault = "client"
+
+// MaxIDLength bounds a caller-chosen message id.
+const MaxIDLength = 256
+
+// Message is one unit of work: its content, where it goes, and everything the
+// queue knows about running it. The same type is what Send takes, what a
+// handler receives and what Get returns.
+//
+// Fields marked "set by the sender" may be filled before Send; the others are
+// set by the queue and ignored on Send.
+type Message struct {
+	ID          string          // set by the sender or generated (UUIDv7) when empty
+	Type        string          // "task"
+	Status      Status          // set by the queue
+	Destination string          // set by the sender: the handler name; required
+	Source      string          // set by the sender: who sent it; "client" when empty
+	Content     json.RawMessage // set by the sender: the JSON payload; required
+	Result      json.RawMessage // the handler's JSON result, once completed
+	Priority    Priority        // set by the sender: Low, Normal (default via NewMessage), High, Urgent
+	CreatedAt   time.Time       // UTC
+	UpdatedAt   time.Time       // UTC
+	RunAt       time.Time       // set by the sender: earliest start (zero = now + Delay)
+	ExpireAt    time.Time       // set by the sender: never start after this (zero = no expiry)
+	FinishedAt  time.Time       // when it reached a terminal status
+	Attempt     int             // attempts started so far
+	MaxAttempts int             // set by the sender: 0 = the handler's (or the queue's) default
+	RetryCount  int             // attempts that failed and were scheduled again
+	LastError   string          // the error of the latest failed attempt, with a stack for panics
+	Tags        []string        // set by the sender: free-form labels
+	Metadata    json.RawMessage // set by the sender: a JSON object of extra data
+	LeaseOwner  string          // the worker holding it while processing
+	LeaseExpiry time.Time       // when that lease runs out unless renewed
+	ShardKey    string          // set by the sender: messages with one key share a shard and keep order
+
+	// Delay and TTL are send-time conveniences: when RunAt (ExpireAt) is
+	// zero, Send sets it to now + Delay (now + TTL). They are not stored.
+	Delay time.Duration
+	TTL   time.Duration
+
+	// Seq orders messages within one storage shard (send order). Drivers set
+	// it; callers should not rely on its value.
+	Seq int64
+	// Shard is the index of the storage shard holding the message.
+	Shard int
+
+	err error // a content encoding error from NewMessage, reported by Send
+}
+
+// NewMessage builds a message for destination with content encoded as JSON
+// and Normal priority. A content value that cannot be encoded makes Send fail
+// with ErrInvalidArgument. A json.RawMessage or []byte is taken as already
+// encoded JSON.
+func NewMessage(destination string, content any) *Message {
+	m := &Message{Destination: destination, Priority: PriorityNormal}
+	m.Content, m.err = encodeJSON(content)
+	return m
+}
+
+// SetMetadata encodes v as the message's metadata (a JSON object) and returns m.
+func (m *Message) SetMetadata(v any) *Message {
+	raw, err := encodeJSON(v)
+	if err != nil && m.err == nil {
+		m.err = fmt.Errorf("metadata: %w", err)
+	}
+	m.Metadata = raw
+	return m
+}
+
+// Decode unmarshals the message content into v.
+func (m *Message) Decode(v any) error {
+	if err := json.Unmarshal(m.Content, v); err != nil {
+		return fmt.Errorf("decode content of message %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// DecodeResult unmarshals the message result into v.
+func (m *Message) DecodeResult(v any) error {
+	if len(m.Result) == 0 {
+		return fmt.Errorf("message %s has no result (status %s)", m.ID, m.Status)
+	}
+	if err := json.Unmarshal(m.Result, v); err != nil {
+		return fmt.Errorf("decode result of message %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// Validate reports what is wrong with a message about to be sent, wrapping
+// ErrInvalidArgument; nil if it can be stored as it is.
+func (m *Message) Validate() error {
+	if m == nil {
+		return fmt.Errorf("%w: nil message", ErrInvalidArgument)
+	}
+	if m.err != nil {
+		return fmt.Errorf("%w: content: %v", ErrInvalidArgument, m.err)
+	}
+	if m.Destination == "" {
+		return fmt.Errorf("%w: message has no destination (the handler name)", ErrInvalidArgument)
+	}
+	if len(m.ID) > MaxIDLength {
+		return fmt.Errorf("%w: message id longer than %d bytes", ErrInvalidArgument, MaxIDLength)
+	}
+	if !m.Priority.Valid() {
+		return fmt.Errorf("%w: unknown priority %d (want 0..3: low, normal, high, urgent)", ErrInvalidArgument, int(m.Priority))
+	}
+	if len(m.Content) == 0 || !json.Valid(m.Content) {
+		return fmt.Errorf("%w: content of message to %q is not valid JSON", ErrInvalidArgument, m.Destination)
+	}
+	if len(m.Metadata) > 0 && !isJSONObject(m.Metadata) {
+		return fmt.Errorf("%w: metadata must be a JSON object", ErrInvalidArgument)
+	}
+	if m.MaxAttempts < 0 || m.Delay < 0 || m.TTL < 0 {
+		return fmt.Errorf("%w: negative max attempts, delay or TTL", ErrInvalidArgument)
+	}
+	return nil
+}
+
+// Clone returns a deep copy of m.
+func (m *Message) Clone() *Message {
+	c := *m
+	c.Content = bytes.Clone(m.Content)
+	c.Result = bytes.Clone(m.Result)
+	c.Metadata = bytes.Clone(m.Metadata)
+	if m.Tags != nil {
+		c.Tags = append([]string(nil), m.Tags...)
+	}
+	return &c
+}
+
+func encodeJSON(v any) (json.RawMessage, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case json.RawMessage:
+		return validRaw(x)
+	case []byte:
+		return validRaw(x)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func validRaw(b []byte) (json.RawMessage, error) {
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("not valid JSON")
+	}
+	return json.RawMessage(b), nil
+}
+
+// EncodeJSON encodes v like NewMessage encodes content: raw JSON is checked
+// and kept, anything else goes through encoding/json.
+func EncodeJSON(v any) (json.RawMessage, error) { return encodeJSON(v) }
+
+func isJSONObject(b []byte) bool {
+	if !json.Valid(b) {
+		return false
+	}
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{' || string(b) == "null"
+}
