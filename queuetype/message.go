@@ -63,9 +63,13 @@ type Message struct {
 // NewMessage builds a message for destination with content encoded as JSON
 // and Normal priority. A content value that cannot be encoded makes Send fail
 // with ErrInvalidArgument. A json.RawMessage or []byte is taken as already
-// encoded JSON.
+// encoded JSON; nil is the JSON document null.
 func NewMessage(destination string, content any) *Message {
 	m := &Message{Destination: destination, Priority: PriorityNormal}
+	if content == nil {
+		m.Content = json.RawMessage("null")
+		return m
+	}
 	m.Content, m.err = encodeJSON(content)
 	return m
 }

@@ -98,10 +98,10 @@ func (o *Options) withDefaults() (Options, error) {
 
 // DB is the SQLite Driver for one file.
 type DB struct {
-	path string
-	opts Options
-	w    *writer
-	read *sql.DB
+	path  string
+	opts  Options
+	w     *writer
+	read  *sql.DB
 	appMu sync.Mutex
 	app   *sql.DB // lazily opened pool for the application's transactions
 }

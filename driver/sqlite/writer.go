@@ -35,9 +35,9 @@ type op struct {
 	multi bool // runs more than one statement: isolate it with a savepoint
 	// outside runs the op on its own, outside any transaction (checkpoints).
 	outside bool
-	state atomic.Int32
-	err   error
-	done  chan struct{}
+	state   atomic.Int32
+	err     error
+	done    chan struct{}
 }
 
 var opPool = sync.Pool{New: func() any { return &op{done: make(chan struct{}, 1)} }}

@@ -1,0 +1,55 @@
+package queuesqlite
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/queue-sqlite/queuesqlite/driver"
+)
+
+// CleanupResult reports what Cleanup did.
+type CleanupResult struct {
+	Deleted    int   // finished messages deleted
+	BytesFreed int64 // bytes given back to the file system
+}
+
+// Cleanup deletes finished messages older than their retention
+// (Config.Retention) and gives the space back to the file system. The
+// workers run it every Config.CleanupInterval; call it to run it now.
+func (q *Queue) Cleanup(ctx context.Context) (CleanupResult, error) {
+	var total CleanupResult
+	if err := q.checkOpen(); err != nil {
+		return total, err
+	}
+	now := q.now()
+	before := map[Status]time.Time{}
+	for status, keep := range q.retention() {
+		before[status] = now.Add(-keep)
+	}
+	for _, d := range q.shards {
+		res, err := d.Cleanup(ctx, driver.CleanupParams{Before: before})
+		total.Deleted += res.Deleted
+		total.BytesFreed += res.BytesFreed
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// Check runs an integrity check of every shard and returns what it found:
+// nil when all are sound, else errors wrapping ErrCorrupt that name the
+// damaged files.
+func (q *Queue) Check(ctx context.Context) error {
+	if err := q.checkOpen(); err != nil {
+		return err
+	}
+	var errs []error
+	for _, d := range q.shards {
+		if err := d.Check(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,132 @@
+package queuesqlite_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/queue-sqlite/queuesqlite"
+)
+
+func benchQueue(b *testing.B, cfg *queuesqlite.Config) *queuesqlite.Queue {
+	b.Helper()
+	q, err := queuesqlite.Open(b.TempDir(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { q.Close() })
+	return q
+}
+
+var noop = func(ctx context.Context, m *queuesqlite.Message) (any, error) { return nil, nil }
+
+// BenchmarkSend: one goroutine, each Send returns after its commit.
+func BenchmarkSend(b *testing.B) {
+	q := benchQueue(b, nil)
+	ctx := context.Background()
+	m := queuesqlite.NewMessage("noop", map[string]int{"n": 1})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := q.Send(ctx, m, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkSendParallel32: 32 goroutines sending; group commit folds them.
+func BenchmarkSendParallel32(b *testing.B) {
+	q := benchQueue(b, nil)
+	ctx := context.Background()
+	m := queuesqlite.NewMessage("noop", map[string]int{"n": 1})
+	b.ReportAllocs()
+	b.SetParallelism(32 / max(1, runtimeProcs()))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := q.Send(ctx, m, nil); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkSendBatch1000: batches of 1000 messages, one transaction each.
+func BenchmarkSendBatch1000(b *testing.B) {
+	q := benchQueue(b, nil)
+	ctx := context.Background()
+	batch := make([]*queuesqlite.Message, 1000)
+	for i := range batch {
+		batch[i] = queuesqlite.NewMessage("noop", map[string]int{"n": i})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := q.SendBatch(ctx, batch, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkDrain20k: 20,000 pre-sent no-op messages, 100 workers.
+func BenchmarkDrain20k(b *testing.B) {
+	const n = 20000
+	ctx := context.Background()
+	var total time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		q := benchQueue(b, &queuesqlite.Config{Workers: 100})
+		var done atomic.Int64
+		finished := make(chan struct{})
+		var once sync.Once
+		q.Handle("noop", func(ctx context.Context, m *queuesqlite.Message) (any, error) {
+			if done.Add(1) == n {
+				once.Do(func() { close(finished) })
+			}
+			return nil, nil
+		}, nil)
+		batch := make([]*queuesqlite.Message, 1000)
+		for i := range batch {
+			batch[i] = queuesqlite.NewMessage("noop", map[string]int{"n": i})
+		}
+		for range n / 1000 {
+			if _, err := q.SendBatch(ctx, batch, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		start := time.Now()
+		q.Start(ctx)
+		<-finished
+		waitCompleted(b, q, n)
+		total += time.Since(start)
+		b.StopTimer()
+		q.Stop(ctx)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.N*n)/total.Seconds(), "msgs/s")
+}
+
+// waitCompleted polls until n messages are recorded as completed.
+func waitCompleted(tb testing.TB, q *queuesqlite.Queue, n int) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st, err := q.Stats(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if st.ByStatus[queuesqlite.StatusCompleted] >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("only %d of %d completed", st.ByStatus[queuesqlite.StatusCompleted], n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -1,0 +1,121 @@
+package queuesqlite
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// finishedBatch bounds the finished messages fetched per shard per look.
+const finishedBatch = 1000
+
+// finished is told of every message this process saw reach a terminal
+// status: it fires the message's callback (if this process holds it) and
+// wakes anyone waiting for it.
+func (q *Queue) finished(m *Message) {
+	if cb, ok := q.callbacks.Take(m.ID); ok {
+		msg := m.Clone()
+		if !q.cbPool.Submit(func() { cb(msg) }) {
+			q.logger.Warn("callback dropped: queue closing", "id", m.ID)
+		}
+	}
+	q.waiters.wake(m.ID)
+}
+
+// watchCallbacks collects results that other processes recorded for
+// messages this process sent with a callback, whenever a shard changes (and
+// as a slow fallback). It runs from Open to Close, with or without workers.
+func (q *Queue) watchCallbacks(ctx context.Context) {
+	sub := q.changes.Subscribe()
+	defer sub.Close()
+	t := time.NewTicker(q.cfg.MaintenanceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-sub.C:
+			q.waiters.wakeAll()
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		if q.callbacks.Len() > 0 {
+			q.collectRemoteResults(ctx)
+		}
+	}
+}
+
+func (q *Queue) collectRemoteResults(ctx context.Context) {
+	for shard, d := range q.shards {
+		ms, err := d.Finished(ctx, q.instance, finishedBatch)
+		if err != nil {
+			q.logger.Warn("look for finished messages", "shard", shard, "err", err)
+			continue
+		}
+		if len(ms) == 0 {
+			continue
+		}
+		seqs := make([]int64, len(ms))
+		for i, m := range ms {
+			m.Shard = shard
+			seqs[i] = m.Seq
+			q.finished(m)
+		}
+		if err := d.AckCallbacks(ctx, seqs); err != nil {
+			q.logger.Warn("acknowledge callbacks", "shard", shard, "err", err)
+		}
+	}
+}
+
+// waiters wakes Wait calls when their message may have finished.
+type waiters struct {
+	mu sync.Mutex
+	m  map[string]map[chan struct{}]struct{}
+}
+
+func (w *waiters) add(id string) chan struct{} {
+	c := make(chan struct{}, 1)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil {
+		w.m = map[string]map[chan struct{}]struct{}{}
+	}
+	if w.m[id] == nil {
+		w.m[id] = map[chan struct{}]struct{}{}
+	}
+	w.m[id][c] = struct{}{}
+	return c
+}
+
+func (w *waiters) remove(id string, c chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.m[id], c)
+	if len(w.m[id]) == 0 {
+		delete(w.m, id)
+	}
+}
+
+func (w *waiters) wake(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for c := range w.m[id] {
+		signal(c)
+	}
+}
+
+func (w *waiters) wakeAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, cs := range w.m {
+		for c := range cs {
+			signal(c)
+		}
+	}
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}

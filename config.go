@@ -1,0 +1,167 @@
+package queuesqlite
+
+import (
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+)
+
+// Defaults for Config and HandlerOpts. A zero field takes its default.
+const (
+	WorkersDefault             = 10
+	CallbackWorkersDefault     = 2
+	ShardsDefault              = 1
+	MaxAttemptsDefault         = 4 // one attempt and three retries, as the original's max_retries=3
+	LeaseDefault               = 30 * time.Second
+	PollIntervalDefault        = 20 * time.Millisecond
+	ClaimBatchDefault          = 100
+	MaintenanceIntervalDefault = time.Second
+	CleanupIntervalDefault     = 5 * time.Minute
+	StopTimeoutDefault         = 10 * time.Second
+	RetainCompletedDefault     = 24 * time.Hour
+	RetainFailedDefault        = 7 * 24 * time.Hour
+	RetainExpiredDefault       = 24 * time.Hour
+	RetainCancelledDefault     = 24 * time.Hour
+)
+
+// Synchronous levels for Config.Synchronous.
+const (
+	// SyncNormal: a committed message survives a crash of the process; an OS
+	// crash or power cut may lose the last few commits (never corrupt).
+	SyncNormal = "NORMAL"
+	// SyncFull: every commit is on disk before Send returns; survives power
+	// loss. Slower: one fsync per group commit.
+	SyncFull = "FULL"
+)
+
+// Config configures a queue. The zero value (or nil) gives a working queue;
+// every field's comment says its default.
+type Config struct {
+	// Workers is the number of handler goroutines. Default 10.
+	Workers int
+	// CallbackWorkers is the number of goroutines that run completion
+	// callbacks, so a slow callback never holds a task worker. Default 2.
+	CallbackWorkers int
+	// Shards is the number of SQLite files the queue spreads messages over.
+	// Default 1. It is fixed when the queue directory is created; opening
+	// with another count is refused (see Reshard).
+	Shards int
+	// Synchronous is SyncNormal (default) or SyncFull.
+	Synchronous string
+	// MaxAttempts is the default for handlers that set none. Default 4.
+	MaxAttempts int
+	// Backoff is the default retry delay for handlers that set none.
+	// Default DefaultBackoff.
+	Backoff BackoffFunc
+	// Lease is how long a claimed message stays leased to this process
+	// without a heartbeat; the heartbeat renews it every Lease/3 while the
+	// handler runs. If the process dies, its messages run again once the
+	// lease expires. Default 30s.
+	Lease time.Duration
+	// PollInterval bounds how late work or results written by another
+	// process are noticed (a PRAGMA data_version check, not a query of the
+	// table). Work sent from this process starts without polling. Default 20ms.
+	PollInterval time.Duration
+	// ClaimBatch is the most messages one claim takes. Default 100.
+	ClaimBatch int
+	// MaintenanceInterval is how often expired leases are rescued and
+	// overdue messages expired. Default 1s.
+	MaintenanceInterval time.Duration
+	// CleanupInterval is how often finished messages past their retention
+	// are deleted. Default 5m.
+	CleanupInterval time.Duration
+	// Retention says how long finished messages are kept, per status.
+	Retention Retention
+	// StopTimeout is how long Close lets running handlers finish. Default 10s.
+	StopTimeout time.Duration
+	// Logger receives the queue's logs; nil keeps the queue quiet.
+	Logger *slog.Logger
+	// Clock replaces time.Now, for tests. Default time.Now.
+	Clock func() time.Time
+}
+
+// Retention says how long finished messages are kept before cleanup deletes
+// them. Zero takes the default; negative is an error.
+type Retention struct {
+	Completed time.Duration // default 24h
+	Failed    time.Duration // default 7 days (the dead-letter set)
+	Expired   time.Duration // default 24h
+	Cancelled time.Duration // default 24h
+}
+
+// BackoffFunc returns how long to wait before attempt+1, after attempt
+// (counting from 1) failed.
+type BackoffFunc func(attempt int) time.Duration
+
+// DefaultBackoff waits 1s after the first failure, doubling each time up to
+// one hour, with ±20% jitter so retries of a burst do not stampede.
+func DefaultBackoff(attempt int) time.Duration {
+	d := time.Second << min(max(attempt-1, 0), 12)
+	d = min(d, time.Hour)
+	jitter := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * jitter)
+}
+
+// resolve validates c and fills in defaults. It never panics on bad input:
+// every problem is an error wrapping ErrInvalidArgument.
+func (c *Config) resolve() (Config, error) {
+	var r Config
+	if c != nil {
+		r = *c
+	}
+	negative := map[string]int64{
+		"Workers": int64(r.Workers), "CallbackWorkers": int64(r.CallbackWorkers), "Shards": int64(r.Shards),
+		"MaxAttempts": int64(r.MaxAttempts), "Lease": int64(r.Lease), "PollInterval": int64(r.PollInterval),
+		"ClaimBatch": int64(r.ClaimBatch), "MaintenanceInterval": int64(r.MaintenanceInterval),
+		"CleanupInterval": int64(r.CleanupInterval), "StopTimeout": int64(r.StopTimeout),
+		"Retention.Completed": int64(r.Retention.Completed), "Retention.Failed": int64(r.Retention.Failed),
+		"Retention.Expired": int64(r.Retention.Expired), "Retention.Cancelled": int64(r.Retention.Cancelled),
+	}
+	for name, v := range negative {
+		if v < 0 {
+			return r, fmt.Errorf("%w: Config.%s is negative (%d)", ErrInvalidArgument, name, v)
+		}
+	}
+	switch r.Synchronous {
+	case "", SyncNormal, SyncFull:
+	default:
+		return r, fmt.Errorf("%w: Config.Synchronous %q (want %q or %q)", ErrInvalidArgument, r.Synchronous, SyncNormal, SyncFull)
+	}
+	if r.Lease > 0 && r.Lease < 30*time.Millisecond {
+		return r, fmt.Errorf("%w: Config.Lease %v is too short to renew (minimum 30ms)", ErrInvalidArgument, r.Lease)
+	}
+	setDefault(&r.Workers, WorkersDefault)
+	setDefault(&r.CallbackWorkers, CallbackWorkersDefault)
+	setDefault(&r.Shards, ShardsDefault)
+	setDefault(&r.MaxAttempts, MaxAttemptsDefault)
+	setDefault(&r.ClaimBatch, ClaimBatchDefault)
+	setDefault(&r.Lease, LeaseDefault)
+	setDefault(&r.PollInterval, PollIntervalDefault)
+	setDefault(&r.MaintenanceInterval, MaintenanceIntervalDefault)
+	setDefault(&r.CleanupInterval, CleanupIntervalDefault)
+	setDefault(&r.StopTimeout, StopTimeoutDefault)
+	setDefault(&r.Retention.Completed, RetainCompletedDefault)
+	setDefault(&r.Retention.Failed, RetainFailedDefault)
+	setDefault(&r.Retention.Expired, RetainExpiredDefault)
+	setDefault(&r.Retention.Cancelled, RetainCancelledDefault)
+	if r.Synchronous == "" {
+		r.Synchronous = SyncNormal
+	}
+	if r.Backoff == nil {
+		r.Backoff = DefaultBackoff
+	}
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.DiscardHandler)
+	}
+	if r.Clock == nil {
+		r.Clock = time.Now
+	}
+	return r, nil
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}

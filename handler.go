@@ -1,0 +1,147 @@
+package queuesqlite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/queue-sqlite/queuesqlite/driver"
+	"github.com/queue-sqlite/queuesqlite/internal/exec"
+	"github.com/queue-sqlite/queuesqlite/queuetype"
+)
+
+// HandlerFunc processes one message. It returns a result (encoded as JSON
+// and stored with the message) or an error: a plain error is retried with
+// backoff until attempts run out; ErrSkipRetry fails the message at once;
+// RunAgainAfter(d) runs it again later without counting the attempt. A
+// panic counts as a failed attempt, with its stack stored as the error.
+//
+// ctx is cancelled when the handler's Timeout passes, when the queue stops
+// (cause exec.ErrStopping) and when this worker loses the message's lease
+// (cause ErrLeaseLost); context.Cause tells which.
+type HandlerFunc func(ctx context.Context, m *Message) (any, error)
+
+// HandlerOpts are per-handler settings. Zero fields take the queue's defaults.
+type HandlerOpts struct {
+	// MaxAttempts bounds the attempts of each message; default Config.MaxAttempts.
+	MaxAttempts int
+	// Backoff gives the delay before each retry; default Config.Backoff.
+	Backoff BackoffFunc
+	// Timeout cancels an attempt's context after this long; 0 = no limit.
+	Timeout time.Duration
+	// Description says what the handler does, for stats and the CLI.
+	Description string
+}
+
+type handler struct {
+	name string
+	fn   HandlerFunc
+	opts HandlerOpts
+}
+
+// Handle registers fn as the handler for messages sent to name. Handlers are
+// registered before Start; a second registration of a name is an error
+// (ErrHandlerExists). opts may be nil.
+func (q *Queue) Handle(name string, fn HandlerFunc, opts *HandlerOpts) error {
+	if name == "" || fn == nil {
+		return fmt.Errorf("%w: a handler needs a name and a function", ErrInvalidArgument)
+	}
+	var o HandlerOpts
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxAttempts < 0 || o.Timeout < 0 {
+		return fmt.Errorf("%w: handler %q: negative MaxAttempts or Timeout", ErrInvalidArgument, name)
+	}
+	setDefault(&o.MaxAttempts, q.cfg.MaxAttempts)
+	if o.Backoff == nil {
+		o.Backoff = q.cfg.Backoff
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.checkOpen(); err != nil {
+		return err
+	}
+	if q.run.Load() != nil {
+		return fmt.Errorf("register handler %q: %w: register handlers before Start", name, ErrStarted)
+	}
+	old := q.handlerMap()
+	if _, ok := old[name]; ok {
+		return fmt.Errorf("register handler %q: %w", name, ErrHandlerExists)
+	}
+	next := maps.Clone(old)
+	next[name] = &handler{name: name, fn: fn, opts: o}
+	q.handlers.Store(&next)
+	return nil
+}
+
+// HandleJSON registers a typed handler: the message content is decoded into
+// In (a content that does not decode fails the message without retries) and
+// the returned Out is stored as the JSON result.
+func HandleJSON[In, Out any](q *Queue, name string, fn func(ctx context.Context, in In) (Out, error), opts *HandlerOpts) error {
+	return q.Handle(name, func(ctx context.Context, m *Message) (any, error) {
+		var in In
+		if err := json.Unmarshal(m.Content, &in); err != nil {
+			return nil, fmt.Errorf("decode content for %s: %v: %w", name, err, ErrSkipRetry)
+		}
+		return fn(ctx, in)
+	}, opts)
+}
+
+// invoke runs the handler of m's destination with its timeout.
+func (q *Queue) invoke(ctx context.Context, m *Message) (any, error) {
+	h := q.handlerMap()[m.Destination]
+	if h.opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, h.opts.Timeout,
+			fmt.Errorf("handler %s timed out after %v", h.name, h.opts.Timeout))
+		defer cancel()
+	}
+	return h.fn(ctx, m)
+}
+
+// outcome turns what a handler returned into the completion to record.
+func (q *Queue) outcome(j *exec.Job, result any, err error) driver.Completion {
+	m := j.Msg
+	h := q.handlerMap()[m.Destination]
+	now := q.cfg.Clock().UTC()
+	c := driver.Completion{Seq: m.Seq, Attempt: m.Attempt, Owner: m.LeaseOwner, Now: now, Me: q.instance}
+	if err == nil {
+		raw, encErr := queuetype.EncodeJSON(result)
+		if encErr == nil {
+			c.Status, c.Result = StatusCompleted, raw
+			return c
+		}
+		err = fmt.Errorf("encode result: %v: %w", encErr, ErrSkipRetry)
+	}
+	if cause := j.Cause(); errors.Is(cause, exec.ErrStopping) {
+		c.Status, c.Uncharge, c.Error = StatusPending, true, "released at shutdown: "+err.Error()
+		return c
+	}
+	var again *runAgainError
+	if errors.As(err, &again) {
+		c.Status, c.Uncharge, c.RunAt = StatusScheduled, true, now.Add(max(again.after, 0))
+		return c
+	}
+	c.Error = err.Error()
+	maxAttempts := m.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = h.opts.MaxAttempts
+	}
+	if errors.Is(err, ErrSkipRetry) || m.Attempt >= maxAttempts {
+		c.Status = StatusFailed
+		return c
+	}
+	c.Status, c.RunAt = StatusRetrying, now.Add(h.opts.Backoff(m.Attempt))
+	return c
+}
+
+// released is the completion that gives an abandoned attempt back.
+func (q *Queue) released(m *Message) driver.Completion {
+	return driver.Completion{Seq: m.Seq, Attempt: m.Attempt, Owner: m.LeaseOwner, Now: q.cfg.Clock().UTC(),
+		Me: q.instance, Status: StatusPending, Uncharge: true,
+		Error: "released at shutdown: the handler did not return before the stop deadline"}
+}

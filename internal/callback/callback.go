@@ -1,0 +1,152 @@
+// Package callback runs completion callbacks on a fixed pool of goroutines,
+// in the order they were queued, so that a slow callback delays only other
+// callbacks and never a task worker. The queue in front of the pool is
+// unbounded: queuing never blocks the caller.
+package callback
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+)
+
+// Pool runs submitted functions on a fixed number of goroutines.
+type Pool struct {
+	logger  *slog.Logger
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []func()
+	closing bool
+	wg      sync.WaitGroup
+	idle    chan struct{} // closed and replaced whenever the queue drains
+	running int
+}
+
+// NewPool starts a pool of n goroutines (at least one).
+func NewPool(n int, logger *slog.Logger) *Pool {
+	p := &Pool{logger: logger, idle: make(chan struct{})}
+	p.cond = sync.NewCond(&p.mu)
+	for range max(n, 1) {
+		p.wg.Go(p.work)
+	}
+	return p
+}
+
+// Submit queues fn. It never blocks. After Close, fn is dropped and false
+// is returned.
+func (p *Pool) Submit(fn func()) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing {
+		return false
+	}
+	p.queue = append(p.queue, fn)
+	p.cond.Signal()
+	return true
+}
+
+func (p *Pool) work() {
+	for {
+		p.mu.Lock()
+		for len(p.queue) == 0 && !p.closing {
+			p.cond.Wait()
+		}
+		if len(p.queue) == 0 {
+			p.mu.Unlock()
+			return
+		}
+		fn := p.queue[0]
+		p.queue[0] = nil
+		p.queue = p.queue[1:]
+		p.running++
+		p.mu.Unlock()
+		p.run(fn)
+		p.mu.Lock()
+		p.running--
+		if len(p.queue) == 0 && p.running == 0 {
+			close(p.idle)
+			p.idle = make(chan struct{})
+		}
+		p.mu.Unlock()
+	}
+}
+
+// run calls fn, turning a panic into a logged error: a callback's bug must
+// not take the process down.
+func (p *Pool) run(fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.logger.Error("callback panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
+}
+
+// Wait blocks until every queued callback has run, or ctx ends.
+func (p *Pool) Wait(ctx context.Context) error {
+	for {
+		p.mu.Lock()
+		if len(p.queue) == 0 && p.running == 0 {
+			p.mu.Unlock()
+			return nil
+		}
+		idle := p.idle
+		p.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Close runs what is queued until ctx ends, then drops the rest and stops
+// the goroutines. It returns how many callbacks were dropped.
+func (p *Pool) Close(ctx context.Context) int {
+	_ = p.Wait(ctx)
+	p.mu.Lock()
+	p.closing = true
+	dropped := len(p.queue)
+	p.queue = nil
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	p.wg.Wait()
+	return dropped
+}
+
+// Registry maps message ids to the callbacks waiting for them. Take removes
+// an entry, so each callback is handed out at most once.
+type Registry[F any] struct {
+	mu sync.Mutex
+	m  map[string]F
+}
+
+// Add registers fn for id.
+func (r *Registry[F]) Add(id string, fn F) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string]F{}
+	}
+	r.m[id] = fn
+}
+
+// Take removes and returns the callback for id.
+func (r *Registry[F]) Take(id string) (F, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fn, ok := r.m[id]
+	if ok {
+		delete(r.m, id)
+	}
+	return fn, ok
+}
+
+// Len returns how many callbacks are waiting.
+func (r *Registry[F]) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.m)
+}

@@ -1,0 +1,96 @@
+package callback
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestPool_SlowCallbackDoesNotBlockSubmitOrOthers(t *testing.T) {
+	p := NewPool(2, slog.New(slog.DiscardHandler))
+	release := make(chan struct{})
+	p.Submit(func() { <-release }) // occupies one goroutine
+	var ran atomic.Int32
+	for range 100 {
+		p.Submit(func() { ran.Add(1) })
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for ran.Load() < 100 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of 100 callbacks ran while one was slow", ran.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if dropped := p.Close(context.Background()); dropped != 0 {
+		t.Fatalf("dropped %d", dropped)
+	}
+	if p.Submit(func() {}) {
+		t.Fatal("submit after close accepted")
+	}
+}
+
+func TestPool_PanicIsContained(t *testing.T) {
+	p := NewPool(1, slog.New(slog.DiscardHandler))
+	var after atomic.Bool
+	p.Submit(func() { panic("bad callback") })
+	p.Submit(func() { after.Store(true) })
+	if err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !after.Load() {
+		t.Fatal("callback after a panicking one did not run")
+	}
+	p.Close(context.Background())
+}
+
+func TestPool_CloseDropsWhatCannotRunInTime(t *testing.T) {
+	p := NewPool(1, slog.New(slog.DiscardHandler))
+	release, started := make(chan struct{}), make(chan struct{})
+	p.Submit(func() { close(started); <-release })
+	p.Submit(func() {})
+	<-started
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var wg sync.WaitGroup
+	var dropped int
+	wg.Go(func() { dropped = p.Close(ctx) })
+	deadline := time.Now().Add(10 * time.Second)
+	for !p.isClosing() {
+		if time.Now().After(deadline) {
+			t.Fatal("Close did not start closing")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if dropped != 1 {
+		t.Fatalf("dropped %d, want 1", dropped)
+	}
+}
+
+func TestRegistry_TakeOnce(t *testing.T) {
+	var r Registry[func()]
+	r.Add("a", func() {})
+	if _, ok := r.Take("a"); !ok {
+		t.Fatal("first take missed")
+	}
+	if _, ok := r.Take("a"); ok {
+		t.Fatal("second take found the callback again")
+	}
+	if r.Len() != 0 {
+		t.Fatal("registry not empty")
+	}
+}
+
+func (p *Pool) isClosing() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closing
+}

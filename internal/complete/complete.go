@@ -1,0 +1,151 @@
+// Package complete records the outcomes of attempts in batches. Workers hand
+// over an outcome and go back to work; the completer folds whatever has
+// accumulated into one storage call per shard, so a busy queue writes many
+// outcomes per transaction. Its buffer is bounded: when storage falls
+// behind, workers wait instead of piling up unrecorded outcomes.
+package complete
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/queue-sqlite/queuesqlite/driver"
+	"github.com/queue-sqlite/queuesqlite/queuetype"
+)
+
+// maxTries bounds how often one batch is retried after storage errors
+// before its outcomes are given up (their leases then expire and the
+// messages run again: at-least-once).
+const maxTries = 20
+
+// Item is one outcome to record.
+type Item struct {
+	Shard int
+	C     driver.Completion
+	Msg   *queuetype.Message // the claimed message, updated for callbacks
+}
+
+// Config wires a Completer to the queue.
+type Config struct {
+	// Apply records outcomes on one shard, setting Applied on each.
+	Apply func(ctx context.Context, shard int, cs []*driver.Completion) error
+	// After runs once a batch is recorded (or given up: then Err is set).
+	After    func(items []*Item, err error)
+	MaxBatch int
+	Capacity int
+	Logger   *slog.Logger
+}
+
+// Completer batches outcomes.
+type Completer struct {
+	cfg    Config
+	in     chan *Item
+	mu     sync.RWMutex
+	closed bool
+	done   chan struct{}
+	// stop is the context of Stop: once it ends, failing batches are given
+	// up. Atomic, because run must never wait for mu (Add may hold it while
+	// waiting for run to drain the buffer).
+	stop atomic.Pointer[context.Context]
+}
+
+// New starts a completer.
+func New(cfg Config) *Completer {
+	c := &Completer{cfg: cfg, in: make(chan *Item, cfg.Capacity), done: make(chan struct{})}
+	bg := context.Background()
+	c.stop.Store(&bg)
+	go c.run()
+	return c
+}
+
+// Add queues an outcome, waiting while the buffer is full. It reports false
+// (and drops the item) after Stop.
+func (c *Completer) Add(it *Item) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return false
+	}
+	c.in <- it
+	return true
+}
+
+// Stop records what is queued, retrying storage errors until ctx ends, and
+// then stops.
+func (c *Completer) Stop(ctx context.Context) {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		c.stop.Store(&ctx)
+		close(c.in)
+	}
+	c.mu.Unlock()
+	<-c.done
+}
+
+func (c *Completer) run() {
+	defer close(c.done)
+	batch := make([]*Item, 0, c.cfg.MaxBatch)
+	for first := range c.in {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < c.cfg.MaxBatch {
+			select {
+			case it, ok := <-c.in:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, it)
+			default:
+				break drain
+			}
+		}
+		c.record(batch)
+	}
+}
+
+// record applies one batch, shard by shard, retrying storage errors.
+func (c *Completer) record(batch []*Item) {
+	byShard := map[int][]*Item{}
+	for _, it := range batch {
+		byShard[it.Shard] = append(byShard[it.Shard], it)
+	}
+	var errs []error
+	for shard, items := range byShard {
+		cs := make([]*driver.Completion, len(items))
+		for i, it := range items {
+			cs[i] = &it.C
+		}
+		if err := c.apply(shard, cs); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	c.cfg.After(batch, errors.Join(errs...))
+}
+
+func (c *Completer) apply(shard int, cs []*driver.Completion) error {
+	var err error
+	for try := 1; try <= maxTries; try++ {
+		ctx := *c.stop.Load()
+		if err = c.cfg.Apply(context.Background(), shard, cs); err == nil {
+			return nil
+		}
+		if errors.Is(err, queuetype.ErrClosed) || ctx.Err() != nil {
+			break
+		}
+		c.cfg.Logger.Warn("recording outcomes failed; retrying", "shard", shard, "n", len(cs), "try", try, "err", err)
+		t := time.NewTimer(min(10*time.Millisecond<<min(try, 7), time.Second))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+	c.cfg.Logger.Error("giving up recording outcomes; their leases will expire and the messages run again",
+		"shard", shard, "n", len(cs), "err", err)
+	return err
+}

@@ -1,0 +1,190 @@
+// Package exec runs handlers on a fixed pool of worker goroutines. It owns
+// what can go wrong around a handler: it gives each attempt its own context
+// (cancelled with a cause when the lease is lost or the queue stops),
+// contains panics with their stack, tracks what is in flight for the lease
+// heartbeat, and on a hard stop abandons handlers that ignore their context
+// so their messages can be released.
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/queue-sqlite/queuesqlite/queuetype"
+)
+
+// ErrStopping is the cause of a handler context cancelled because the queue
+// is stopping; the attempt is given back, not charged.
+var ErrStopping = errors.New("queue is stopping")
+
+// stopGrace is how long handlers cancelled at the stop deadline get to
+// return before they are abandoned.
+const stopGrace = 200 * time.Millisecond
+
+// PanicError is a handler panic turned into an error, with the stack.
+type PanicError struct {
+	Value any
+	Stack string
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v\n%s", e.Value, e.Stack) }
+
+// Job is one attempt of one message.
+type Job struct {
+	Msg    *queuetype.Message
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	state  atomic.Int32 // jobRunning, then jobReturned or jobAbandoned (first wins)
+}
+
+const (
+	jobRunning int32 = iota
+	jobReturned
+	jobAbandoned
+)
+
+// Abandoned reports whether the executor gave up on the job at shutdown;
+// its outcome must then be discarded (the message was released).
+func (j *Job) Abandoned() bool { return j.state.Load() == jobAbandoned }
+
+// Cause returns why the job's context was cancelled, or nil.
+func (j *Job) Cause() error { return context.Cause(j.ctx) }
+
+// Config wires an Executor to the queue.
+type Config struct {
+	Workers int
+	// Handle runs the handler for m.
+	Handle func(ctx context.Context, m *queuetype.Message) (any, error)
+	// Done receives every attempt's outcome (err is a *PanicError after a
+	// panic). It is not called for abandoned jobs.
+	Done func(j *Job, result any, err error)
+	// Abandon is called for each job still running after the stop grace.
+	Abandon func(j *Job)
+	// Release frees the worker slot of a finished job.
+	Release func()
+}
+
+// Executor runs jobs.
+type Executor struct {
+	cfg      Config
+	jobs     chan *Job
+	base     context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	inFlight map[*Job]struct{}
+	idle     chan struct{} // signalled when a job finishes
+}
+
+// New starts an executor with cfg.Workers goroutines.
+func New(cfg Config) *Executor {
+	base, cancel := context.WithCancel(context.Background())
+	e := &Executor{cfg: cfg, jobs: make(chan *Job, cfg.Workers), base: base, cancel: cancel,
+		inFlight: map[*Job]struct{}{}, idle: make(chan struct{}, 1)}
+	for range cfg.Workers {
+		e.wg.Go(e.work)
+	}
+	return e
+}
+
+// Submit queues m. The caller holds a worker slot for it, so this never
+// waits for long.
+func (e *Executor) Submit(m *queuetype.Message) {
+	ctx, cancel := context.WithCancelCause(e.base)
+	j := &Job{Msg: m, ctx: ctx, cancel: cancel}
+	e.mu.Lock()
+	e.inFlight[j] = struct{}{}
+	e.mu.Unlock()
+	e.jobs <- j
+}
+
+func (e *Executor) work() {
+	for j := range e.jobs {
+		result, err := e.call(j)
+		if j.state.CompareAndSwap(jobRunning, jobReturned) {
+			e.cfg.Done(j, result, err) // before finish: Stop must not see idle before the outcome is queued
+			e.finish(j)
+		}
+		j.cancel(nil)
+		e.cfg.Release()
+	}
+}
+
+// call runs the handler, turning a panic into a *PanicError.
+func (e *Executor) call(j *Job) (result any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			result, err = nil, &PanicError{Value: r, Stack: string(debug.Stack())}
+		}
+	}()
+	return e.cfg.Handle(j.ctx, j.Msg)
+}
+
+func (e *Executor) finish(j *Job) {
+	e.mu.Lock()
+	delete(e.inFlight, j)
+	e.mu.Unlock()
+	select {
+	case e.idle <- struct{}{}:
+	default:
+	}
+}
+
+// InFlight returns the jobs currently running.
+func (e *Executor) InFlight() []*Job {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*Job, 0, len(e.inFlight))
+	for j := range e.inFlight {
+		out = append(out, j)
+	}
+	return out
+}
+
+// Cancel cancels a running job's context with cause (ErrLeaseLost when the
+// heartbeat finds the lease gone).
+func (e *Executor) Cancel(j *Job, cause error) { j.cancel(cause) }
+
+// Stop lets running handlers finish until ctx ends, then cancels them with
+// ErrStopping, waits a short grace and abandons (via Config.Abandon) those
+// that still run. No new jobs may be submitted after Stop begins.
+func (e *Executor) Stop(ctx context.Context) {
+	close(e.jobs)
+	if !e.waitIdle(ctx) {
+		for _, j := range e.InFlight() {
+			j.cancel(ErrStopping)
+		}
+		grace, cancel := context.WithTimeout(context.Background(), stopGrace)
+		e.waitIdle(grace)
+		cancel()
+		for _, j := range e.InFlight() {
+			if j.state.CompareAndSwap(jobRunning, jobAbandoned) {
+				e.finish(j)
+				e.cfg.Abandon(j)
+			}
+		}
+	}
+	e.cancel()
+}
+
+// waitIdle waits until nothing is in flight; false if ctx ended first.
+func (e *Executor) waitIdle(ctx context.Context) bool {
+	for {
+		e.mu.Lock()
+		n := len(e.inFlight)
+		e.mu.Unlock()
+		if n == 0 {
+			return true
+		}
+		select {
+		case <-e.idle:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}

@@ -1,0 +1,165 @@
+// Package fetch claims ready messages for the worker pool. It claims only as
+// many as there are free worker slots (never a backlog into memory), keeps
+// one claim in flight at a time so claims grow into batches while the
+// storage is busy, and sleeps until it is told there may be work: a local
+// send, a change by another process, a promotion, or a slow fallback poll.
+package fetch
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/queue-sqlite/queuesqlite/internal/notify"
+	"github.com/queue-sqlite/queuesqlite/queuetype"
+)
+
+// Slots counts free workers. A slot is held from the claim of a message
+// until its handler returns.
+type Slots struct{ c chan struct{} }
+
+// NewSlots returns n free slots.
+func NewSlots(n int) *Slots {
+	s := &Slots{c: make(chan struct{}, n)}
+	s.Release(n)
+	return s
+}
+
+// Acquire waits for one free slot.
+func (s *Slots) Acquire(ctx context.Context) error {
+	select {
+	case <-s.c:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TryAcquire takes up to max more free slots without waiting.
+func (s *Slots) TryAcquire(max int) int {
+	n := 0
+	for n < max {
+		select {
+		case <-s.c:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// Release frees n slots.
+func (s *Slots) Release(n int) {
+	for range n {
+		s.c <- struct{}{}
+	}
+}
+
+// Free returns the number of free slots.
+func (s *Slots) Free() int { return len(s.c) }
+
+// Config wires a Fetcher to the queue.
+type Config struct {
+	Slots    *Slots
+	MaxBatch int // most messages per claim
+	// Claim leases up to n ready messages. Messages that come back with a
+	// status other than processing (expired at claim time) are passed to
+	// Other; the rest go to Deliver.
+	Claim   func(ctx context.Context, n int) ([]*queuetype.Message, error)
+	Deliver func(m *queuetype.Message) // takes over the slot of m
+	Other   func(m *queuetype.Message)
+	Poll    time.Duration // look for work this often even without a signal
+	Logger  *slog.Logger
+}
+
+// Fetcher claims messages while workers are free and work may exist.
+type Fetcher struct {
+	cfg  Config
+	wake chan struct{}
+}
+
+// New returns a Fetcher; call Run to start it.
+func New(cfg Config) *Fetcher {
+	return &Fetcher{cfg: cfg, wake: make(chan struct{}, 1)}
+}
+
+// Wake tells the fetcher that work may be ready. It never blocks.
+func (f *Fetcher) Wake() { notify.Signal(f.wake) }
+
+// Run claims and delivers until ctx ends.
+func (f *Fetcher) Run(ctx context.Context) {
+	poll := time.NewTicker(f.cfg.Poll)
+	defer poll.Stop()
+	mayHaveWork := true
+	failures := 0
+	for {
+		if !mayHaveWork {
+			select {
+			case <-f.wake:
+			case <-poll.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+		n, err := f.claimOnce(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, queuetype.ErrClosed):
+			return
+		case err != nil:
+			failures++
+			f.cfg.Logger.Warn("claim failed", "err", err, "failures", failures)
+			if !sleep(ctx, backoff(failures)) {
+				return
+			}
+			mayHaveWork = true
+		default:
+			failures = 0
+			mayHaveWork = n // a full batch: there is probably more
+		}
+	}
+}
+
+// claimOnce waits for a free slot, claims as many messages as there are
+// free slots (up to MaxBatch) and hands them out. It reports whether the
+// claim came back full.
+func (f *Fetcher) claimOnce(ctx context.Context) (bool, error) {
+	if err := f.cfg.Slots.Acquire(ctx); err != nil {
+		return false, err
+	}
+	n := 1 + f.cfg.Slots.TryAcquire(f.cfg.MaxBatch-1)
+	select { // a signal from before this claim is answered by it
+	case <-f.wake:
+	default:
+	}
+	ms, err := f.cfg.Claim(ctx, n)
+	used := 0
+	for _, m := range ms {
+		if m.Status == queuetype.StatusProcessing {
+			used++
+			f.cfg.Deliver(m)
+		} else {
+			f.cfg.Other(m)
+		}
+	}
+	f.cfg.Slots.Release(n - used)
+	return len(ms) == n, err
+}
+
+func backoff(failures int) time.Duration {
+	return min(10*time.Millisecond<<min(failures, 10), time.Second)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

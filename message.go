@@ -1,0 +1,44 @@
+package queuesqlite
+
+import "github.com/queue-sqlite/queuesqlite/queuetype"
+
+// Message is one unit of work; see queuetype.Message for every field.
+type Message = queuetype.Message
+
+// Status is where a message is in its life.
+type Status = queuetype.Status
+
+// Priority orders ready messages: higher first, then send order.
+type Priority = queuetype.Priority
+
+// Statuses.
+const (
+	StatusPending    = queuetype.StatusPending
+	StatusProcessing = queuetype.StatusProcessing
+	StatusCompleted  = queuetype.StatusCompleted
+	StatusFailed     = queuetype.StatusFailed
+	StatusRetrying   = queuetype.StatusRetrying
+	StatusExpired    = queuetype.StatusExpired
+	StatusCancelled  = queuetype.StatusCancelled
+	StatusScheduled  = queuetype.StatusScheduled
+)
+
+// Priorities.
+const (
+	PriorityLow    = queuetype.PriorityLow
+	PriorityNormal = queuetype.PriorityNormal
+	PriorityHigh   = queuetype.PriorityHigh
+	PriorityUrgent = queuetype.PriorityUrgent
+)
+
+// NewMessage builds a message for the handler named destination, with
+// content encoded as JSON and Normal priority. Set further fields (Priority,
+// Delay, TTL, Tags, ...) before Send. An unencodable content makes Send fail
+// with ErrInvalidArgument.
+func NewMessage(destination string, content any) *Message {
+	return queuetype.NewMessage(destination, content)
+}
+
+// Callback is told once that a message sent from this process finished:
+// completed, failed, expired or cancelled. It runs on the callback pool.
+type Callback func(m *Message)

@@ -1,0 +1,179 @@
+package queuesqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/queue-sqlite/queuesqlite/driver"
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+	"github.com/queue-sqlite/queuesqlite/internal/callback"
+	"github.com/queue-sqlite/queuesqlite/internal/notify"
+)
+
+// Queue is a persistent task queue. Open (or New) one, register handlers
+// with Handle, Start the workers, Send messages. All methods are safe for
+// concurrent use.
+type Queue struct {
+	cfg      Config
+	dir      string
+	shards   []driver.Driver
+	sqlite   []*sqlite.DB // the same shards when they are SQLite files; else nil
+	instance string       // identifies this open queue as callback owner
+	logger   *slog.Logger
+
+	mu       sync.Mutex                          // serializes Handle, Start, Stop and Close
+	handlers atomic.Pointer[map[string]*handler] // copied on write
+	run      atomic.Pointer[runState]            // non-nil while started
+	starts   int
+	closed   atomic.Bool
+
+	changes   notify.Hub // another process (or an application transaction) changed a shard
+	callbacks callback.Registry[Callback]
+	cbPool    *callback.Pool
+	waiters   waiters
+	processed atomic.Int64
+	bgCancel  context.CancelFunc
+	bg        sync.WaitGroup
+}
+
+// Open opens the queue stored in directory dir, creating it if needed. The
+// queue is a set of SQLite files (Config.Shards of them) in that directory.
+// Several processes may open the same directory at once; each message is
+// processed by one of them at a time.
+func Open(dir string, cfg *Config) (*Queue, error) {
+	c, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("%w: empty queue directory", ErrInvalidArgument)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open queue: %w", err)
+	}
+	requested := 0
+	if cfg != nil {
+		requested = cfg.Shards
+	}
+	dbs, err := openShards(context.Background(), dir, requested, c)
+	if err != nil {
+		return nil, err
+	}
+	c.Shards = len(dbs)
+	shards := make([]driver.Driver, len(dbs))
+	for i, db := range dbs {
+		shards[i] = db
+	}
+	q := newQueue(c, shards)
+	q.dir, q.sqlite = dir, dbs
+	return q, nil
+}
+
+// New builds a queue over storage drivers opened by the caller, one per
+// shard (for example a PostgreSQL driver). Most programs use Open.
+func New(cfg *Config, shards ...driver.Driver) (*Queue, error) {
+	c, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if len(shards) == 0 {
+		return nil, fmt.Errorf("%w: New needs at least one storage driver", ErrInvalidArgument)
+	}
+	c.Shards = len(shards)
+	return newQueue(c, shards), nil
+}
+
+func newQueue(c Config, shards []driver.Driver) *Queue {
+	q := &Queue{
+		cfg: c, shards: shards, instance: newInstanceID(), logger: c.Logger,
+	}
+	q.handlers.Store(&map[string]*handler{})
+	q.cbPool = callback.NewPool(c.CallbackWorkers, c.Logger)
+	ctx, cancel := context.WithCancel(context.Background())
+	q.bgCancel = cancel
+	for _, d := range shards {
+		q.bg.Go(func() { q.forwardChanges(ctx, d) })
+	}
+	q.bg.Go(func() { q.watchCallbacks(ctx) })
+	return q
+}
+
+// forwardChanges turns a shard's change signals into the queue's.
+func (q *Queue) forwardChanges(ctx context.Context, d driver.Driver) {
+	for {
+		select {
+		case <-d.Changes():
+			q.changes.Publish()
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func newInstanceID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// checkOpen reports ErrClosed after Close.
+func (q *Queue) checkOpen() error {
+	if q.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// handlerMap returns the registered handlers; the map must not be modified.
+func (q *Queue) handlerMap() map[string]*handler { return *q.handlers.Load() }
+
+// Dir returns the queue's directory ("" for a queue built with New).
+func (q *Queue) Dir() string { return q.dir }
+
+// ShardCount returns the number of storage shards.
+func (q *Queue) ShardCount() int { return len(q.shards) }
+
+// DB returns a connection pool on the queue's first SQLite file, for the
+// application's own tables and transactions: SendTx inside a transaction
+// begun here enqueues atomically with the application's writes.
+func (q *Queue) DB() (*sql.DB, error) {
+	if q.sqlite == nil {
+		return nil, fmt.Errorf("%w: DB is for SQLite queues; use your own pool", ErrInvalidArgument)
+	}
+	return q.sqlite[0].AppDB()
+}
+
+// Close stops the workers (waiting up to Config.StopTimeout for running
+// handlers), runs queued callbacks within that time, and closes the files.
+// Close is idempotent; every other method returns ErrClosed afterwards.
+func (q *Queue) Close() error {
+	q.mu.Lock()
+	already := q.closed.Swap(true)
+	q.mu.Unlock()
+	if already {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), q.cfg.StopTimeout)
+	defer cancel()
+	_ = q.Stop(ctx)
+	if dropped := q.cbPool.Close(ctx); dropped > 0 {
+		q.logger.Warn("callbacks dropped at close", "n", dropped)
+	}
+	q.bgCancel()
+	q.bg.Wait()
+	var first error
+	for _, d := range q.shards {
+		if err := d.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

@@ -1,0 +1,132 @@
+package queuesqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/queue-sqlite/queuesqlite/driver"
+)
+
+// Get returns the message with this id from whichever shard holds it, with
+// its status, result and last error. ErrNotFound if there is none (never
+// sent, or cleaned up after its retention).
+func (q *Queue) Get(ctx context.Context, id string) (*Message, error) {
+	if err := q.checkOpen(); err != nil {
+		return nil, err
+	}
+	for _, shard := range q.lookupOrder(id) {
+		m, err := q.shards[shard].Get(ctx, id)
+		if err == nil {
+			m.Shard = shard
+			return m, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
+}
+
+// Wait blocks until the message is finished (completed, failed, expired or
+// cancelled) and returns it, or returns ctx's error. It works for messages
+// sent by any process.
+func (q *Queue) Wait(ctx context.Context, id string) (*Message, error) {
+	w := q.waiters.add(id)
+	defer q.waiters.remove(id, w)
+	safety := time.NewTicker(q.cfg.MaintenanceInterval)
+	defer safety.Stop()
+	for {
+		m, err := q.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if m.Status.Terminal() {
+			return m, nil
+		}
+		select {
+		case <-w:
+		case <-safety.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Cancel cancels a message that has not started (pending, scheduled or
+// retrying). Its callback fires with StatusCancelled. A running or finished
+// message is not changed: the error wraps ErrInvalidState.
+func (q *Queue) Cancel(ctx context.Context, id string) (*Message, error) {
+	return q.change(ctx, id, func(d driver.Driver, p driver.ChangeParams) (*Message, error) { return d.Cancel(ctx, p) })
+}
+
+// Retry puts a failed (or expired, or cancelled) message back to pending with
+// its attempts reset, to run as soon as a worker is free. Any other status
+// gives ErrInvalidState.
+func (q *Queue) Retry(ctx context.Context, id string) (*Message, error) {
+	m, err := q.change(ctx, id, func(d driver.Driver, p driver.ChangeParams) (*Message, error) { return d.Requeue(ctx, p) })
+	if err == nil {
+		q.sent([]*Message{m})
+	}
+	return m, err
+}
+
+func (q *Queue) change(ctx context.Context, id string, fn func(driver.Driver, driver.ChangeParams) (*Message, error)) (*Message, error) {
+	if err := q.checkOpen(); err != nil {
+		return nil, err
+	}
+	p := driver.ChangeParams{ID: id, Now: q.now(), Me: q.instance}
+	for _, shard := range q.lookupOrder(id) {
+		m, err := fn(q.shards[shard], p)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return m, err
+		}
+		m.Shard = shard
+		if m.Status.Terminal() {
+			q.finished(m)
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
+}
+
+// ListOpts filters List.
+type ListOpts struct {
+	Statuses    []Status // any of these; nil = all
+	Destination string   // "" = all
+	Limit       int      // per shard; 0 = 100
+}
+
+// List returns messages matching opts, shard by shard, in send order within
+// each shard.
+func (q *Queue) List(ctx context.Context, opts *ListOpts) ([]*Message, error) {
+	if err := q.checkOpen(); err != nil {
+		return nil, err
+	}
+	var o ListOpts
+	if opts != nil {
+		o = *opts
+	}
+	var out []*Message
+	for shard, d := range q.shards {
+		ms, err := d.List(ctx, driver.ListParams{Statuses: o.Statuses, Destination: o.Destination, Limit: o.Limit})
+		if err != nil {
+			return out, err
+		}
+		for _, m := range ms {
+			m.Shard = shard
+		}
+		out = append(out, ms...)
+	}
+	return out, nil
+}
+
+// ListFailed returns the dead-lettered messages: those that used up their
+// attempts or failed without retry. Requeue them with Retry.
+func (q *Queue) ListFailed(ctx context.Context, destination string, limit int) ([]*Message, error) {
+	return q.List(ctx, &ListOpts{Statuses: []Status{StatusFailed}, Destination: destination, Limit: limit})
+}
