@@ -269,17 +269,11 @@ func (d *DB) Cleanup(ctx context.Context, p qdriver.CleanupParams) (qdriver.Clea
 // Compact gives free pages back to the file system (incremental vacuum) and
 // truncates the write-ahead log.
 func (d *DB) Compact(ctx context.Context) error {
-	err := d.w.do(ctx, false, func(t *tx) error {
-		_, err := t.exec(sqlIncrVacuum)
-		return err
-	})
+	err := d.w.do(ctx, false, func(t *tx) error { return t.drain(sqlIncrVacuum) })
 	if err != nil {
 		return d.wrap("vacuum", err)
 	}
-	return d.wrap("checkpoint", d.w.doOutsideTx(ctx, func(t *tx) error {
-		_, err := t.exec(sqlCheckpoint)
-		return err
-	}))
+	return d.wrap("checkpoint", d.w.doOutsideTx(ctx, func(t *tx) error { return t.drain(sqlCheckpoint) }))
 }
 
 // Get implements driver.Driver.

@@ -55,6 +55,7 @@ type writer struct {
 	changes   chan struct{}
 	pollEvery time.Duration
 	logger    *slog.Logger
+	commits   atomic.Int64 // committed transactions, for WriteTransactions
 
 	// Used only by the writer goroutine.
 	conn        *sqlite3.SQLiteConn
@@ -243,13 +244,18 @@ func (w *writer) commit(batch []*op) {
 			err = w.execNoArgs(sqlCommit)
 		}
 		if err == nil {
+			w.commits.Add(1)
 			break
 		}
 		if !w.conn.AutoCommit() {
 			_ = w.execNoArgs(sqlRollback)
 		}
 		if isBusy(err) {
-			w.logger.Debug("write lock busy, retrying", "path", w.path, "try", try)
+			level := slog.LevelDebug
+			if try >= 3 {
+				level = slog.LevelWarn // a lock held this long deserves an operator's look
+			}
+			w.logger.Log(context.Background(), level, "write lock busy, retrying", "path", w.path, "try", try, "err", err)
 			time.Sleep(busyBackoff(try))
 			continue
 		}
@@ -401,6 +407,26 @@ type tx struct{ w *writer }
 
 func (t *tx) exec(query string, args ...any) (driver.Result, error) {
 	return t.w.exec(query, args...)
+}
+
+// drain runs a statement that may return rows (a PRAGMA) to completion and
+// discards the rows. A row-returning statement left unfinished would keep
+// the transaction from committing ("SQL statements in progress").
+func (t *tx) drain(query string, args ...any) error {
+	rows, err := t.w.query(query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals := make([]driver.Value, len(rows.Columns()))
+	for {
+		if err := rows.Next(vals); err != nil {
+			if errors.Is(err, errEOF) {
+				return nil
+			}
+			return err
+		}
+	}
 }
 
 // queryMessages runs a row-returning statement and decodes every row.
