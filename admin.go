@@ -10,12 +10,14 @@ import (
 
 // CleanupResult reports what Cleanup did.
 type CleanupResult struct {
-	Deleted    int   // finished messages deleted
-	BytesFreed int64 // bytes given back to the file system
+	Deleted       int   // finished messages deleted
+	BytesFreed    int64 // bytes given back to the file system
+	ChangesPruned int   // listen-data changes every listener group was past (or past retention)
 }
 
 // Cleanup deletes finished messages older than their retention
-// (Config.Retention) and gives the space back to the file system. The
+// (Config.Retention) and listen-data changes no listener group still needs,
+// and gives the space back to the file system. The
 // workers run it every Config.CleanupInterval; call it to run it now.
 func (q *Queue) Cleanup(ctx context.Context) (CleanupResult, error) {
 	var total CleanupResult
@@ -26,6 +28,13 @@ func (q *Queue) Cleanup(ctx context.Context) (CleanupResult, error) {
 	before := map[Status]time.Time{}
 	for status, keep := range q.retention() {
 		before[status] = now.Add(-keep)
+	}
+	if ls, err := q.listenStore(); err == nil {
+		n, err := ls.PruneListenChanges(ctx, driver.PruneParams{Before: now.Add(-q.cfg.ListenRetention), Keep: q.cfg.ListenKeep})
+		if err != nil {
+			return total, err
+		}
+		total.ChangesPruned = n
 	}
 	for _, d := range q.shards {
 		res, err := d.Cleanup(ctx, driver.CleanupParams{Before: before})

@@ -75,6 +75,16 @@ type Config struct {
 	Retention Retention
 	// StopTimeout is how long Close lets running handlers finish. Default 10s.
 	StopTimeout time.Duration
+	// ListenGroup names this process's listener group: its durable cursor
+	// in the change log. One process at a time delivers a group's changes
+	// (the others stand by); give processes with different listeners
+	// different groups. Default "default".
+	ListenGroup string
+	// ListenRetention and ListenKeep bound the change log: changes older
+	// than ListenRetention, or beyond the newest ListenKeep, are pruned even
+	// if a group never read them. Defaults 7 days and 1,000,000.
+	ListenRetention time.Duration
+	ListenKeep      int
 	// Logger receives the queue's logs; nil keeps the queue quiet.
 	Logger *slog.Logger
 	// Clock replaces time.Now, for tests. Default time.Now.
@@ -117,6 +127,7 @@ func (c *Config) resolve() (Config, error) {
 		"CleanupInterval": int64(r.CleanupInterval), "StopTimeout": int64(r.StopTimeout),
 		"Retention.Completed": int64(r.Retention.Completed), "Retention.Failed": int64(r.Retention.Failed),
 		"Retention.Expired": int64(r.Retention.Expired), "Retention.Cancelled": int64(r.Retention.Cancelled),
+		"ListenRetention": int64(r.ListenRetention), "ListenKeep": int64(r.ListenKeep),
 	}
 	for name, v := range negative {
 		if v < 0 {
@@ -145,6 +156,11 @@ func (c *Config) resolve() (Config, error) {
 	setDefault(&r.Retention.Failed, RetainFailedDefault)
 	setDefault(&r.Retention.Expired, RetainExpiredDefault)
 	setDefault(&r.Retention.Cancelled, RetainCancelledDefault)
+	setDefault(&r.ListenRetention, ListenRetentionDefault)
+	setDefault(&r.ListenKeep, ListenKeepDefault)
+	if r.ListenGroup == "" {
+		r.ListenGroup = ListenGroupDefault
+	}
 	if r.Synchronous == "" {
 		r.Synchronous = SyncNormal
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/queue-sqlite/queuesqlite/internal/complete"
 	"github.com/queue-sqlite/queuesqlite/internal/exec"
 	"github.com/queue-sqlite/queuesqlite/internal/fetch"
+	"github.com/queue-sqlite/queuesqlite/internal/listen"
 	"github.com/queue-sqlite/queuesqlite/internal/maintain"
 	"github.com/queue-sqlite/queuesqlite/internal/notify"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
@@ -27,6 +28,7 @@ type runState struct {
 	exec         *exec.Executor
 	completer    *complete.Completer
 	maint        *maintain.Maintainer
+	listen       *listen.Dispatcher // nil without listeners
 	stopFetch    context.CancelFunc
 	fetchDone    chan struct{}
 	changes      *notify.Sub
@@ -114,11 +116,15 @@ func (q *Queue) wire(r *runState) {
 		defer close(r.fetchDone)
 		r.fetcher.Run(fetchCtx)
 	}()
+	q.startListeners(r)
 	go func() {
 		for {
 			select {
 			case <-r.changes.C:
 				r.fetcher.Wake()
+				if r.listen != nil {
+					r.listen.Wake()
+				}
 			case <-fetchCtx.Done():
 				return
 			}
@@ -138,6 +144,9 @@ func (q *Queue) Stop(ctx context.Context) error {
 	r.stopOnce.Do(func() {
 		r.stopFetch()
 		<-r.fetchDone
+		if r.listen != nil {
+			r.listen.Stop(ctx)
+		}
 		r.exec.Stop(ctx)
 		r.completer.Stop(ctx)
 		r.maint.Stop()

@@ -14,6 +14,7 @@ import (
 	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
 	"github.com/queue-sqlite/queuesqlite/internal/callback"
+	"github.com/queue-sqlite/queuesqlite/internal/listen"
 	"github.com/queue-sqlite/queuesqlite/internal/notify"
 )
 
@@ -28,11 +29,12 @@ type Queue struct {
 	instance string       // identifies this open queue as callback owner
 	logger   *slog.Logger
 
-	mu       sync.Mutex                          // serializes Handle, Start, Stop and Close
-	handlers atomic.Pointer[map[string]*handler] // copied on write
-	run      atomic.Pointer[runState]            // non-nil while started
-	starts   int
-	closed   atomic.Bool
+	mu        sync.Mutex                          // serializes Handle, Start, Stop and Close
+	handlers  atomic.Pointer[map[string]*handler] // copied on write
+	listeners []*listen.Listener                  // registered listeners
+	run       atomic.Pointer[runState]            // non-nil while started
+	starts    int
+	closed    atomic.Bool
 
 	changes   notify.Hub // another process (or an application transaction) changed a shard
 	callbacks callback.Registry[Callback]

@@ -172,3 +172,44 @@ func listSQL(statuses int, byDestination bool) string {
 	}
 	return fmt.Sprintf(sqlListTemplate, where.String())
 }
+
+// Listen data statements.
+const (
+	sqlListenGet    = `SELECT key, kind, value, version, updated_at FROM listen_data WHERE key = ?1`
+	sqlListenList   = `SELECT key, kind, value, version, updated_at FROM listen_data WHERE key >= ?1 ORDER BY key`
+	sqlListenCursor = `SELECT EXISTS (SELECT 1 FROM listen_cursors)`
+	// ?1 key, ?2 old kind, ?3 old value, ?4 new kind, ?5 new value, ?6 now
+	sqlListenLog = `INSERT INTO listen_changes (key, old_kind, old_value, new_kind, new_value, changed_at)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6)`
+	// ?1 key, ?2 kind, ?3 value, ?4 version, ?5 now
+	sqlListenPut = `INSERT INTO listen_data (key, kind, value, version, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+	ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, value = excluded.value,
+	version = excluded.version, updated_at = excluded.updated_at`
+	sqlListenDelete = `DELETE FROM listen_data WHERE key = ?1`
+	// ?1 after seq, ?2 limit
+	sqlListenChanges = `SELECT seq, key, old_kind, old_value, new_kind, new_value, changed_at
+	FROM listen_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2`
+	sqlListenHead = `SELECT COALESCE(max(seq), 0), COALESCE(min(seq), 0) FROM listen_changes`
+	// ?1 group, ?2 owner, ?3 now, ?4 lease until. A new group starts at the
+	// newest change: it sees what happens from its first claim on.
+	sqlListenClaimGroup = `INSERT INTO listen_cursors (grp, seq, lease_owner, lease_expires_at, updated_at)
+	VALUES (?1, (SELECT COALESCE(max(seq), 0) FROM listen_changes), ?2, ?4, ?3)
+	ON CONFLICT (grp) DO UPDATE SET lease_owner = ?2, lease_expires_at = ?4, updated_at = ?3
+	WHERE lease_owner IS NULL OR lease_owner = ?2 OR lease_expires_at < ?3
+	RETURNING seq`
+	// ?1 group, ?2 owner, ?3 seq, ?4 lease until, ?5 now
+	sqlListenAdvance = `UPDATE listen_cursors SET seq = max(seq, ?3), lease_expires_at = ?4, updated_at = ?5
+	WHERE grp = ?1 AND lease_owner = ?2`
+	sqlListenRelease   = `UPDATE listen_cursors SET lease_owner = NULL, lease_expires_at = NULL WHERE grp = ?1 AND lease_owner = ?2`
+	sqlListenDropGroup = `DELETE FROM listen_cursors WHERE grp = ?1`
+	// ?1 group, ?2 listener, ?3 seq, ?4 key, ?5 attempts, ?6 error, ?7 now
+	sqlListenFail = `INSERT INTO listen_failures (grp, listener, seq, key, attempts, error, failed_at)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`
+	// ?1 changed before, ?2 keep at most this many changes
+	sqlListenPrune = `DELETE FROM listen_changes WHERE seq <= (SELECT COALESCE(min(seq), 0) FROM listen_cursors)
+	OR changed_at < ?1
+	OR seq <= (SELECT COALESCE(max(seq), 0) FROM listen_changes) - ?2`
+	sqlListenGroups = `SELECT c.grp, c.seq, COALESCE(c.lease_owner, ''), COALESCE(c.lease_expires_at, 0),
+	(SELECT count(*) FROM listen_failures f WHERE f.grp = c.grp)
+	FROM listen_cursors c ORDER BY c.grp`
+)
