@@ -1,0 +1,125 @@
+package main
+
+import (
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/queue-sqlite/queuesqlite"
+)
+
+// demoTestTimeout bounds a demo run in the tests (within testDeadline).
+const demoTestTimeout = "25s"
+
+// match returns the submatches of pattern in out, failing the test when
+// there are none.
+func match(t *testing.T, out, pattern string) []string {
+	t.Helper()
+	m := regexp.MustCompile(pattern).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("demo output has nothing matching %s:\n%s", pattern, out)
+	}
+	return m
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestDemo_Small(t *testing.T) {
+	t.Parallel()
+	const n, workers = 60, 3
+	dir := filepath.Join(t.TempDir(), "q")
+	out := ok(t, "demo", "--dir", dir, "-n", strconv.Itoa(n), "--workers", strconv.Itoa(workers), "--timeout", demoTestTimeout)
+
+	match(t, out, `(?m)^sent 60 tasks in one SendBatch \(.*\): urgent \d+, high \d+, normal \d+, low \d+$`)
+	match(t, out, `(?m)^progress: 60/60 done \(100%\)$`)
+	match(t, out, `(?m)^callbacks fired: 60 of 60 \(not completed: 0\); the first 5:$`)
+	if got := len(regexp.MustCompile(`(?m)^  callback: \S+ +\S+ +\S+ +completed after 1 attempt\(s\) -> \{`).FindAllString(out, -1)); got != demoSamples {
+		t.Errorf("%d sample callback lines, want %d", got, demoSamples)
+	}
+	match(t, out, `(?m)^throughput: \d+ msgs/s \(main batch: 60 tasks in `)
+	match(t, out, `(?m)^stats match what the demo sent: ok$`)
+
+	q, _ := openDir(t, dir, nil)
+	retryID := match(t, out, `(?m)^== retry ==\n.*\ncallback: (\S+) completed\nGet: status completed, attempts 2, retries 1, result \{`)[1]
+	if m := get(t, q, retryID); m.Destination != destFlaky || m.Status != queuesqlite.StatusCompleted || m.Attempt != 2 || m.RetryCount != 1 {
+		t.Errorf("retried message in the queue: %s %s, %d attempts, %d retries", m.Destination, m.Status, m.Attempt, m.RetryCount)
+	}
+	expiredID := match(t, out, `(?m)^sent nightly_report with TTL \S+; callback: (\S+) expired after 0 attempt\(s\): `)[1]
+	if m := get(t, q, expiredID); m.Destination != destReport || m.Status != queuesqlite.StatusExpired || m.Attempt != 0 {
+		t.Errorf("expired message in the queue: %s %s after %d attempts", m.Destination, m.Status, m.Attempt)
+	}
+	match(t, out, `(?m)^released the workers: 3 sync_warehouse tasks completed$`)
+	deadID := match(t, out, `(?m)^charge_card failed all 3 attempts; callback: (\S+) failed\nListFailed:\n`)[1]
+	match(t, out, `(?m)^`+deadID+` +charge_card +3/3 +\S+ +payment gateway unavailable \(HTTP 503\) on attempt 3$`)
+	match(t, out, `(?m)^after Retry: status completed, attempts 1, result \{"charged":true`)
+	if m := get(t, q, deadID); m.Status != queuesqlite.StatusCompleted || m.Attempt != 1 {
+		t.Errorf("requeued dead letter in the queue: %s after %d attempts", m.Status, m.Attempt)
+	}
+	checkDemoStats(t, q, out, n, workers)
+}
+
+// checkDemoStats compares the demo's printed stats with the queue's.
+func checkDemoStats(t *testing.T, q *queuesqlite.Queue, out string, n, workers int) {
+	t.Helper()
+	st, err := q.Stats(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := out[strings.Index(out, "== stats =="):]
+	for _, s := range statusOrder {
+		printed := atoi(t, match(t, stats, `(?m)^`+s.String()+` +(\d+)$`)[1])
+		if printed != st.ByStatus[s] {
+			t.Errorf("demo printed %d %s, the queue has %d", printed, s, st.ByStatus[s])
+		}
+	}
+	// given n tasks + 1 retried + workers holding + 1 requeued dead letter -> completed; 1 expired
+	if st.ByStatus[queuesqlite.StatusCompleted] != n+workers+2 || st.ByStatus[queuesqlite.StatusExpired] != 1 || sum(st.ByStatus) != n+workers+3 {
+		t.Errorf("queue after the demo: %v; want %d completed, 1 expired, nothing else", st.ByStatus, n+workers+2)
+	}
+	printed := atoi(t, match(t, stats, `(?m)^processed by this process: (\d+) attempts$`)[1])
+	if want := n + 2 + workers + chargeTries + 1; printed != want {
+		t.Errorf("processed %d, want %d", printed, want)
+	}
+}
+
+func TestDemo_Shards(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "q")
+	out := ok(t, "demo", "--dir", dir, "--shards", "3", "-n", "40", "--workers", "2", "--timeout", demoTestTimeout)
+	match(t, out, `(?m)^queue in .* \(3 shard\(s\)\), 2 workers$`)
+	match(t, out, `(?m)^stats match what the demo sent: ok$`)
+	q, _ := openDir(t, dir, nil)
+	if q.ShardCount() != 3 {
+		t.Errorf("demo queue has %d shards, want 3", q.ShardCount())
+	}
+}
+
+func TestDemo_RefusesQueueWithMessages(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "q")
+	ok(t, "send", "--dir", dir, "keep_me", `{}`)
+	fails(t, "the demo needs an empty queue, but "+dir+" holds 1 message(s)", "demo", "--dir", dir, "-n", "5")
+	q, _ := openDir(t, dir, nil)
+	st, err := q.Stats(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum(st.ByStatus) != 1 || st.ByDestination["keep_me"][queuesqlite.StatusPending] != 1 {
+		t.Errorf("the refused demo changed the queue: %v", st.ByDestination)
+	}
+}
+
+func TestDemo_Timeout(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "q")
+	fails(t, "the demo did not finish within --timeout 1ns", "demo", "--dir", dir, "-n", "5", "--timeout", "1ns")
+}

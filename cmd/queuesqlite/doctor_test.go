@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/queue-sqlite/queuesqlite"
+)
+
+func TestDoctor_Healthy(t *testing.T) {
+	t.Parallel()
+	s := seed(t, 2)
+	out := ok(t, "doctor", "--dir", s.dir)
+	for i := range 2 {
+		if !strings.Contains(out, "ok       "+queuesqlite.ShardPath(s.dir, i)+"\n") {
+			t.Errorf("no ok line for shard %d:\n%s", i, out)
+		}
+	}
+	if !strings.Contains(out, "all files passed the integrity check") || strings.Contains(out, "CORRUPT") {
+		t.Errorf("healthy queue:\n%s", out)
+	}
+}
+
+// zeroHeader writes zeros over the first 100 bytes (the SQLite header) of
+// a closed queue's shard file.
+func zeroHeader(t *testing.T, dir string, shard int) string {
+	t.Helper()
+	path := queuesqlite.ShardPath(dir, shard)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(make([]byte, 100), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestDoctor_ZeroedHeader(t *testing.T) {
+	t.Parallel()
+	for _, shard := range []int{0, 1} {
+		s := seed(t, 2)
+		path := zeroHeader(t, s.dir, shard)
+		r := fails(t, "cannot be opened", "doctor", "--dir", s.dir)
+		if !strings.Contains(r.stdout, "CORRUPT  open "+path) || !strings.Contains(r.stdout, "hint: ") {
+			t.Errorf("shard %d zeroed: doctor printed:\n%s", shard, r.stdout)
+		}
+		r = fails(t, "database is corrupt", "stats", "--dir", s.dir)
+		if !strings.Contains(r.stderr, path) || !strings.Contains(r.stderr, "queuesqlite doctor") {
+			t.Errorf("shard %d zeroed: stats said:\n%s", shard, r.stderr)
+		}
+	}
+}
+
+// TestDoctor_DamagedPage damages a page in the middle of shard 1: the queue
+// still opens, and Check finds the damage in that file only.
+func TestDoctor_DamagedPage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	q, closeQ := openDir(t, dir, &queuesqlite.Config{Shards: 2})
+	ms := make([]*queuesqlite.Message, 2000)
+	for i := range ms {
+		ms[i] = queuesqlite.NewMessage("work", map[string]any{"i": i, "pad": strings.Repeat("x", 100)})
+	}
+	if _, err := q.SendBatch(t.Context(), ms, nil); err != nil {
+		t.Fatal(err)
+	}
+	closeQ()
+	damageMiddlePage(t, queuesqlite.ShardPath(dir, 1))
+
+	r := fails(t, "1 problem(s) found", "doctor", "--dir", dir)
+	if !strings.Contains(r.stdout, "ok       "+queuesqlite.ShardPath(dir, 0)+"\n") ||
+		!strings.Contains(r.stdout, "CORRUPT  check "+queuesqlite.ShardPath(dir, 1)) ||
+		strings.Contains(r.stdout, "ok       "+queuesqlite.ShardPath(dir, 1)) {
+		t.Errorf("doctor printed:\n%s", r.stdout)
+	}
+}
+
+// damageMiddlePage overwrites the page in the middle of a closed SQLite
+// file with 0xff bytes.
+func damageMiddlePage(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pageSize := int(b[16])<<8 | int(b[17])
+	pages := len(b) / pageSize
+	if pages < 10 {
+		t.Fatalf("%s has only %d pages", path, pages)
+	}
+	off := pages / 2 * pageSize
+	copy(b[off:off+pageSize], bytes.Repeat([]byte{0xff}, pageSize))
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// Progress display intervals: a bar on a terminal, lines otherwise.
+const (
+	barInterval  = 50 * time.Millisecond
+	lineInterval = 500 * time.Millisecond
+)
+
+// progress shows how far a count has come towards a total.
+type progress interface {
+	set(n int64)
+	finish(complete bool)
+}
+
+// trackProgress shows count() growing towards total until done is closed
+// (nil) or ctx ends (its cause). On a terminal it draws a progress bar
+// unless plain is set; elsewhere it prints a line now and then.
+func trackProgress(ctx context.Context, out io.Writer, plain bool, total int64, count func() int64, done <-chan struct{}) error {
+	var p progress = &lineProgress{out: out, total: total}
+	interval := lineInterval
+	if !plain && isTerminal(out) {
+		p, interval = newBarProgress(out, total), barInterval
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		p.set(count())
+		select {
+		case <-done:
+			p.set(count())
+			p.finish(true)
+			return nil
+		case <-tick.C:
+		case <-ctx.Done():
+			p.finish(false)
+			return context.Cause(ctx)
+		}
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// barProgress draws a progressbar on a terminal.
+type barProgress struct {
+	out io.Writer
+	bar *progressbar.ProgressBar
+}
+
+func newBarProgress(out io.Writer, total int64) *barProgress {
+	return &barProgress{out: out, bar: progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(out),
+		progressbar.OptionSetDescription("running"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("msg"),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(barInterval),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+	)}
+}
+
+func (b *barProgress) set(n int64) { _ = b.bar.Set64(n) }
+
+func (b *barProgress) finish(complete bool) {
+	if complete {
+		_ = b.bar.Finish()
+	} else {
+		_ = b.bar.Exit()
+	}
+	fmt.Fprintln(b.out)
+}
+
+// lineProgress prints "progress: n/total" lines, skipping repeats.
+type lineProgress struct {
+	out   io.Writer
+	total int64
+	last  int64
+	shown bool
+}
+
+func (l *lineProgress) set(n int64) {
+	if l.shown && n == l.last {
+		return
+	}
+	l.last, l.shown = n, true
+	fmt.Fprintf(l.out, "progress: %d/%d done (%d%%)\n", n, l.total, n*100/max(l.total, 1))
+}
+
+func (l *lineProgress) finish(bool) {}
