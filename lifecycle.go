@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
@@ -34,6 +35,7 @@ type runState struct {
 	changes      *notify.Sub
 	stopOnce     sync.Once
 	stopped      chan struct{}
+	turn         atomic.Uint64 // rotates which shard is claimed from first among equals
 }
 
 // Start launches the workers: they claim messages for the registered

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -41,6 +42,7 @@ type Queue struct {
 	cbPool    *callback.Pool
 	waiters   waiters
 	processed atomic.Int64
+	lock      *dirLock // the directory's shared lock (SQLite queues)
 	bgCancel  context.CancelFunc
 	bg        sync.WaitGroup
 }
@@ -64,8 +66,16 @@ func Open(dir string, cfg *Config) (*Queue, error) {
 	if cfg != nil {
 		requested = cfg.Shards
 	}
+	lock, err := lockDir(dir, false)
+	if errors.Is(err, errDirBusy) {
+		return nil, fmt.Errorf("open queue %s: %w: a reshard is running; wait for it to finish", dir, err)
+	}
+	if err != nil {
+		return nil, err
+	}
 	dbs, err := openShards(context.Background(), dir, requested, c)
 	if err != nil {
+		lock.unlock()
 		return nil, err
 	}
 	c.Shards = len(dbs)
@@ -74,7 +84,7 @@ func Open(dir string, cfg *Config) (*Queue, error) {
 		shards[i] = db
 	}
 	q := newQueue(c, shards)
-	q.dir, q.sqlite = dir, dbs
+	q.dir, q.sqlite, q.lock = dir, dbs, lock
 	return q, nil
 }
 
@@ -177,5 +187,6 @@ func (q *Queue) Close() error {
 			first = err
 		}
 	}
+	q.lock.unlock()
 	return first
 }

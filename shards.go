@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
@@ -53,6 +54,13 @@ func openShards(ctx context.Context, dir string, requested int, c Config) ([]*sq
 // shardCount reads (or, for a new queue, records) the shard count and
 // checks it against the requested one.
 func shardCount(ctx context.Context, first *sqlite.DB, isNew bool, requested int) (int, error) {
+	if pending, ok, err := first.Meta(ctx, metaReshardTo); err != nil {
+		return 0, err
+	} else if ok {
+		return 0, &StorageError{Op: "open", Path: first.Path(),
+			Err:  fmt.Errorf("%w: a reshard to %s shards was interrupted", ErrInvalidState, pending),
+			Hint: fmt.Sprintf("finish it with `queuesqlite reshard --to %s` (it resumes where it stopped)", pending)}
+	}
 	stored, ok, err := first.Meta(ctx, metaShardCount)
 	if err != nil {
 		return 0, err
@@ -99,6 +107,11 @@ func (q *Queue) shardOf(m *Message) int {
 	}
 	return shardFor(key, len(q.shards))
 }
+
+// ShardFor returns the shard, among n, that a message with this shard key
+// (or, without one, this id) is stored in. The function is fixed: changing
+// it would misroute every stored message, so it never changes.
+func ShardFor(key string, n int) int { return shardFor(key, n) }
 
 func shardFor(key string, n int) int {
 	h := fnv.New64a()
@@ -148,29 +161,39 @@ func (q *Queue) claim(ctx context.Context, r *runState, n int) ([]*Message, erro
 	return out, nil
 }
 
-// claimOrder orders shards by the priority of their best ready message.
+// claimOrder orders the shards that have ready work by the priority of
+// their best ready message, highest first. Shards whose best priorities tie
+// take turns at the front from one claim to the next, so none starves.
 func (q *Queue) claimOrder(ctx context.Context, r *runState) ([]int, error) {
-	if len(q.shards) == 1 {
+	n := len(q.shards)
+	if n == 1 {
 		return []int{0}, nil
 	}
 	type head struct {
-		shard int
-		prio  Priority
+		prio Priority
+		ok   bool
+		err  error
 	}
-	var heads []head
+	heads := make([]head, n)
+	var wg sync.WaitGroup
 	for i, d := range q.shards {
-		p, ok, err := d.Head(ctx, r.destinations)
-		if err != nil {
-			return nil, err
+		wg.Go(func() {
+			p, ok, err := d.Head(ctx, r.destinations)
+			heads[i] = head{p, ok, err}
+		})
+	}
+	wg.Wait()
+	turn := int(r.turn.Add(1) % uint64(n))
+	var order []int
+	for k := range n {
+		i := (turn + k) % n // rotated, so equal priorities start at a different shard each time
+		if heads[i].err != nil {
+			return nil, heads[i].err
 		}
-		if ok {
-			heads = append(heads, head{i, p})
+		if heads[i].ok {
+			order = append(order, i)
 		}
 	}
-	slices.SortStableFunc(heads, func(a, b head) int { return int(b.prio - a.prio) })
-	order := make([]int, len(heads))
-	for i, h := range heads {
-		order[i] = h.shard
-	}
+	slices.SortStableFunc(order, func(a, b int) int { return int(heads[b].prio - heads[a].prio) })
 	return order, nil
 }

@@ -213,3 +213,18 @@ const (
 	(SELECT count(*) FROM listen_failures f WHERE f.grp = c.grp)
 	FROM listen_cursors c ORDER BY c.grp`
 )
+
+// Resharding statements: moving messages between shard files.
+const (
+	// ?1 after seq, ?2 limit
+	sqlExport = `SELECT ` + messageColumns + ` FROM messages WHERE seq > ?1 ORDER BY seq LIMIT ?2`
+	// Every column but seq (the target file assigns its own, in arrival
+	// order); a message already there (a resumed move) is left alone.
+	sqlImport = `INSERT OR IGNORE INTO messages (id, type, status, destination, source, content, result, priority,
+	created_at, updated_at, run_at, expire_at, finished_at, attempt, max_attempts, retry_count,
+	last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, callback_owner)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)`
+	sqlDeleteSeq  = `DELETE FROM messages WHERE seq = ?1`
+	sqlCountAll   = `SELECT count(*) FROM messages`
+	sqlMetaDelete = `DELETE FROM meta WHERE key = ?1`
+)

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/queue-sqlite/queuesqlite"
+)
+
+func init() { register(newReshardCmd) }
+
+func newReshardCmd() *cobra.Command {
+	var to int
+	cmd := &cobra.Command{
+		Use:   "reshard --to N",
+		Short: "Move every message to a new shard count (stop every process using the queue first)",
+		Long: "Move every message of the queue at --dir to the shard file its id (or shard key) routes to\n" +
+			"under N shards, then record N. Nothing is lost or duplicated. If it is interrupted, run\n" +
+			"it again with the same --to: it resumes where it stopped. The queue cannot be opened\n" +
+			"while a reshard is unfinished.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runReshard(cmd, to) },
+	}
+	cmd.Flags().IntVar(&to, "to", 0, "the new number of shards (at least 1)")
+	return cmd
+}
+
+func runReshard(cmd *cobra.Command, to int) error {
+	if to < 1 {
+		return fmt.Errorf("--to must be at least 1, not %d", to)
+	}
+	dir, _, err := queueFlags(cmd)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(queuesqlite.ShardPath(dir, 0)); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no queue in %s (%s not found); check --dir", dir, queuesqlite.ShardPath(dir, 0))
+	}
+	res, err := queuesqlite.Reshard(cmd.Context(), dir, to, nil)
+	if err != nil {
+		return err
+	}
+	verb := "resharded"
+	if res.Resumed {
+		verb = "finished an interrupted reshard"
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %d -> %d shards, moved %d of %d messages\n",
+		verb, dir, res.From, res.To, res.Moved, res.Total)
+	return nil
+}

@@ -1,0 +1,11 @@
+//go:build !unix
+
+package queuesqlite
+
+// dirLock is a no-op where advisory file locks are not available: there,
+// stop every process before a reshard.
+type dirLock struct{}
+
+func lockDir(string, bool) (*dirLock, error) { return &dirLock{}, nil }
+
+func (*dirLock) unlock() {}
