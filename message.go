@@ -42,3 +42,13 @@ func NewMessage(destination string, content any) *Message {
 // Callback is told once that a message sent from this process finished:
 // completed, failed, expired or cancelled. It runs on the callback pool.
 type Callback func(m *Message)
+
+// AllStatuses lists every status in numeric order.
+var AllStatuses = queuetype.AllStatuses
+
+// ParseStatus turns a status name ("pending", "failed", ...) into a Status.
+func ParseStatus(name string) (Status, error) { return queuetype.ParseStatus(name) }
+
+// ParsePriority turns a priority name ("low", "normal", "high", "urgent")
+// into a Priority.
+func ParsePriority(name string) (Priority, error) { return queuetype.ParsePriority(name) }
