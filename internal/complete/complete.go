@@ -50,7 +50,8 @@ type Completer struct {
 	// stop is the context of Stop: once it ends, failing batches are given
 	// up. Atomic, because run must never wait for mu (Add may hold it while
 	// waiting for run to drain the buffer).
-	stop atomic.Pointer[context.Context]
+	stop     atomic.Pointer[context.Context]
+	stopping atomic.Bool // the first Stop has published its context
 }
 
 // New starts a completer.
@@ -77,10 +78,15 @@ func (c *Completer) Add(it *Item) bool {
 // Stop records what is queued, retrying storage errors until ctx ends, and
 // then stops.
 func (c *Completer) Stop(ctx context.Context) {
+	// Publish ctx before taking mu: an Add blocked on a full buffer holds
+	// the read lock until run drains it, so run must see ctx without mu to
+	// give up failing batches once it ends.
+	if c.stopping.CompareAndSwap(false, true) {
+		c.stop.Store(&ctx)
+	}
 	c.mu.Lock()
 	if !c.closed {
 		c.closed = true
-		c.stop.Store(&ctx)
 		close(c.in)
 	}
 	c.mu.Unlock()

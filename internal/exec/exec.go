@@ -168,6 +168,9 @@ func (e *Executor) Stop(ctx context.Context) {
 				e.cfg.Abandon(j)
 			}
 		}
+		// The jobs left returned in time but may still be in Done: wait for
+		// them, so every outcome is handed over before Stop returns.
+		e.waitIdle(context.Background())
 	}
 	e.cancel()
 }
