@@ -37,10 +37,10 @@ func newDemoCmd() *cobra.Command {
 	var o demoOpts
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run a few thousand tasks and show priorities, callbacks, a retry, an expiry and a dead letter",
+		Short: "Run a few thousand tasks and show priorities, callbacks, a retry, an expiry, a dead letter and listeners",
 		Long: "Send a few thousand tasks of mixed priority to three handlers, run them with a\n" +
-			"progress display, then show a retry, an expiry and a dead letter being requeued,\n" +
-			"and print the queue's stats. Uses a fresh temporary directory unless --dir is given\n" +
+			"progress display, then show a retry, an expiry, a dead letter being requeued and\n" +
+			"listeners firing on listen-data changes, and print the queue's stats. Uses a fresh temporary directory unless --dir is given\n" +
 			"(then the queue is kept there; it must be empty).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -92,6 +92,8 @@ type demo struct {
 	elapsed  time.Duration // main batch: Start to last callback
 
 	sent map[string]map[queuesqlite.Status]int // what the demo expects per destination
+
+	changes chan *queuesqlite.Change // what the demo's listener received
 }
 
 // runDemo opens the queue, runs every part of the demo and closes it.
@@ -134,7 +136,7 @@ func demoDir(cmd *cobra.Command) (dir string, keep bool, err error) {
 
 // run runs the parts of the demo in order; ctx bounds them all.
 func (d *demo) run(ctx context.Context) error {
-	steps := []func(context.Context) error{d.mainBatch, d.showRetry, d.showExpiry, d.showDeadLetter, d.report}
+	steps := []func(context.Context) error{d.mainBatch, d.showRetry, d.showExpiry, d.showDeadLetter, d.showListeners, d.report}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			if cause := context.Cause(ctx); cause != nil && errors.Is(err, ctx.Err()) {

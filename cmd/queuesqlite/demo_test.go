@@ -64,6 +64,15 @@ func TestDemo_Small(t *testing.T) {
 	if m := get(t, q, deadID); m.Status != queuesqlite.StatusCompleted || m.Attempt != 1 {
 		t.Errorf("requeued dead letter in the queue: %s after %d attempts", m.Status, m.Attempt)
 	}
+	mailID := match(t, out, `(?m)^set demo/theme to light, light \(equal: no change\), dark; sent (\S+) and set demo/last_mail in one transaction$`)[1]
+	match(t, out, `(?m)^listener: change #1 demo/theme: \(new\) -> light\nlistener: change #2 demo/theme: light -> dark\n`+
+		`listener: change #3 demo/last_mail: \(new\) -> \{"id":"`+mailID+`"\}$`)
+	if m := get(t, q, mailID); m.Status != queuesqlite.StatusCompleted || m.Destination != destEmail {
+		t.Errorf("message sent with the listen data: %s %s", m.Destination, m.Status)
+	}
+	if e, err := q.GetListenData(t.Context(), "demo/theme"); err != nil || e.Value.String() != "dark" || e.Version != 2 {
+		t.Errorf("listen data demo/theme: %+v, %v", e, err)
+	}
 	checkDemoStats(t, q, out, n, workers)
 }
 
@@ -81,12 +90,13 @@ func checkDemoStats(t *testing.T, q *queuesqlite.Queue, out string, n, workers i
 			t.Errorf("demo printed %d %s, the queue has %d", printed, s, st.ByStatus[s])
 		}
 	}
-	// given n tasks + 1 retried + workers holding + 1 requeued dead letter -> completed; 1 expired
-	if st.ByStatus[queuesqlite.StatusCompleted] != n+workers+2 || st.ByStatus[queuesqlite.StatusExpired] != 1 || sum(st.ByStatus) != n+workers+3 {
-		t.Errorf("queue after the demo: %v; want %d completed, 1 expired, nothing else", st.ByStatus, n+workers+2)
+	// given n tasks + 1 retried + workers holding + 1 requeued dead letter + 1 sent with listen data
+	// -> completed; 1 expired
+	if st.ByStatus[queuesqlite.StatusCompleted] != n+workers+3 || st.ByStatus[queuesqlite.StatusExpired] != 1 || sum(st.ByStatus) != n+workers+4 {
+		t.Errorf("queue after the demo: %v; want %d completed, 1 expired, nothing else", st.ByStatus, n+workers+3)
 	}
 	printed := atoi(t, match(t, stats, `(?m)^processed by this process: (\d+) attempts$`)[1])
-	if want := n + 2 + workers + chargeTries + 1; printed != want {
+	if want := n + 2 + workers + chargeTries + 1 + 1; printed != want {
 		t.Errorf("processed %d, want %d", printed, want)
 	}
 }
