@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+
+	"github.com/google/uuid"
 )
 
 // Pool runs submitted functions on a fixed number of goroutines.
@@ -118,35 +120,78 @@ func (p *Pool) Close(ctx context.Context) int {
 
 // Registry maps message ids to the callbacks waiting for them. Take removes
 // an entry, so each callback is handed out at most once.
+//
+// A queue may hold a callback for every message in a backlog of millions,
+// so ids in the canonical UUID form (what the queue generates) are kept as
+// 16-byte arrays rather than 36-byte strings: about a third of the memory.
 type Registry[F any] struct {
-	mu sync.Mutex
-	m  map[string]F
+	mu     sync.Mutex
+	byUUID map[uuid.UUID]F
+	byText map[string]F
 }
 
 // Add registers fn for id.
 func (r *Registry[F]) Add(id string, fn F) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.m == nil {
-		r.m = map[string]F{}
+	if u, ok := parseUUID(id); ok {
+		if r.byUUID == nil {
+			r.byUUID = map[uuid.UUID]F{}
+		}
+		r.byUUID[u] = fn
+		return
 	}
-	r.m[id] = fn
+	if r.byText == nil {
+		r.byText = map[string]F{}
+	}
+	r.byText[id] = fn
 }
 
 // Take removes and returns the callback for id.
 func (r *Registry[F]) Take(id string) (F, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fn, ok := r.m[id]
-	if ok {
-		delete(r.m, id)
+	if u, ok := parseUUID(id); ok {
+		fn, found := r.byUUID[u]
+		if found {
+			delete(r.byUUID, u)
+		}
+		return fn, found
 	}
-	return fn, ok
+	fn, found := r.byText[id]
+	if found {
+		delete(r.byText, id)
+	}
+	return fn, found
 }
 
 // Len returns how many callbacks are waiting.
 func (r *Registry[F]) Len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.m)
+	return len(r.byUUID) + len(r.byText)
+}
+
+// parseUUID accepts only the canonical 36-character form, so that an id
+// maps to exactly one key (uuid.Parse also takes other spellings of the
+// same UUID, which are different message ids).
+func parseUUID(id string) (uuid.UUID, bool) {
+	if len(id) != 36 {
+		return uuid.UUID{}, false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return uuid.UUID{}, false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return uuid.UUID{}, false
+			}
+		}
+	}
+	u, err := uuid.Parse(id)
+	return u, err == nil
 }

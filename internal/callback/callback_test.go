@@ -94,3 +94,23 @@ func (p *Pool) isClosing() bool {
 	defer p.mu.Unlock()
 	return p.closing
 }
+
+func TestRegistry_UUIDAndOtherIDsAreDistinct(t *testing.T) {
+	var r Registry[int]
+	lower := "01a215ea-eabf-7b39-99b3-9fffae0e7af2"
+	upper := "01A215EA-EABF-7B39-99B3-9FFFAE0E7AF2" // the same UUID, another message id
+	r.Add(lower, 1)
+	r.Add(upper, 2)
+	r.Add("job-42", 3)
+	if r.Len() != 3 {
+		t.Fatalf("len %d, want 3", r.Len())
+	}
+	for id, want := range map[string]int{upper: 2, lower: 1, "job-42": 3} {
+		if got, ok := r.Take(id); !ok || got != want {
+			t.Fatalf("take %s: %d %v, want %d", id, got, ok, want)
+		}
+	}
+	if r.Len() != 0 {
+		t.Fatalf("len %d after taking all", r.Len())
+	}
+}
