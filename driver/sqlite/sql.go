@@ -131,12 +131,23 @@ const (
 // the backlog. Parameters: ?1 now, ?2 owner, ?3 lease until, ?4 limit,
 // ?5 me, ?6.. the destinations.
 func claimSQL(n int) string {
+	if n == 1 {
+		return claimUpdate + `WHERE seq IN (SELECT seq FROM messages WHERE status = 0 AND destination = ?6
+		ORDER BY priority DESC, seq LIMIT ?4) RETURNING ` + messageColumns
+	}
 	parts := make([]string, n)
 	for i := range parts {
 		parts[i] = fmt.Sprintf(`SELECT seq, priority FROM (SELECT seq, priority FROM messages
 		WHERE status = 0 AND destination = ?%d ORDER BY priority DESC, seq LIMIT ?4)`, i+6)
 	}
-	return `UPDATE messages SET
+	return claimUpdate + `WHERE seq IN (SELECT seq FROM (` + strings.Join(parts, "\n UNION ALL ") + `)
+	              ORDER BY priority DESC, seq LIMIT ?4)
+	RETURNING ` + messageColumns
+}
+
+// claimUpdate is the SET part of the claim: a message that expired while
+// it waited is expired, not run; any other is leased and charged an attempt.
+const claimUpdate = `UPDATE messages SET
 	status = CASE WHEN expire_at <= ?1 THEN 5 ELSE 1 END,
 	attempt = attempt + (CASE WHEN expire_at <= ?1 THEN 0 ELSE 1 END),
 	lease_owner = CASE WHEN expire_at <= ?1 THEN NULL ELSE ?2 END,
@@ -145,10 +156,7 @@ func claimSQL(n int) string {
 	last_error = CASE WHEN expire_at <= ?1 THEN 'expired before it could start' ELSE last_error END,
 	callback_owner = CASE WHEN expire_at <= ?1 THEN NULLIF(callback_owner, ?5) ELSE callback_owner END,
 	updated_at = ?1
-	WHERE seq IN (SELECT seq FROM (` + strings.Join(parts, "\n UNION ALL ") + `)
-	              ORDER BY priority DESC, seq LIMIT ?4)
-	RETURNING ` + messageColumns
-}
+	`
 
 // headSQL builds the query for the best ready priority among n destinations
 // (?1.. the destinations).
