@@ -25,6 +25,20 @@ const (
 	RetainCancelledDefault     = 24 * time.Hour
 )
 
+// Limits of Config; larger values are refused with ErrInvalidArgument. Each
+// worker is a goroutine started by Start, each callback worker one started by
+// Open, and each shard a file with its own writer and connections, so an
+// absurd value would exhaust memory or file descriptors instead of failing.
+const (
+	WorkersMax         = 10_000
+	CallbackWorkersMax = 1_000
+	ShardsMax          = 256
+)
+
+// intervalMin is the shortest PollInterval, MaintenanceInterval and
+// CleanupInterval: anything shorter would spin a background loop.
+const intervalMin = time.Millisecond
+
 // Synchronous levels for Config.Synchronous.
 const (
 	// SyncNormal: a committed message survives a crash of the process; an OS
@@ -38,14 +52,17 @@ const (
 // Config configures a queue. The zero value (or nil) gives a working queue;
 // every field's comment says its default.
 type Config struct {
-	// Workers is the number of handler goroutines. Default 10.
+	// Workers is the number of handler goroutines. Default 10, at most
+	// WorkersMax.
 	Workers int
 	// CallbackWorkers is the number of goroutines that run completion
-	// callbacks, so a slow callback never holds a task worker. Default 2.
+	// callbacks, so a slow callback never holds a task worker. Default 2, at
+	// most CallbackWorkersMax.
 	CallbackWorkers int
 	// Shards is the number of SQLite files the queue spreads messages over.
-	// Default 1. It is fixed when the queue directory is created; opening
-	// with another count is refused (see Reshard).
+	// 0 takes what the directory has (1 for a new one); at most ShardsMax.
+	// It is fixed when the queue directory is created; opening with another
+	// count is refused (see Reshard).
 	Shards int
 	// Synchronous is SyncNormal (default) or SyncFull.
 	Synchronous string
@@ -61,7 +78,8 @@ type Config struct {
 	Lease time.Duration
 	// PollInterval bounds how late work or results written by another
 	// process are noticed (a PRAGMA data_version check, not a query of the
-	// table). Work sent from this process starts without polling. Default 20ms.
+	// table). Work sent from this process starts without polling. Default
+	// 20ms, at least 1ms (as for the other intervals).
 	PollInterval time.Duration
 	// ClaimBatch is the most messages one claim takes. Default 100.
 	ClaimBatch int
@@ -120,27 +138,8 @@ func (c *Config) resolve() (Config, error) {
 	if c != nil {
 		r = *c
 	}
-	negative := map[string]int64{
-		"Workers": int64(r.Workers), "CallbackWorkers": int64(r.CallbackWorkers), "Shards": int64(r.Shards),
-		"MaxAttempts": int64(r.MaxAttempts), "Lease": int64(r.Lease), "PollInterval": int64(r.PollInterval),
-		"ClaimBatch": int64(r.ClaimBatch), "MaintenanceInterval": int64(r.MaintenanceInterval),
-		"CleanupInterval": int64(r.CleanupInterval), "StopTimeout": int64(r.StopTimeout),
-		"Retention.Completed": int64(r.Retention.Completed), "Retention.Failed": int64(r.Retention.Failed),
-		"Retention.Expired": int64(r.Retention.Expired), "Retention.Cancelled": int64(r.Retention.Cancelled),
-		"ListenRetention": int64(r.ListenRetention), "ListenKeep": int64(r.ListenKeep),
-	}
-	for name, v := range negative {
-		if v < 0 {
-			return r, fmt.Errorf("%w: Config.%s is negative (%d)", ErrInvalidArgument, name, v)
-		}
-	}
-	switch r.Synchronous {
-	case "", SyncNormal, SyncFull:
-	default:
-		return r, fmt.Errorf("%w: Config.Synchronous %q (want %q or %q)", ErrInvalidArgument, r.Synchronous, SyncNormal, SyncFull)
-	}
-	if r.Lease > 0 && r.Lease < 30*time.Millisecond {
-		return r, fmt.Errorf("%w: Config.Lease %v is too short to renew (minimum 30ms)", ErrInvalidArgument, r.Lease)
+	if err := r.validate(); err != nil {
+		return r, err
 	}
 	setDefault(&r.Workers, WorkersDefault)
 	setDefault(&r.CallbackWorkers, CallbackWorkersDefault)
@@ -174,6 +173,59 @@ func (c *Config) resolve() (Config, error) {
 		r.Clock = time.Now
 	}
 	return r, nil
+}
+
+// validate reports the first invalid field, in declaration order.
+func (r *Config) validate() error {
+	type field struct {
+		name string
+		v    int64
+	}
+	numbers := []field{
+		{"Workers", int64(r.Workers)}, {"CallbackWorkers", int64(r.CallbackWorkers)}, {"Shards", int64(r.Shards)},
+		{"MaxAttempts", int64(r.MaxAttempts)}, {"Lease", int64(r.Lease)}, {"PollInterval", int64(r.PollInterval)},
+		{"ClaimBatch", int64(r.ClaimBatch)}, {"MaintenanceInterval", int64(r.MaintenanceInterval)},
+		{"CleanupInterval", int64(r.CleanupInterval)}, {"Retention.Completed", int64(r.Retention.Completed)},
+		{"Retention.Failed", int64(r.Retention.Failed)}, {"Retention.Expired", int64(r.Retention.Expired)},
+		{"Retention.Cancelled", int64(r.Retention.Cancelled)}, {"StopTimeout", int64(r.StopTimeout)},
+		{"ListenRetention", int64(r.ListenRetention)}, {"ListenKeep", int64(r.ListenKeep)},
+	}
+	for _, f := range numbers {
+		if f.v < 0 {
+			return fmt.Errorf("%w: Config.%s is negative (%d)", ErrInvalidArgument, f.name, f.v)
+		}
+	}
+	limits := []struct {
+		field
+		max int64
+	}{
+		{field{"Workers", int64(r.Workers)}, WorkersMax},
+		{field{"CallbackWorkers", int64(r.CallbackWorkers)}, CallbackWorkersMax},
+		{field{"Shards", int64(r.Shards)}, ShardsMax},
+	}
+	for _, f := range limits {
+		if f.v > f.max {
+			return fmt.Errorf("%w: Config.%s is %d, more than the maximum %d", ErrInvalidArgument, f.name, f.v, f.max)
+		}
+	}
+	intervals := []struct {
+		name string
+		d    time.Duration
+	}{{"PollInterval", r.PollInterval}, {"MaintenanceInterval", r.MaintenanceInterval}, {"CleanupInterval", r.CleanupInterval}}
+	for _, f := range intervals {
+		if f.d > 0 && f.d < intervalMin {
+			return fmt.Errorf("%w: Config.%s %v is shorter than %v", ErrInvalidArgument, f.name, f.d, intervalMin)
+		}
+	}
+	switch r.Synchronous {
+	case "", SyncNormal, SyncFull:
+	default:
+		return fmt.Errorf("%w: Config.Synchronous %q (want %q or %q)", ErrInvalidArgument, r.Synchronous, SyncNormal, SyncFull)
+	}
+	if r.Lease > 0 && r.Lease < 30*time.Millisecond {
+		return fmt.Errorf("%w: Config.Lease %v is too short to renew (minimum 30ms)", ErrInvalidArgument, r.Lease)
+	}
+	return nil
 }
 
 func setDefault[T int | time.Duration](v *T, def T) {

@@ -9,27 +9,46 @@
 //
 // # Guarantees
 //
-// Delivery is at least once. A message is committed to disk before Send
-// returns. A worker claims it under a lease that its process renews while
-// the handler runs; if the process dies (crash, kill -9, power cut), the
-// lease expires and the message runs again with that attempt counted. So a
-// handler may run more than once for one message (only when an attempt was
-// interrupted) and should be idempotent. Outcomes are fenced: an attempt
-// that lost its lease cannot overwrite a newer attempt's outcome.
+// Delivery is at least once. Send returns once the message is committed. A
+// worker claims it under a lease that its process renews while the handler
+// runs; if the process dies (crash, kill -9, power cut) or freezes past the
+// lease, the lease expires and the message runs again with that attempt
+// counted, until MaxAttempts, after which it is failed. So a handler may run
+// more than once for one message, only when an attempt was interrupted, and
+// should be idempotent; when nothing fails, each message runs once, even with
+// several processes sharing the queue. Outcomes are fenced: an attempt that
+// lost its lease cannot overwrite anything, and its context ends with cause
+// ErrLeaseLost. A panic fails the attempt, with its stack stored. Stop drains
+// until its context ends, then returns unfinished messages to pending without
+// counting the attempt.
 //
-// Durability depends on Config.Synchronous. With SyncNormal (the default)
-// every committed message survives a crash of the process; an operating
-// system crash or power loss may roll back the last commits before it, but
-// never corrupts the queue. With SyncFull every commit is synced to disk
-// before Send returns and survives power loss too.
+// Durability depends on Config.Synchronous (the queue runs SQLite in WAL
+// mode). With SyncNormal (the default) every committed transaction survives a
+// crash of the process; an operating system crash or power loss may roll back
+// the last transactions before it (their messages are gone, or their outcomes
+// undone so the messages run again), but leaves the database consistent. With
+// SyncFull every commit is synced to disk before Send returns and survives
+// power loss too. Both rely on storage that honours fsync.
 //
 // Ordering: ready messages run highest priority first (Urgent, High, Normal,
-// Low) and, within a priority, in send order; with several workers,
-// messages start in that order but may finish in any order. With several
-// shards the order holds within a shard and priority holds across shards.
+// Low) and, within a priority, in send order (a retried message keeps its
+// place); with several workers, messages start in that order but may finish
+// in any order. With several shards the order holds within a shard and
+// priority holds across shards.
 //
 // Atomicity: SendBatch on one shard is one transaction (all or nothing);
-// SendTx enqueues inside the application's own transaction, so the
-// messages exist if and only if it commits. Every state change of a message
-// (claim, outcome, rescue, expiry, cancel) is one transaction.
+// SendTx enqueues inside the application's own transaction, so the messages
+// exist if and only if it commits. Every state change of a message (claim,
+// outcome, rescue, expiry, cancel) is all or nothing.
+//
+// Faults: a full disk makes writes fail with ErrStorageFull, writing nothing,
+// and work resumes by itself once space is freed. Open refuses a damaged file
+// with ErrCorrupt naming it (how much it scans depends on the file's size and
+// on whether it was closed cleanly); Check runs a full integrity check. A torn
+// write-ahead log after a crash is not damage: SQLite keeps every transaction
+// committed before the tear and drops the rest.
+//
+// tests/GUARANTEES.md states each guarantee with the test that shows it: the
+// tests kill, freeze and stop real processes, fill a real file system and
+// damage real files.
 package queuesqlite

@@ -68,10 +68,20 @@ func shardCount(ctx context.Context, first *sqlite.DB, isNew bool, requested int
 	if !ok {
 		n := max(requested, 1)
 		if !isNew && n != 1 {
-			// A directory written before the count was recorded has one shard.
-			return 0, mismatch(first.Path(), 1, n)
+			// A directory whose first shard holds messages but no count was
+			// written before the count was recorded: it has one shard. One
+			// without messages is being created right now by another
+			// process (or its creation was interrupted).
+			if st, err := first.Stats(ctx); err != nil {
+				return 0, err
+			} else if len(st.Counts) > 0 {
+				return 0, mismatch(first.Path(), 1, n)
+			}
 		}
-		return n, first.SetMeta(ctx, metaShardCount, strconv.Itoa(n))
+		// The first process to record a count wins; the others use it.
+		if stored, err = first.InitMeta(ctx, metaShardCount, strconv.Itoa(n)); err != nil {
+			return 0, err
+		}
 	}
 	n, err := strconv.Atoi(stored)
 	if err != nil || n < 1 {

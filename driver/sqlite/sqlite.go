@@ -16,6 +16,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -118,6 +119,7 @@ func Open(ctx context.Context, path string, opts *Options) (*DB, error) {
 		return nil, err
 	}
 	d := &DB{path: path, opts: o}
+	scan := openScan(path) // before this process's connection creates a log
 	wdb, err := sql.Open("sqlite3", d.dsn(true))
 	if err != nil {
 		return nil, d.wrap("open", err)
@@ -125,7 +127,7 @@ func Open(ctx context.Context, path string, opts *Options) (*DB, error) {
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
-	if err := d.prepareFile(ctx, wdb); err != nil {
+	if err := d.prepareRetrying(ctx, wdb, scan); err != nil {
 		wdb.Close()
 		return nil, err
 	}
@@ -145,8 +147,88 @@ func Open(ctx context.Context, path string, opts *Options) (*DB, error) {
 	return d, nil
 }
 
-// prepareFile checks the file is a readable database and migrates it.
-func (d *DB) prepareFile(ctx context.Context, wdb *sql.DB) error {
+// How much Open checks, and why. Open must refuse a damaged file (rather
+// than let a claim trip over it later) and must stay fast on a big, healthy
+// queue, so it scans the file only when that is cheap or warranted:
+//
+//   - Always: SQLite validates the file header and reads the schema (page 1
+//     and sqlite_master) when the first connection is set up and
+//     prepareFile reads sqlite_master: a zeroed or foreign header, or a
+//     damaged schema, fails there (SQLITE_NOTADB, SQLITE_CORRUPT), whatever
+//     the size of the file.
+//   - A clean shutdown leaves no write-ahead log (the last connection to
+//     close checkpoints it into the database and deletes it). Then files up
+//     to cleanScanMax get PRAGMA quick_check (every b-tree page's structure;
+//     a few tens of milliseconds); bigger ones are not scanned.
+//   - A log left behind means the last process did not close the file
+//     (crash, kill -9, power loss), or that another process has it open
+//     now. SQLite's recovery replays the log up to its last complete commit:
+//     a torn or truncated tail is dropped silently, by design, and that is
+//     recovery, not damage. What a crash can expose is storage that lost or
+//     reordered writes it had reported synced, which can leave the file
+//     inconsistent; so Open scans: PRAGMA integrity_check (the structure and
+//     every index against its table) up to recoveryIntegrityMax, else
+//     quick_check up to recoveryQuickMax, else nothing (Check runs the full
+//     check on demand). When another process has the file open, the scan
+//     reads a consistent snapshot: extra work, never a false alarm.
+//
+// A damaged byte inside a stored value is found by no check: SQLite keeps no
+// checksums of its pages.
+const (
+	cleanScanMax         = 16 << 20
+	recoveryIntegrityMax = 64 << 20
+	recoveryQuickMax     = 1 << 30
+)
+
+// openScan returns the check Open runs on the file at path ("" for none),
+// by the rules above. It only stats files: opening and closing a database
+// file from Go would drop the POSIX locks SQLite holds on it in this
+// process.
+func openScan(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() == 0 {
+		return "" // a new file
+	}
+	size := fileSize(path)
+	if _, err := os.Stat(path + "-wal"); err != nil {
+		if size <= cleanScanMax {
+			return sqlQuickCheck
+		}
+		return ""
+	}
+	switch {
+	case size <= recoveryIntegrityMax:
+		return sqlIntegrity
+	case size <= recoveryQuickMax:
+		return sqlQuickCheck
+	}
+	return ""
+}
+
+// prepareRetrying runs prepareFile, retrying while the file is locked for up
+// to the busy timeout: when several processes create the same file at once,
+// the switch of a new file to WAL mode (in the connection's set-up) needs an
+// exclusive lock and can fail with "database is locked" instead of waiting.
+func (d *DB) prepareRetrying(ctx context.Context, wdb *sql.DB, scan string) error {
+	deadline := time.Now().Add(d.opts.BusyTimeout)
+	for try := 0; ; try++ {
+		err := d.prepareFile(ctx, wdb, scan)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(busyBackoff(try))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+	}
+}
+
+// prepareFile checks the file is a readable, sound database (scan is the
+// check to run, if any) and migrates it.
+func (d *DB) prepareFile(ctx context.Context, wdb *sql.DB, scan string) error {
 	conn, err := wdb.Conn(ctx)
 	if err != nil {
 		return d.wrap("open", err)
@@ -156,8 +238,49 @@ func (d *DB) prepareFile(ctx context.Context, wdb *sql.DB) error {
 	if err := conn.QueryRowContext(ctx, sqlSchemaExists).Scan(&n); err != nil {
 		return d.wrap("open", err)
 	}
+	if scan != "" {
+		if err := d.scan(ctx, conn, "open", scan); err != nil {
+			return err
+		}
+	}
 	if err := migrate(ctx, conn); err != nil {
 		return d.wrap("migrate", err)
+	}
+	return nil
+}
+
+// scan runs an integrity pragma (quick_check or integrity_check) and
+// returns an error wrapping ErrCorrupt, naming the file, if it finds damage.
+func (d *DB) scan(ctx context.Context, conn *sql.Conn, op, pragma string) error {
+	rows, err := conn.QueryContext(ctx, pragma)
+	if err != nil {
+		return d.wrap(op, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return d.wrap(op, err)
+		}
+		if line != "ok" {
+			for _, l := range strings.Split(line, "\n") {
+				if !strings.HasPrefix(l, "*** in database") {
+					problems = append(problems, l)
+				}
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return d.wrap(op, err)
+	}
+	if len(problems) > 0 {
+		if n := len(problems); n > 3 {
+			problems = append(problems[:3], fmt.Sprintf("and %d more", n-3))
+		}
+		return &queuetype.StorageError{Op: op, Path: d.path,
+			Err:  fmt.Errorf("%w: %s found: %s", queuetype.ErrCorrupt, strings.TrimPrefix(pragma, "PRAGMA "), strings.Join(problems, "; ")),
+			Hint: "restore this file from a backup, or move it aside to start empty; `queuesqlite doctor` checks every file"}
 	}
 	return nil
 }
@@ -177,7 +300,41 @@ func (d *DB) dsn(writer bool) string {
 	} else {
 		q.Set("_query_only", "true")
 	}
-	return "file:" + d.path + "?" + q.Encode()
+	return "file:" + uriPath(d.path) + "?" + q.Encode()
+}
+
+// sqlMetaInit records a metadata value unless the key already has one.
+const sqlMetaInit = `INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING`
+
+// InitMeta records value under key unless the key already holds one, and
+// returns the value stored, in one transaction: several processes creating
+// a queue at once all end up with the first value recorded.
+func (d *DB) InitMeta(ctx context.Context, key, value string) (string, error) {
+	var stored string
+	err := d.w.do(ctx, false, func(t *tx) error {
+		if _, err := t.exec(sqlMetaInit, key, value); err != nil {
+			return err
+		}
+		rows, err := t.w.query(sqlMetaGet, key)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		vals := make([]sqldriver.Value, 1)
+		if err := rows.Next(vals); err != nil {
+			return err
+		}
+		stored = asString(vals[0])
+		return nil
+	})
+	return stored, d.wrap("write meta", err)
+}
+
+// uriPath escapes the characters of a file path that mean something in a
+// "file:" URI: a "?" or "#" in a directory name would otherwise cut the path
+// short and open another file. SQLite decodes the %HH escapes.
+func uriPath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 // Path returns the file's path.
@@ -194,7 +351,7 @@ func (d *DB) AppDB() (*sql.DB, error) {
 		q.Set("_busy_timeout", fmt.Sprint(d.opts.BusyTimeout.Milliseconds()))
 		q.Set("_txlock", "immediate")
 		q.Set("_synchronous", d.opts.Synchronous)
-		db, err := sql.Open("sqlite3", "file:"+d.path+"?"+q.Encode())
+		db, err := sql.Open("sqlite3", "file:"+uriPath(d.path)+"?"+q.Encode())
 		if err != nil {
 			return nil, d.wrap("open", err)
 		}
@@ -237,7 +394,7 @@ func (d *DB) wrap(op string, err error) error {
 		return fmt.Errorf("%s %s: %w", op, d.path, err)
 	}
 	switch {
-	case se.Code == sqlite3.ErrFull || se.SystemErrno == syscall.ENOSPC || se.SystemErrno == syscall.EDQUOT:
+	case isFull(err):
 		return &queuetype.StorageError{Op: op, Path: d.path, Err: fmt.Errorf("%w: %w", queuetype.ErrStorageFull, err),
 			Hint: "free disk space; nothing was written and the queue resumes by itself"}
 	case se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB:
@@ -258,6 +415,16 @@ func fileSize(path string) int64 {
 		}
 	}
 	return n
+}
+
+// isFull reports a full disk or quota: SQLITE_FULL, or an I/O error whose
+// system errno is ENOSPC or EDQUOT.
+func isFull(err error) bool {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.Code == sqlite3.ErrFull || se.SystemErrno == syscall.ENOSPC || se.SystemErrno == syscall.EDQUOT
 }
 
 // isBusy reports a lock held by another connection (SQLITE_BUSY or

@@ -61,6 +61,9 @@ type writer struct {
 	conn        *sqlite3.SQLiteConn
 	stmts       map[string]driver.Stmt
 	dataVersion int64
+	lowSpace    bool      // a write failed for lack of space and the log has not been emptied since
+	smallLog    bool      // the checkpoint threshold was lowered after a full disk
+	lastRoomTry time.Time // when makeRoom last tried
 	args        []driver.NamedValue
 }
 
@@ -91,6 +94,12 @@ func (w *writer) start(ctx context.Context) error {
 		defer conn.Close()
 		_ = conn.Raw(func(dc any) error {
 			w.conn = dc.(*sqlite3.SQLiteConn)
+			// Ephemeral tables (IN lists, RETURNING rows) stay in memory
+			// rather than in temporary files.
+			if _, err := w.conn.Exec("PRAGMA temp_store = MEMORY", nil); err != nil {
+				ready <- err
+				return err
+			}
 			if err := w.readDataVersion(); err != nil {
 				ready <- err
 				return err
@@ -235,6 +244,7 @@ func (w *writer) failQueued() {
 // caller is told "done" for something that was not committed. Busy is never
 // reported: it is waited out (the busy timeout) and retried.
 func (w *writer) commit(batch []*op) {
+	madeRoom := false
 	for try := 0; ; try++ {
 		err := w.execNoArgs(sqlBegin)
 		if err == nil {
@@ -245,6 +255,9 @@ func (w *writer) commit(batch []*op) {
 		}
 		if err == nil {
 			w.commits.Add(1)
+			if w.lowSpace {
+				w.makeRoom(true) // space came back: empty the log before it eats it again
+			}
 			break
 		}
 		if !w.conn.AutoCommit() {
@@ -258,6 +271,13 @@ func (w *writer) commit(batch []*op) {
 			w.logger.Log(context.Background(), level, "write lock busy, retrying", "path", w.path, "try", try, "err", err)
 			time.Sleep(busyBackoff(try))
 			continue
+		}
+		if isFull(err) {
+			w.shortOfSpace()
+			if !madeRoom && w.makeRoom(false) {
+				madeRoom = true // the log was emptied: the batch may fit now
+				continue
+			}
 		}
 		for _, o := range batch {
 			o.err = err
@@ -301,6 +321,78 @@ func (w *writer) runOp(o *op) error {
 	}
 	return w.execNoArgs(sqlRelease)
 }
+
+// makeRoomEvery spaces the writer's tries to make room after failed writes,
+// so a disk that stays full is not hammered with checkpoints.
+const makeRoomEvery = 250 * time.Millisecond
+
+// smallLogPages is the automatic checkpoint threshold once the disk has been
+// full: the write-ahead log is then checkpointed (and reused from its start)
+// every 64 pages (256 KB) instead of SQLite's default of 1000 (4 MB).
+const smallLogPages = 64
+
+// shortOfSpace is called when a write failed because the disk is full. The
+// log grows until a checkpoint lets it be reused, and the automatic
+// checkpoint waits for 1000 pages (about 4 MB): with less room than that on
+// the disk, the log would eat whatever space is freed and fail again. So
+// from the first full disk on (until the file is reopened) the writer
+// checkpoints every smallLogPages pages, and it empties the log (makeRoom)
+// as soon as it can.
+func (w *writer) shortOfSpace() {
+	w.lowSpace = true
+	if w.smallLog {
+		return
+	}
+	if err := (&tx{w: w}).drain(fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", smallLogPages)); err != nil {
+		w.logger.Debug("lower the checkpoint threshold", "path", w.path, "err", err)
+		return
+	}
+	w.smallLog = true
+	w.logger.Warn("disk full: checkpointing the write-ahead log more often from now on", "path", w.path, "pages", smallLogPages)
+}
+
+// makeRoom checkpoints the write-ahead log into the database and truncates
+// it, giving the log's space back. The checkpoint itself needs room to grow
+// the database file, so on a disk that is still full it fails and changes
+// nothing. The writer tries at once after a failed write (the failed
+// transaction gets one more try if the log was emptied), then after every
+// commit that succeeds while space is short (afterCommit), until a
+// checkpoint succeeds: as soon as some space is freed, the log is emptied
+// before new commits eat that space again. A truncating checkpoint has to
+// wait for readers (of any process) to leave the log, so it runs with no
+// busy timeout: it never stalls the writer, it just tries again later. It
+// reports whether the log was emptied.
+func (w *writer) makeRoom(afterCommit bool) bool {
+	if !afterCommit && time.Since(w.lastRoomTry) < makeRoomEvery {
+		return false
+	}
+	w.lastRoomTry = time.Now()
+	t := &tx{w: w}
+	timeout, _, err := t.queryInt(sqlBusyTimeout)
+	if err == nil {
+		err = t.drain(sqlBusyTimeout + " = 0")
+	}
+	if err != nil {
+		w.logger.Debug("checkpoint to make room", "path", w.path, "err", err)
+		return false
+	}
+	defer func() {
+		if err := t.drain(fmt.Sprintf("%s = %d", sqlBusyTimeout, timeout)); err != nil {
+			w.logger.Warn("restore the busy timeout", "path", w.path, "err", err)
+		}
+	}()
+	busy, _, err := t.queryInt(sqlCheckpoint) // busy, log frames, checkpointed frames
+	if err != nil || busy != 0 {
+		w.logger.Debug("checkpoint to make room failed", "path", w.path, "busy", busy, "err", err)
+		return false
+	}
+	w.lowSpace = false
+	w.logger.Warn("disk was full: emptied the write-ahead log to make room", "path", w.path)
+	return true
+}
+
+// sqlBusyTimeout reads (or, with " = ms", sets) the connection's busy timeout.
+const sqlBusyTimeout = `PRAGMA busy_timeout`
 
 func busyBackoff(try int) time.Duration {
 	d := time.Millisecond << min(try, 7)

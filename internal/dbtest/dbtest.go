@@ -6,6 +6,7 @@ package dbtest
 import (
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +26,8 @@ func ShardFiles(t testing.TB, dir string) []string {
 // Open opens one shard file for raw SQL in a test.
 func Open(t testing.TB, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000&_txlock=immediate")
+	uri := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) // as driver/sqlite does
+	db, err := sql.Open("sqlite3", "file:"+uri+"?_busy_timeout=10000&_txlock=immediate")
 	if err != nil {
 		t.Fatal(err)
 	}
