@@ -1,0 +1,41 @@
+package sqlite
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"testing"
+)
+
+// FuzzDecodeMessage decodes rows as a damaged or foreign file might hold
+// them (any bytes in the text columns, strings or blobs, odd numbers):
+// decodeMessage never panics, and it fails exactly when the tags are not a
+// JSON array of strings.
+func FuzzDecodeMessage(f *testing.F) {
+	f.Add(int64(1), "id-1", int64(2), []byte(`{"a":1}`), []byte(`["x","y"]`), []byte(`{"m":1}`), int64(1700000000000000), false)
+	f.Add(int64(-1), "", int64(99), []byte(``), []byte(`[1]`), []byte(`null`), int64(-1), true)
+	f.Add(int64(0), "\xff", int64(-5), []byte("\x00"), []byte(`{`), []byte("\xff"), int64(1<<62), true)
+	f.Fuzz(func(t *testing.T, seq int64, id string, status int64, content, tags, metadata []byte, when int64, asBlob bool) {
+		text := func(b []byte) driver.Value {
+			if asBlob {
+				return b
+			}
+			return string(b)
+		}
+		var tagsVal driver.Value
+		if len(tags) > 0 {
+			tagsVal = text(tags)
+		}
+		vals := []driver.Value{seq, id, "task", status, "dest", "client", text(content), nil, int64(1),
+			when, when, when, nil, when, int64(1), int64(3), int64(0), nil, tagsVal, text(metadata),
+			nil, when, nil, nil}
+		m, err := decodeMessage(vals)
+		var want []string
+		wantErr := len(tags) > 0 && json.Unmarshal(tags, &want) != nil
+		if (err != nil) != wantErr {
+			t.Fatalf("decode with tags %q: %v (want error: %t)", tags, err, wantErr)
+		}
+		if err == nil && (m.Seq != seq || m.ID != id || string(m.Content) != string(content) || m.CreatedAt.UnixMicro() != when) {
+			t.Fatalf("decoded %+v from seq %d id %q content %q time %d", m, seq, id, content, when)
+		}
+	})
+}

@@ -1,0 +1,116 @@
+package queuetype
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// FuzzMessage builds messages from fuzzed content, metadata and fields, as
+// a sender (or a file written by someone else) might supply them: nothing
+// panics, Validate accepts exactly what its documentation allows (wrapping
+// ErrInvalidArgument otherwise), and an accepted message decodes and clones
+// faithfully.
+func FuzzMessage(f *testing.F) {
+	f.Add("process_image", []byte(`{"url":"https://example.com/a.jpg"}`), []byte(`{"trace":"x"}`), "", 1, 0, "a,b")
+	f.Add("job", []byte(`null`), []byte(``), "id-1", 3, 5, "")
+	f.Add("", []byte(`{}`), []byte(``), "", 1, 0, "")
+	f.Add("job", []byte(`{`), []byte(``), "", 1, 0, "")
+	f.Add("job", []byte(``), []byte(``), "", 1, 0, "")
+	f.Add("job", []byte(`1`), []byte(`[1,2]`), "", 1, 0, "")
+	f.Add("job", []byte(`1`), []byte(` null `), "", 1, 0, "")
+	f.Add("job", []byte(`"\xff"`), []byte("{\"\xfe\":1}"), "", 1, 0, "")
+	f.Add("job", []byte(`1`), []byte(``), strings.Repeat("i", MaxIDLength+1), 1, 0, "")
+	f.Add("job", []byte(`1`), []byte(``), "", 4, 0, "")
+	f.Add("job", []byte(`1`), []byte(``), "", -1, -1, "")
+	f.Add("job", []byte(strings.Repeat(`{"a":`, 1000)+"1"+strings.Repeat("}", 1000)), []byte(``), "", 0, 1, "")
+	f.Fuzz(func(t *testing.T, dest string, content, metadata []byte, id string, priority, maxAttempts int, tags string) {
+		m := NewMessage(dest, json.RawMessage(content))
+		m.ID, m.Priority, m.MaxAttempts = id, Priority(priority), maxAttempts
+		m.Metadata = metadata
+		if tags != "" {
+			m.Tags = strings.Split(tags, ",")
+		}
+		err := m.Validate()
+		want := dest != "" && len(id) <= MaxIDLength && priority >= 0 && priority <= 3 && maxAttempts >= 0 &&
+			json.Valid(content) && (len(metadata) == 0 || isObjectOrNull(metadata))
+		if (err == nil) != want {
+			t.Fatalf("Validate() = %v, want valid=%t", err, want)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrInvalidArgument) {
+				t.Fatalf("Validate() = %v, does not wrap ErrInvalidArgument", err)
+			}
+			return
+		}
+		var v any
+		if err := m.Decode(&v); err != nil {
+			t.Fatalf("Decode of valid content %q: %v", content, err)
+		}
+		c := m.Clone()
+		if !reflect.DeepEqual(c, m) || (len(m.Content) > 0 && &c.Content[0] == &m.Content[0]) {
+			t.Fatalf("Clone is not a deep copy")
+		}
+		var r any
+		m.Result = content
+		if err := m.DecodeResult(&r); err != nil {
+			t.Fatalf("DecodeResult of valid JSON %q: %v", content, err)
+		}
+	})
+}
+
+func isObjectOrNull(b []byte) bool {
+	var obj map[string]json.RawMessage
+	if !json.Valid(b) {
+		return false // TrimSpace below also trims \v, which JSON does not allow
+	}
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		return true
+	}
+	return json.Unmarshal(b, &obj) == nil && obj != nil
+}
+
+// FuzzMessage_SetMetadata encodes fuzzed metadata objects: Validate accepts
+// them and the metadata decodes back to what was set.
+func FuzzMessage_SetMetadata(f *testing.F) {
+	f.Add("trace", "abc")
+	f.Add("", "\xff")
+	f.Fuzz(func(t *testing.T, key, value string) {
+		m := NewMessage("job", 1).SetMetadata(map[string]string{key: value})
+		if err := m.Validate(); err != nil {
+			t.Fatalf("Validate after SetMetadata: %v", err)
+		}
+		var back map[string]string
+		if err := json.Unmarshal(m.Metadata, &back); err != nil || len(back) != 1 {
+			t.Fatalf("metadata %q does not decode: %v", m.Metadata, err)
+		}
+	})
+}
+
+// FuzzStatusAndPriorityNames parses fuzzed names: no panic, and a name that
+// parses prints back to itself (ignoring case).
+func FuzzStatusAndPriorityNames(f *testing.F) {
+	for _, s := range []string{"pending", "PROCESSING", "urgent", "Low", "", "status(9)", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if s, err := ParseStatus(name); err == nil {
+			if !strings.EqualFold(s.String(), name) || !s.Valid() {
+				t.Fatalf("ParseStatus(%q) = %v", name, s)
+			}
+		} else if !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("ParseStatus(%q): %v", name, err)
+		}
+		var p Priority
+		if err := p.UnmarshalText([]byte(name)); err == nil {
+			if !strings.EqualFold(p.String(), name) || !p.Valid() {
+				t.Fatalf("Priority.UnmarshalText(%q) = %v", name, p)
+			}
+		} else if !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("Priority.UnmarshalText(%q): %v", name, err)
+		}
+	})
+}
