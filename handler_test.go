@@ -227,7 +227,12 @@ func TestQueue_UnhandledDestinationWaitsAndShowsInStats(t *testing.T) {
 	if fmt.Sprint(st.Unhandled) != "[nobody]" || st.ByDestination["nobody"][queuesqlite.StatusPending] != 1 {
 		t.Fatalf("stats: unhandled %v, counts %v", st.Unhandled, st.ByDestination)
 	}
-	if st.OldestPending.IsZero() || st.Processed != 1 {
-		t.Fatalf("stats: oldest pending %v processed %d", st.OldestPending, st.Processed)
+	if st.OldestPending.IsZero() {
+		t.Fatalf("stats: no oldest pending")
 	}
+	// Wait may see the stored outcome a moment before the counter moves.
+	eventually(t, "one attempt counted", func() bool {
+		st, _ := q.Stats(context.Background())
+		return st.Processed == 1
+	})
 }

@@ -39,8 +39,8 @@ type ReshardResult struct {
 // interrupted (a crash, a kill), run it again with the same count: it
 // resumes where it stopped. Listen data stays in the first file.
 func Reshard(ctx context.Context, dir string, to int, cfg *Config) (*ReshardResult, error) {
-	if to < 1 {
-		return nil, fmt.Errorf("%w: reshard to %d shards (want at least 1)", ErrInvalidArgument, to)
+	if to < 1 || to > ShardsMax {
+		return nil, fmt.Errorf("%w: reshard to %d shards (want 1 to %d)", ErrInvalidArgument, to, ShardsMax)
 	}
 	c, err := cfg.resolve()
 	if err != nil {

@@ -106,3 +106,20 @@ func TestOpen_ShardCountIsRecorded(t *testing.T) {
 		t.Fatalf("reopened with %d shards, want the recorded 3", q.ShardCount())
 	}
 }
+
+func TestCheckDir_ReportsEveryFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	q, err := queuesqlite.Open(dir, &queuesqlite.Config{Shards: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	checks, err := queuesqlite.CheckDir(context.Background(), dir)
+	if err != nil || len(checks) != 2 || checks[0].Err != nil || checks[1].Err != nil || checks[1].Path != queuesqlite.ShardPath(dir, 1) {
+		t.Fatalf("healthy queue: %+v, %v", checks, err)
+	}
+	if _, err := queuesqlite.CheckDir(context.Background(), t.TempDir()); !errors.Is(err, queuesqlite.ErrNotFound) {
+		t.Fatalf("empty directory: %v", err)
+	}
+}

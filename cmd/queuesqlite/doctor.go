@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -16,86 +18,50 @@ func newDoctorCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "doctor",
 		Short: "Check the integrity of every shard file; exit 1 if one is damaged",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			out := cmd.OutOrStdout()
-			q, err := openQueue(cmd, queuesqlite.Config{}, true)
-			if errors.Is(err, queuesqlite.ErrCorrupt) {
-				printProblems(out, splitErrors(err))
-				return errors.New("the queue cannot be opened: a file is damaged")
-			}
-			if err != nil {
-				return err
-			}
-			defer q.Close()
-			return checkShards(cmd, q, out)
-		},
+		Long: "Open every shard file of the queue at --dir on its own and run a full integrity check,\n" +
+			"printing one line per file. Unlike opening the queue, which stops at the first damaged\n" +
+			"file, it reports on all of them. Exits 1 when any file is damaged.",
+		Args: cobra.NoArgs,
+		RunE: runDoctor,
 	}
 }
 
-// checkShards runs Queue.Check and prints one line per shard file, then
-// any problem that names no shard file.
-func checkShards(cmd *cobra.Command, q *queuesqlite.Queue, out io.Writer) error {
-	problems := splitErrors(q.Check(cmd.Context()))
-	fmt.Fprintf(out, "queue %s: %d shard file(s)\n", q.Dir(), q.ShardCount())
-	shown := make([]bool, len(problems))
-	for i := range q.ShardCount() {
-		printShard(out, queuesqlite.ShardPath(q.Dir(), i), problems, shown)
+func runDoctor(cmd *cobra.Command, _ []string) error {
+	dir, _, err := queueFlags(cmd)
+	if err != nil {
+		return err
 	}
-	for i, err := range problems {
-		if !shown[i] {
-			printProblems(out, []error{err})
+	if _, err := os.Stat(queuesqlite.ShardPath(dir, 0)); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no queue in %s (%s not found); check --dir", dir, queuesqlite.ShardPath(dir, 0))
+	}
+	checks, err := queuesqlite.CheckDir(cmd.Context(), dir)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "queue %s: %d shard file(s)\n", dir, len(checks))
+	problems := 0
+	for _, c := range checks {
+		if c.Err == nil {
+			fmt.Fprintf(out, "ok       %s\n", c.Path)
+			continue
 		}
+		problems++
+		printProblem(out, c.Err)
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%d problem(s) found", len(problems))
+	if problems > 0 {
+		return fmt.Errorf("%d problem(s) found", problems)
 	}
 	fmt.Fprintln(out, "all files passed the integrity check")
 	return nil
 }
 
-// printShard prints "ok" for path, or the problems that name it (marking
-// them shown).
-func printShard(out io.Writer, path string, problems []error, shown []bool) {
-	ok := true
-	for i, err := range problems {
-		if se := storageError(err); se != nil && se.Path == path {
-			printProblems(out, []error{err})
-			shown[i], ok = true, false
-		}
+// printProblem prints one line: CORRUPT for damage, ERROR for anything else
+// (the check itself could not run).
+func printProblem(out io.Writer, err error) {
+	label := "ERROR"
+	if errors.Is(err, queuesqlite.ErrCorrupt) {
+		label = "CORRUPT"
 	}
-	if ok {
-		fmt.Fprintf(out, "ok       %s\n", path)
-	}
-}
-
-// printProblems prints one line per error: CORRUPT for damage, ERROR for
-// anything else (the check itself could not run).
-func printProblems(out io.Writer, errs []error) {
-	for _, err := range errs {
-		label := "ERROR"
-		if errors.Is(err, queuesqlite.ErrCorrupt) {
-			label = "CORRUPT"
-		}
-		fmt.Fprintf(out, "%-8s %v\n", label, err)
-	}
-}
-
-// splitErrors undoes errors.Join; nil gives nothing.
-func splitErrors(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-func storageError(err error) *queuesqlite.StorageError {
-	var se *queuesqlite.StorageError
-	if errors.As(err, &se) {
-		return se
-	}
-	return nil
+	fmt.Fprintf(out, "%-8s %v\n", label, err)
 }
