@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/queue-sqlite/queuesqlite"
 )
@@ -47,11 +49,18 @@ func (d *demo) showListeners(ctx context.Context) error {
 	d.expect(destEmail, queuesqlite.StatusCompleted, 1)
 	fmt.Fprintf(d.out, "set %s to light, light (equal: no change), dark; sent %s and set %slast_mail in one transaction\n",
 		key, id, listenPrefix)
+	// Each key's changes arrive in order; different keys run on lanes of
+	// their own, so the three are printed in seq order once all are in.
+	var got []*queuesqlite.Change
 	for range 3 { // light, dark, last_mail
 		c, err := await(ctx, d.changes, "a listener call")
 		if err != nil {
 			return err
 		}
+		got = append(got, c)
+	}
+	slices.SortFunc(got, func(a, b *queuesqlite.Change) int { return cmp.Compare(a.Seq, b.Seq) })
+	for _, c := range got {
 		fmt.Fprintf(d.out, "listener: change #%d %s: %s\n", c.Seq, c.Key, describeChange(c))
 	}
 	if _, err := d.q.Wait(ctx, id); err != nil {
