@@ -243,8 +243,39 @@ func (d *DB) prepareFile(ctx context.Context, wdb *sql.DB, scan string) error {
 			return err
 		}
 	}
+	if err := setJournal(ctx, conn, n == 0); err != nil {
+		return d.wrap("open", err)
+	}
 	if err := migrate(ctx, conn); err != nil {
 		return d.wrap("migrate", err)
+	}
+	return nil
+}
+
+// pageSize is the page size of new files. Every commit writes each page it
+// changed to the write-ahead log, and a message touches a few pages (the
+// table and two or three indexes), so smaller pages mean fewer bytes per
+// commit; 2 KB keeps typical messages (content under ~1.9 KB) on one page.
+var pageSize = 2048
+
+// setJournal puts the file in WAL mode (a persistent setting of the file),
+// first giving a new, empty file its page size and incremental auto-vacuum
+// (so cleanup can give space back), which cannot change once the file has
+// tables and is in WAL mode.
+func setJournal(ctx context.Context, conn *sql.Conn, empty bool) error {
+	if empty {
+		for _, pragma := range []string{fmt.Sprintf("PRAGMA page_size = %d", pageSize), "PRAGMA auto_vacuum = INCREMENTAL"} {
+			if _, err := conn.ExecContext(ctx, pragma); err != nil {
+				return err
+			}
+		}
+	}
+	var mode string
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		return err
+	}
+	if mode != "wal" {
+		return fmt.Errorf("journal mode is %q, not wal", mode)
 	}
 	return nil
 }
@@ -294,8 +325,6 @@ func (d *DB) dsn(writer bool) string {
 	q.Set("_synchronous", d.opts.Synchronous)
 	q.Set("_cache_size", "-20000") // 20 MB page cache
 	if writer {
-		q.Set("_auto_vacuum", "incremental")
-		q.Set("_journal_mode", "WAL")
 		q.Set("_mutex", "no")
 	} else {
 		q.Set("_query_only", "true")

@@ -21,12 +21,14 @@ import (
 // a flood of sends cannot hold the write lock for long.
 const maxOpsPerTx = 512
 
-// Op states: a queued op can still be withdrawn by its caller; once the writer
-// takes it, the caller waits for the real outcome.
+// Op states. A queued op can still be withdrawn by its caller; once a leader
+// takes it, the caller waits for the real outcome. A queued op can also be
+// handed the leadership (its caller then runs the next transactions).
 const (
 	opQueued int32 = iota
 	opTaken
 	opWithdrawn
+	opLead
 )
 
 // op is one unit of work for the writer: the statements of one driver call.
@@ -37,41 +39,52 @@ type op struct {
 	outside bool
 	state   atomic.Int32
 	err     error
-	done    chan struct{}
+	done    chan struct{} // one signal: the op is finished, or (state opLead) lead now
 }
 
 var opPool = sync.Pool{New: func() any { return &op{done: make(chan struct{}, 1)} }}
 
 // writer owns the only writing connection to one SQLite file. Every write of
-// the process goes through it; concurrent callers' operations are folded into
-// shared BEGIN IMMEDIATE transactions (group commit), so a burst of N writes
-// costs one commit instead of N.
+// the process goes through it, and concurrent callers' operations are folded
+// into shared BEGIN IMMEDIATE transactions (group commit), so a burst of N
+// writes costs one commit instead of N.
+//
+// There is no writer goroutine in the hot path: the caller that finds the
+// writer idle becomes the leader and runs the transaction itself, with
+// whatever other callers queued meanwhile; when its own operation is done it
+// hands the leadership to the next waiting caller. A lone caller thus pays
+// no goroutine switch, and a crowd still shares commits.
 type writer struct {
 	path      string
 	db        *sql.DB
-	ops       chan *op
-	quit      chan struct{}
-	done      chan struct{}
-	changes   chan struct{}
 	pollEvery time.Duration
 	logger    *slog.Logger
+	changes   chan struct{}
 	commits   atomic.Int64 // committed transactions, for WriteTransactions
+	quit      chan struct{}
+	done      chan struct{}
 
-	// Used only by the writer goroutine.
-	conn        *sqlite3.SQLiteConn
-	stmts       map[string]driver.Stmt
-	dataVersion int64
-	lowSpace    bool      // a write failed for lack of space and the log has not been emptied since
-	smallLog    bool      // the checkpoint threshold was lowered after a full disk
-	lastRoomTry time.Time // when makeRoom last tried
-	args        []driver.NamedValue
+	mu      sync.Mutex
+	idle    *sync.Cond // signalled when leadership is released
+	queue   []*op
+	leading bool
+	closed  bool
+
+	// Used only by the leader (or by start, before anyone leads).
+	conn         *sqlite3.SQLiteConn
+	stmts        map[string]driver.Stmt
+	dataVersion  int64
+	versionCheck time.Time // when data_version was last read
+	lowSpace     bool      // a write failed for lack of space and the log has not been emptied since
+	smallLog     bool      // the checkpoint threshold was lowered after a full disk
+	lastRoomTry  time.Time // when makeRoom last tried
+	args         []driver.NamedValue
 }
 
 func newWriter(path string, db *sql.DB, pollEvery time.Duration, logger *slog.Logger) *writer {
-	return &writer{
+	w := &writer{
 		path:      path,
 		db:        db,
-		ops:       make(chan *op, maxOpsPerTx),
 		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
 		changes:   make(chan struct{}, 1),
@@ -79,10 +92,13 @@ func newWriter(path string, db *sql.DB, pollEvery time.Duration, logger *slog.Lo
 		logger:    logger,
 		stmts:     make(map[string]driver.Stmt),
 	}
+	w.idle = sync.NewCond(&w.mu)
+	return w
 }
 
-// start runs the writer goroutine on a dedicated connection; it returns once
-// the connection is ready.
+// start reserves the writing connection and returns once it is ready. A
+// goroutine holds the connection for the writer's lifetime and, while no
+// one leads, looks for other processes' commits every pollEvery.
 func (w *writer) start(ctx context.Context) error {
 	conn, err := w.db.Conn(ctx)
 	if err != nil {
@@ -105,12 +121,41 @@ func (w *writer) start(ctx context.Context) error {
 				return err
 			}
 			ready <- nil
-			w.loop()
+			w.poll()
 			w.closeStmts()
 			return nil
 		})
 	}()
 	return <-ready
+}
+
+// poll checks data_version every pollEvery while nobody leads (a leader
+// checks it between its transactions), until stop.
+func (w *writer) poll() {
+	ticker := time.NewTicker(w.pollEvery)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			if w.acquire() {
+				w.checkDataVersion()
+				w.lead(nil)
+			}
+		case <-w.quit:
+			return
+		}
+	}
+}
+
+// acquire takes the leadership if nobody holds it.
+func (w *writer) acquire() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.leading || w.closed {
+		return false
+	}
+	w.leading = true
+	return true
 }
 
 // do runs fn in the writer's next transaction and returns its error. If ctx
@@ -127,29 +172,27 @@ func (w *writer) doOutsideTx(ctx context.Context, fn func(*tx) error) error {
 }
 
 func (w *writer) submit(ctx context.Context, multi, outside bool, fn func(*tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	o := opPool.Get().(*op)
 	o.fn, o.multi, o.outside, o.err = fn, multi, outside, nil
 	o.state.Store(opQueued)
-	select {
-	case w.ops <- o:
-	case <-w.done:
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		opPool.Put(o)
 		return queuetype.ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
 	}
-	select {
-	case <-o.done:
-	case <-w.done:
-		select {
-		case <-o.done:
-		default:
-			return queuetype.ErrClosed // the writer stopped before it took the op
-		}
-	case <-ctx.Done():
-		if o.state.CompareAndSwap(opQueued, opWithdrawn) {
-			return ctx.Err() // never ran; the writer drops it (and the op)
-		}
-		<-o.done
+	w.queue = append(w.queue, o)
+	lead := !w.leading
+	w.leading = w.leading || lead
+	w.mu.Unlock()
+	if !lead && !w.wait(ctx, o) {
+		return ctx.Err() // withdrawn before it ran; the leader drops it
+	}
+	if lead || o.state.Load() == opLead {
+		w.lead(o)
 	}
 	err := o.err
 	o.fn = nil
@@ -157,54 +200,85 @@ func (w *writer) submit(ctx context.Context, multi, outside bool, fn func(*tx) e
 	return err
 }
 
-func (w *writer) loop() {
-	ticker := time.NewTicker(w.pollEvery)
-	defer ticker.Stop()
-	batch := make([]*op, 0, maxOpsPerTx)
-	for {
-		select {
-		case o := <-w.ops:
-			batch = w.collect(append(batch[:0], o))
-			w.runCollected(batch)
-		case <-ticker.C:
-			w.checkDataVersion()
-		case <-w.quit:
-			w.failQueued()
-			return
+// wait blocks until o is finished or handed the leadership. It reports
+// false when ctx ended first and o was withdrawn unrun.
+func (w *writer) wait(ctx context.Context, o *op) bool {
+	select {
+	case <-o.done:
+		return true
+	case <-ctx.Done():
+		if o.state.CompareAndSwap(opQueued, opWithdrawn) {
+			return false
 		}
+		<-o.done
+		return true
 	}
 }
 
-// collect takes every op already queued (up to maxOpsPerTx) and drops the
-// ones their callers withdrew.
-func (w *writer) collect(batch []*op) []*op {
-	for len(batch) < maxOpsPerTx {
-		select {
-		case o := <-w.ops:
-			batch = append(batch, o)
-			continue
-		default:
-		}
-		break
+// lead runs transactions for the queued ops until own (the leader's own
+// op, nil for the poller) is finished, then passes the leadership to the
+// next waiting caller, or releases it when nobody waits.
+func (w *writer) lead(own *op) {
+	if own != nil {
+		own.state.CompareAndSwap(opLead, opQueued) // it is an ordinary queued op again
 	}
-	kept := batch[:0]
-	for _, o := range batch {
+	for {
+		batch := w.take()
+		if len(batch) > 0 {
+			w.runCollected(batch)
+		}
+		if time.Since(w.versionCheck) >= w.pollEvery {
+			w.checkDataVersion()
+		}
+		if own == nil || own.state.Load() == opTaken {
+			break
+		}
+	}
+	if own != nil {
+		<-own.done // the finished signal it sent itself
+	}
+	w.handOff()
+}
+
+// take removes up to maxOpsPerTx ops from the queue, dropping withdrawn ones.
+func (w *writer) take() []*op {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := min(len(w.queue), maxOpsPerTx)
+	batch := make([]*op, 0, n)
+	for _, o := range w.queue[:n] {
 		if o.state.CompareAndSwap(opQueued, opTaken) {
-			kept = append(kept, o)
+			batch = append(batch, o)
 		} else {
 			opPool.Put(o) // withdrawn: its caller has gone
 		}
 	}
-	return kept
+	w.queue = append(w.queue[:0], w.queue[n:]...)
+	return batch
+}
+
+// handOff gives the leadership to the first waiting caller, or releases it.
+func (w *writer) handOff() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.queue) > 0 && !w.closed {
+		o := w.queue[0]
+		if o.state.CompareAndSwap(opQueued, opLead) {
+			o.done <- struct{}{}
+			return
+		}
+		w.queue = w.queue[1:] // withdrawn
+		opPool.Put(o)
+	}
+	w.leading = false
+	w.idle.Broadcast()
 }
 
 // runCollected commits the transactional ops together, then runs the ops
 // that must run outside a transaction one by one.
 func (w *writer) runCollected(batch []*op) {
 	if !slices.ContainsFunc(batch, func(o *op) bool { return o.outside }) {
-		if len(batch) > 0 {
-			w.commit(batch)
-		}
+		w.commit(batch)
 		return
 	}
 	var inTx, outside []*op
@@ -221,20 +295,6 @@ func (w *writer) runCollected(batch []*op) {
 	for _, o := range outside {
 		o.err = o.fn(&tx{w: w})
 		o.done <- struct{}{}
-	}
-}
-
-func (w *writer) failQueued() {
-	for {
-		select {
-		case o := <-w.ops:
-			if o.state.CompareAndSwap(opQueued, opTaken) {
-				o.err = queuetype.ErrClosed
-				o.done <- struct{}{}
-			}
-		default:
-			return
-		}
 	}
 }
 
@@ -404,6 +464,7 @@ func busyBackoff(try int) time.Duration {
 // last look. PRAGMA data_version on the writer's own connection does not move
 // for the writer's own commits, so the signal means "someone else wrote".
 func (w *writer) checkDataVersion() {
+	w.versionCheck = time.Now()
 	old := w.dataVersion
 	if err := w.readDataVersion(); err != nil {
 		w.logger.Warn("read data_version", "path", w.path, "err", err)
@@ -482,14 +543,28 @@ func (w *writer) named(args []any) []driver.NamedValue {
 	return w.args
 }
 
-// stop ends the writer goroutine after the transaction in progress; ops
-// still queued fail with ErrClosed.
+// stop waits for the transaction in progress, fails the ops still queued
+// with ErrClosed, and releases the connection.
 func (w *writer) stop() {
-	select {
-	case <-w.quit:
-	default:
-		close(w.quit)
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		<-w.done
+		return
 	}
+	w.closed = true
+	for w.leading {
+		w.idle.Wait()
+	}
+	for _, o := range w.queue {
+		if o.state.CompareAndSwap(opQueued, opTaken) {
+			o.err = queuetype.ErrClosed
+			o.done <- struct{}{}
+		}
+	}
+	w.queue = nil
+	w.mu.Unlock()
+	close(w.quit)
 	<-w.done
 }
 
