@@ -80,6 +80,7 @@ func BenchmarkDrain20k(b *testing.B) {
 	const n = 20000
 	ctx := context.Background()
 	var total time.Duration
+	var txs int64
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
@@ -96,15 +97,17 @@ func BenchmarkDrain20k(b *testing.B) {
 		}
 		presend(b, q, n, cb)
 		b.StartTimer()
-		start := time.Now()
+		start, tx0 := time.Now(), q.WriteTransactions()
 		q.Start(ctx)
 		<-finished
 		total += time.Since(start)
 		b.StopTimer()
+		txs += q.WriteTransactions() - tx0
 		q.Stop(ctx)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.N*n)/total.Seconds(), "msgs/s")
+	b.ReportMetric(float64(txs)/float64(b.N*n), "tx/msg")
 }
 
 // presend stores n no-op messages in batches of 1000, each with cb.

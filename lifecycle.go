@@ -21,6 +21,11 @@ import (
 // completeBatchMax bounds the outcomes recorded in one storage call.
 const completeBatchMax = 1000
 
+// claimGather is how long the fetcher of a busy queue waits for a quarter
+// of the workers to be free before it claims, so that claims (and their
+// transactions) come in batches rather than one message at a time.
+const claimGather = time.Millisecond
+
 // runState is one Start..Stop cycle of the workers.
 type runState struct {
 	owner        string   // lease owner: instance and start number
@@ -94,6 +99,7 @@ func (q *Queue) wire(r *runState) {
 	})
 	r.fetcher = fetch.New(fetch.Config{
 		Slots: slots, MaxBatch: c.ClaimBatch, Poll: c.MaintenanceInterval, Logger: q.logger,
+		MinBatch: min(c.ClaimBatch, c.Workers/4), Gather: claimGather,
 		Claim:   func(ctx context.Context, n int) ([]*Message, error) { return q.claim(ctx, r, n) },
 		Deliver: r.exec.Submit,
 		Other:   q.finished,

@@ -132,6 +132,8 @@ type setupOpts struct {
 	slots    int
 	maxBatch int
 	poll     time.Duration
+	minBatch int
+	gather   time.Duration
 }
 
 // setup starts a fetcher over st and returns it with its slots and sink,
@@ -144,7 +146,7 @@ func setup(t *testing.T, st *store, o setupOpts) (*fetch.Fetcher, *fetch.Slots, 
 	slots := fetch.NewSlots(o.slots)
 	k := &sink{}
 	f := fetch.New(fetch.Config{
-		Slots: slots, MaxBatch: o.maxBatch, Poll: o.poll,
+		Slots: slots, MaxBatch: o.maxBatch, Poll: o.poll, MinBatch: o.minBatch, Gather: o.gather,
 		Claim: st.claim, Deliver: k.deliver, Other: k.otherFn,
 		Logger: slog.New(slog.DiscardHandler),
 	})
@@ -481,5 +483,43 @@ func TestFetcher_Exits(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSlots_Gather(t *testing.T) {
+	t.Parallel()
+	s := fetch.NewSlots(4)
+	s.TryAcquire(4)
+	s.Release(1)
+	if got := s.Gather(3, 0); got != 1 {
+		t.Fatalf("Gather without a wait took %d, want the 1 free slot", got)
+	}
+	go func() {
+		s.Release(1)
+		s.Release(1)
+	}()
+	if got := s.Gather(2, time.Hour); got != 2 {
+		t.Fatalf("Gather took %d, want the 2 slots released while it waited", got)
+	}
+	if got := s.Gather(1, time.Millisecond); got != 0 {
+		t.Fatalf("Gather with nothing released took %d, want 0 after its wait", got)
+	}
+}
+
+func TestFetcher_BusyWorkersClaimInBatches(t *testing.T) {
+	t.Parallel()
+	st := &store{}
+	st.add(msgs("m", 100, queuetype.StatusProcessing)...)
+	_, slots, k, _, _ := setup(t, st, setupOpts{slots: 8, maxBatch: 8, minBatch: 4, gather: time.Hour})
+	waitFor(t, "every slot filled", func() bool { d, _ := k.counts(); return d == 8 })
+	// Workers finish one by one: with MinBatch 4 the fetcher waits for
+	// four free slots and claims them together, not four claims of one.
+	for range 4 {
+		slots.Release(1)
+	}
+	waitFor(t, "the freed slots filled", func() bool { d, _ := k.counts(); return d == 12 })
+	got := st.callsSnapshot()
+	if fmt.Sprint(got) != "[8 4]" {
+		t.Fatalf("claim sizes %v, want [8 4]", got)
 	}
 }
