@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -78,6 +79,7 @@ type writer struct {
 	lowSpace     bool      // a write failed for lack of space and the log has not been emptied since
 	smallLog     bool      // the checkpoint threshold was lowered after a full disk
 	lastRoomTry  time.Time // when makeRoom last tried
+	lastBatch    int       // ops in the last transaction
 	args         []driver.NamedValue
 }
 
@@ -220,10 +222,18 @@ func (w *writer) wait(ctx context.Context, o *op) bool {
 // next waiting caller, or releases it when nobody waits.
 func (w *writer) lead(own *op) {
 	if own != nil {
-		own.state.CompareAndSwap(opLead, opQueued) // it is an ordinary queued op again
+		own.state.CompareAndSwap(opLead, opQueued) // an ordinary queued op again
 	}
 	for {
+		// When the last transaction carried several ops, callers are
+		// crowding in: yielding once lets the ones just woken by that commit
+		// queue their next op, so the next transaction carries more of them.
+		// A lone caller never waits here.
+		if w.lastBatch > 1 {
+			runtime.Gosched()
+		}
 		batch := w.take()
+		w.lastBatch = len(batch)
 		if len(batch) > 0 {
 			w.runCollected(batch)
 		}
