@@ -2,6 +2,7 @@ package benchkit
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite"
@@ -103,18 +104,28 @@ func (o *ours) Close() error {
 }
 
 // Backlog implements ClaimProber: n pending jobs, sent in batches.
-func (o *ours) Backlog(ctx context.Context, n int) error { return presend(ctx, o, n) }
+func (o *ours) Backlog(ctx context.Context, n int) error {
+	if err := presend(ctx, o, n); err != nil {
+		return err
+	}
+	// Open the second handle on the file here, untimed: opening a file that
+	// another connection has open includes an integrity scan.
+	if o.claimDB == nil {
+		db, err := sqlite.Open(ctx, queuesqlite.ShardPath(o.env.Dir, 0), &sqlite.Options{Synchronous: o.env.Sync})
+		if err != nil {
+			return err
+		}
+		o.claimDB = db
+	}
+	return nil
+}
 
 // ClaimComplete implements ClaimProber: one claim through the storage
 // driver, as the queue's fetcher makes it (lease, attempt count, expiry
 // check), then one Complete of all claimed, as the completer records them.
 func (o *ours) ClaimComplete(ctx context.Context, batch int) (int, error) {
 	if o.claimDB == nil {
-		db, err := sqlite.Open(ctx, queuesqlite.ShardPath(o.env.Dir, 0), &sqlite.Options{Synchronous: o.env.Sync})
-		if err != nil {
-			return 0, err
-		}
-		o.claimDB = db
+		return 0, fmt.Errorf("ClaimComplete before Backlog")
 	}
 	now := time.Now().UTC()
 	ms, err := o.claimDB.Claim(ctx, driver.ClaimParams{Destinations: []string{benchDestination}, Max: batch,

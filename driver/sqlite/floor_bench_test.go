@@ -1,0 +1,158 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+// The floor benchmarks measure raw SQLite through mattn/go-sqlite3 on this
+// machine, with no queue around it: the same pragmas, the queue's schema,
+// prepared statements on one connection. They are the floor the queue's own
+// benchmarks (BenchmarkSend, BenchmarkSendBatch1000, BenchmarkDrain20k in
+// the root package) can be compared with in one run.
+
+func floorConn(b *testing.B, schema bool) *sqlite3.SQLiteConn {
+	b.Helper()
+	c, err := (&sqlite3.SQLiteDriver{}).Open("file:" + filepath.Join(b.TempDir(), "floor.db") +
+		"?_synchronous=NORMAL&_txlock=immediate&_cache_size=-20000&_busy_timeout=5000")
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn := c.(*sqlite3.SQLiteConn)
+	b.Cleanup(func() { conn.Close() })
+	setup := []string{fmt.Sprintf("PRAGMA page_size = %d", pageSize), "PRAGMA auto_vacuum = INCREMENTAL",
+		"PRAGMA journal_mode = WAL", "PRAGMA temp_store = MEMORY"}
+	if schema {
+		steps, err := migrations()
+		if err != nil {
+			b.Fatal(err)
+		}
+		setup = append(setup, steps...)
+	} else {
+		setup = append(setup, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+	}
+	for _, s := range setup {
+		if _, err := conn.Exec(s, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return conn
+}
+
+func floorExec(b *testing.B, conn *sqlite3.SQLiteConn, stmts map[string]driver.Stmt, query string, args ...any) driver.Result {
+	s, ok := stmts[query]
+	if !ok {
+		var err error
+		if s, err = conn.Prepare(query); err != nil {
+			b.Fatal(err)
+		}
+		stmts[query] = s
+	}
+	nv := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	res, err := s.(driver.StmtExecContext).ExecContext(context.Background(), nv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return res
+}
+
+func floorInsertArgs(n int) []any {
+	return []any{fmt.Sprintf("01a2166d-f2e8-712e-a782-%012d", n), "task", int64(0), "noop", "client", `{"n":1}`,
+		int64(1), int64(1764000000000000), int64(1764000000000000), nil, int64(4), nil, nil, nil, nil}
+}
+
+// BenchmarkFloorCommit: one row per transaction, into a two-column table
+// and into the queue's messages table. msgs/s is the most any SQLite queue
+// with one commit per send reaches here.
+func BenchmarkFloorCommit(b *testing.B) {
+	for _, schema := range []bool{false, true} {
+		b.Run(map[bool]string{false: "table=simple", true: "table=messages"}[schema], func(b *testing.B) {
+			conn := floorConn(b, schema)
+			stmts := map[string]driver.Stmt{}
+			for i := 0; b.Loop(); i++ {
+				floorExec(b, conn, stmts, sqlBegin)
+				if schema {
+					floorExec(b, conn, stmts, sqlInsert, floorInsertArgs(i)...)
+				} else {
+					floorExec(b, conn, stmts, "INSERT INTO t (v) VALUES (?)", "x")
+				}
+				floorExec(b, conn, stmts, sqlCommit)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
+
+// BenchmarkFloorInsert1000: 1000 messages per transaction.
+func BenchmarkFloorInsert1000(b *testing.B) {
+	conn := floorConn(b, true)
+	stmts := map[string]driver.Stmt{}
+	n := 0
+	for b.Loop() {
+		floorExec(b, conn, stmts, sqlBegin)
+		for range 1000 {
+			n++
+			floorExec(b, conn, stmts, sqlInsert, floorInsertArgs(n)...)
+		}
+		floorExec(b, conn, stmts, sqlCommit)
+	}
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkFloorClaimComplete100: claim 100 pending messages with the
+// queue's claim statement and record their completion, in one transaction
+// (the best case for a drain).
+func BenchmarkFloorClaimComplete100(b *testing.B) {
+	conn := floorConn(b, true)
+	stmts := map[string]driver.Stmt{}
+	n := 0
+	refill := func() {
+		floorExec(b, conn, stmts, sqlBegin)
+		for range 10000 {
+			n++
+			floorExec(b, conn, stmts, sqlInsert, floorInsertArgs(n)...)
+		}
+		floorExec(b, conn, stmts, sqlCommit)
+	}
+	claim, err := conn.Prepare(claimSQL(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	pending := 0
+	vals := make([]driver.Value, 24)
+	for b.Loop() {
+		if pending < 100 {
+			b.StopTimer()
+			refill()
+			pending += 10000
+			b.StartTimer()
+		}
+		floorExec(b, conn, stmts, sqlBegin)
+		rows, err := claim.(driver.StmtQueryContext).QueryContext(context.Background(), []driver.NamedValue{
+			{Ordinal: 1, Value: int64(10)}, {Ordinal: 2, Value: "owner"}, {Ordinal: 3, Value: int64(20)},
+			{Ordinal: 4, Value: int64(100)}, {Ordinal: 5, Value: "me"}, {Ordinal: 6, Value: "noop"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var seqs []int64
+		for rows.Next(vals) == nil {
+			seqs = append(seqs, vals[0].(int64))
+		}
+		rows.Close()
+		for _, s := range seqs {
+			floorExec(b, conn, stmts, sqlComplete, int64(2), nil, nil, nil, int64(30), int64(0), int64(0), "me",
+				int64(30), s, "owner", int64(1))
+		}
+		floorExec(b, conn, stmts, sqlCommit)
+		pending -= len(seqs)
+	}
+	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "msgs/s")
+}
