@@ -122,21 +122,3 @@ func presend(b *testing.B, q *queuesqlite.Queue, n int, cb queuesqlite.Callback)
 		}
 	}
 }
-
-// waitCompleted polls until n messages are recorded as completed.
-func waitCompleted(tb testing.TB, q *queuesqlite.Queue, n int) {
-	deadline := time.Now().Add(time.Minute)
-	for {
-		st, err := q.Stats(context.Background())
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if st.ByStatus[queuesqlite.StatusCompleted] >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("only %d of %d completed", st.ByStatus[queuesqlite.StatusCompleted], n)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
