@@ -146,9 +146,9 @@ func TestQueue_SameProcessWorkStartsWithoutPolling(t *testing.T) {
 	q, _ := setup(t, &queuesqlite.Config{PollInterval: time.Hour, MaintenanceInterval: time.Hour})
 	q.Handle("job", func(ctx context.Context, m *queuesqlite.Message) (any, error) { return nil, nil }, nil)
 	start(t, q)
-	// Let the fetcher's first look (at start) find nothing.
-	time.Sleep(10 * time.Millisecond)
-	for range 3 {
+	// The first message may be found by the fetcher's look at start; once it
+	// has run, the fetcher is idle and only a wake can start the next ones.
+	for range 4 {
 		if m := wait(t, q, send(t, q, queuesqlite.NewMessage("job", nil), nil)); m.Status != queuesqlite.StatusCompleted {
 			t.Fatal(m.Status)
 		}
@@ -174,7 +174,10 @@ func TestQueue_WorkFromAnotherConnectionIsNoticed(t *testing.T) {
 	done := make(chan struct{}, 1)
 	worker.Handle("job", func(ctx context.Context, m *queuesqlite.Message) (any, error) { done <- struct{}{}; return "x", nil }, nil)
 	start(t, worker)
-	time.Sleep(10 * time.Millisecond) // the worker's first look finds nothing
+	// A message of the worker's own, run to the end, puts its fetcher past
+	// its look at start: from then on it claims only when woken.
+	wait(t, worker, send(t, worker, queuesqlite.NewMessage("job", "warm-up"), nil))
+	<-done
 	cbs := newCallbacks()
 	id := send(t, sender, queuesqlite.NewMessage("job", nil), cbs.fn)
 	select {
