@@ -105,6 +105,10 @@ type DB struct {
 	read  *sql.DB
 	appMu sync.Mutex
 	app   *sql.DB // lazily opened pool for the application's transactions
+
+	// vacuumStepHook, when set (by tests only), is called after each vacuum
+	// step, before the checkpoint that follows it.
+	vacuumStepHook func()
 }
 
 var _ driver.Driver = (*DB)(nil)
