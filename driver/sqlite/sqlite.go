@@ -230,8 +230,9 @@ func (d *DB) prepareRetrying(ctx context.Context, wdb *sql.DB, scan string) erro
 	}
 }
 
-// prepareFile checks the file is a readable, sound database (scan is the
-// check to run, if any) and migrates it.
+// prepareFile checks the file is a readable, sound database of a queue
+// (scan is the check to run, if any) and migrates it. Nothing is written
+// (not even the journal mode) before the schema version is checked.
 func (d *DB) prepareFile(ctx context.Context, wdb *sql.DB, scan string) error {
 	conn, err := wdb.Conn(ctx)
 	if err != nil {
@@ -241,6 +242,11 @@ func (d *DB) prepareFile(ctx context.Context, wdb *sql.DB, scan string) error {
 	var n int
 	if err := conn.QueryRowContext(ctx, sqlSchemaExists).Scan(&n); err != nil {
 		return d.wrap("open", err)
+	}
+	// Read-only until the file is known to be a queue this library can
+	// write: a refused file is left byte for byte as it was.
+	if err := checkSchema(ctx, conn, n); err != nil {
+		return d.refuse(err)
 	}
 	if scan != "" {
 		if err := d.scan(ctx, conn, "open", scan); err != nil {
@@ -254,6 +260,15 @@ func (d *DB) prepareFile(ctx context.Context, wdb *sql.DB, scan string) error {
 		return d.wrap("migrate", err)
 	}
 	return nil
+}
+
+// refuse wraps an error of checkSchema: a sentinel error naming the file,
+// or an SQLite error.
+func (d *DB) refuse(err error) error {
+	if errors.Is(err, queuetype.ErrSchemaTooNew) || errors.Is(err, queuetype.ErrInvalidArgument) {
+		return &queuetype.StorageError{Op: "open", Path: d.path, Err: err}
+	}
+	return d.wrap("open", err)
 }
 
 // pageSize is the page size of new files. Every commit writes each page it
