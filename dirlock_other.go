@@ -2,10 +2,14 @@
 
 package queuesqlite
 
+import "os"
+
 // dirLock is a no-op where advisory file locks are not available: there,
 // stop every process before a reshard.
 type dirLock struct{}
 
 func lockDir(string, bool) (*dirLock, error) { return &dirLock{}, nil }
+
+func lockDirMode(string, bool, os.FileMode) (*dirLock, error) { return &dirLock{}, nil }
 
 func (*dirLock) unlock() {}

@@ -15,8 +15,25 @@ import (
 // kernel drops it when the process dies, so a crash never leaves it stale.
 type dirLock struct{ f *os.File }
 
+// lockFileName is the lock file in the queue directory.
+const lockFileName = "queue.lock"
+
+// lockDir locks dir, creating the lock file with the default mode if needed.
 func lockDir(dir string, exclusive bool) (*dirLock, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "queue.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	return lockDirMode(dir, exclusive, FileModeDefault)
+}
+
+// lockDirMode locks dir, creating the lock file with mode if needed. The
+// lock file is never opened through a symlink (O_NOFOLLOW): one planted
+// there would make the queue create or lock another file.
+func lockDirMode(dir string, exclusive bool, mode os.FileMode) (*dirLock, error) {
+	path := filepath.Join(dir, lockFileName)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, mode)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, &StorageError{Op: "lock queue directory", Path: path,
+			Err:  fmt.Errorf("%w: %s is a symlink; the queue does not open its files through links", ErrInvalidArgument, lockFileName),
+			Hint: "remove it (and find out who put it there); it is recreated as a plain file"}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock queue directory: %w", err)
 	}

@@ -64,6 +64,9 @@ type Options struct {
 	ReadConns int
 	// Logger receives debug and warning messages; nil discards them.
 	Logger *slog.Logger
+	// FileMode is the mode of the database file when Open creates it (its
+	// -wal and -shm files take the same). Default FileModeDefault (0600).
+	FileMode os.FileMode
 }
 
 func (o *Options) withDefaults() (Options, error) {
@@ -94,6 +97,9 @@ func (o *Options) withDefaults() (Options, error) {
 	if r.Logger == nil {
 		r.Logger = slog.New(slog.DiscardHandler)
 	}
+	if r.FileMode == 0 {
+		r.FileMode = FileModeDefault
+	}
 	return r, nil
 }
 
@@ -113,8 +119,8 @@ type DB struct {
 
 var _ driver.Driver = (*DB)(nil)
 
-// Open opens (creating if needed) the SQLite file at path, checks it can be
-// read, applies pending schema migrations and starts its writer. A file that
+// Open opens (creating if needed, with Options.FileMode) the SQLite file at
+// path, refusing a symlink, checks it can be read, applies pending schema migrations and starts its writer. A file that
 // is not a database, or is damaged, fails with ErrCorrupt naming the file; a
 // schema newer than this library fails with ErrSchemaTooNew.
 func Open(ctx context.Context, path string, opts *Options) (*DB, error) {
@@ -123,6 +129,9 @@ func Open(ctx context.Context, path string, opts *Options) (*DB, error) {
 		return nil, err
 	}
 	d := &DB{path: path, opts: o}
+	if err := createFile(path, o.FileMode); err != nil {
+		return nil, err
+	}
 	scan := openScan(path) // before this process's connection creates a log
 	wdb, err := sql.Open("sqlite3", d.dsn(true))
 	if err != nil {
