@@ -12,4 +12,6 @@ func lockDir(string, bool) (*dirLock, error) { return &dirLock{}, nil }
 
 func lockDirMode(string, bool, os.FileMode) (*dirLock, error) { return &dirLock{}, nil }
 
+func lockDirReadOnly(string) (*dirLock, error) { return &dirLock{}, nil }
+
 func (*dirLock) unlock() {}

@@ -5,6 +5,7 @@ package queuesqlite
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -55,4 +56,30 @@ func (l *dirLock) unlock() {
 	if l != nil {
 		l.f.Close() // closing the descriptor releases the lock
 	}
+}
+
+// lockDirReadOnly takes dir's lock shared through a read-only descriptor,
+// creating nothing: without a lock file, or without the right to read it,
+// it returns no lock (nil) and the caller reads without one. A reshard in
+// progress (the lock held exclusively) is errDirBusy.
+func lockDirReadOnly(dir string) (*dirLock, error) {
+	path := filepath.Join(dir, lockFileName)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
+		return nil, nil
+	case errors.Is(err, syscall.ELOOP):
+		return nil, &StorageError{Op: "lock queue directory", Path: path,
+			Err: fmt.Errorf("%w: %s is a symlink; the queue does not open its files through links", ErrInvalidArgument, lockFileName)}
+	case err != nil:
+		return nil, fmt.Errorf("lock queue directory: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, errDirBusy
+		}
+		return nil, fmt.Errorf("lock queue directory: %w", err)
+	}
+	return &dirLock{f: f}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 
 	"github.com/queue-sqlite/queuesqlite/queuetype"
@@ -62,4 +63,32 @@ func checkNotLinks(path string, mustExist bool) error {
 		}
 	}
 	return nil
+}
+
+// readOnlyImmutable reports whether a read-only open of path should tell
+// SQLite the file cannot change (immutable=1). A read-only connection to a
+// file in WAL mode otherwise creates the -wal and -shm files when they are
+// missing, and leaves them behind, or fails where it cannot create them (a
+// read-only file system: "unable to open database file"). With no -wal
+// file, the database file holds every committed transaction, so reading it
+// as immutable is exact, creates nothing and takes no lock. The cost: a
+// process that starts writing the file while it is open this way is not
+// seen, and a checkpoint it runs meanwhile could make a read fail; on
+// read-only media nothing can write. With a -wal file (a process has the
+// queue open, or one crashed), the log must be read: the file is opened
+// with mode=ro, which uses the -shm file that is there.
+func readOnlyImmutable(path string) bool {
+	_, err := os.Lstat(path + logSuffixes[0])
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// readOnlyParams adds the URI parameters of a read-only open.
+func (d *DB) readOnlyParams(q url.Values) {
+	if !d.opts.ReadOnly {
+		return
+	}
+	q.Set("mode", "ro")
+	if d.immutable {
+		q.Set("immutable", "1")
+	}
 }

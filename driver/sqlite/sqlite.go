@@ -67,6 +67,12 @@ type Options struct {
 	// FileMode is the mode of the database file when Open creates it (its
 	// -wal and -shm files take the same). Default FileModeDefault (0600).
 	FileMode os.FileMode
+	// ReadOnly opens an existing file for reading only: Open creates and
+	// writes nothing (no file, no log, no migration), so it works on a
+	// read-only file system or a file this user cannot write; every write
+	// fails. A file with no -wal beside it is read as immutable: a process
+	// that starts writing it meanwhile is not seen (see readOnlyImmutable).
+	ReadOnly bool
 }
 
 func (o *Options) withDefaults() (Options, error) {
@@ -111,6 +117,9 @@ type DB struct {
 	read  *sql.DB
 	appMu sync.Mutex
 	app   *sql.DB // lazily opened pool for the application's transactions
+	// immutable: opened read-only with no write-ahead log beside the file,
+	// so SQLite is told the file cannot change (see openReadOnly).
+	immutable bool
 
 	// vacuumStepHook, when set (by tests only), is called after each vacuum
 	// step, before the checkpoint that follows it.
@@ -129,7 +138,7 @@ func Open(ctx context.Context, path string, opts *Options) (*DB, error) {
 		return nil, err
 	}
 	d := &DB{path: path, opts: o}
-	if err := createFile(path, o.FileMode); err != nil {
+	if err := d.prepareNode(); err != nil {
 		return nil, err
 	}
 	scan := openScan(path) // before this process's connection creates a log
@@ -218,6 +227,20 @@ func openScan(path string) string {
 	return ""
 }
 
+// prepareNode makes sure the file is there and no link: a read-only
+// open needs an existing file (and picks how to open it, see
+// readOnlyImmutable); any other creates it with Options.FileMode.
+func (d *DB) prepareNode() error {
+	if !d.opts.ReadOnly {
+		return createFile(d.path, d.opts.FileMode)
+	}
+	if err := checkNotLinks(d.path, true); err != nil {
+		return err
+	}
+	d.immutable = readOnlyImmutable(d.path)
+	return nil
+}
+
 // prepareRetrying runs prepareFile, retrying while the file is locked for up
 // to the busy timeout: when several processes create the same file at once,
 // the switch of a new file to WAL mode (in the connection's set-up) needs an
@@ -257,10 +280,16 @@ func (d *DB) prepareFile(ctx context.Context, wdb *sql.DB, scan string) error {
 	if err := checkSchema(ctx, conn, n); err != nil {
 		return d.refuse(err)
 	}
+	if d.opts.ReadOnly && n == 0 {
+		return d.refuse(fmt.Errorf("%w: the file is empty, not a queue's", queuetype.ErrInvalidArgument))
+	}
 	if scan != "" {
 		if err := d.scan(ctx, conn, "open", scan); err != nil {
 			return err
 		}
+	}
+	if d.opts.ReadOnly {
+		return nil // an older schema is read as it is: it cannot be migrated
 	}
 	if err := setJournal(ctx, conn, n == 0); err != nil {
 		return d.wrap("open", err)
@@ -357,6 +386,7 @@ func (d *DB) dsn(writer bool) string {
 	} else {
 		q.Set("_query_only", "true")
 	}
+	d.readOnlyParams(q)
 	return "file:" + uriPath(d.path) + "?" + q.Encode()
 }
 
@@ -408,6 +438,7 @@ func (d *DB) AppDB() (*sql.DB, error) {
 		q.Set("_busy_timeout", fmt.Sprint(d.opts.BusyTimeout.Milliseconds()))
 		q.Set("_txlock", "immediate")
 		q.Set("_synchronous", d.opts.Synchronous)
+		d.readOnlyParams(q)
 		db, err := sql.Open("sqlite3", "file:"+uriPath(d.path)+"?"+q.Encode())
 		if err != nil {
 			return nil, d.wrap("open", err)
