@@ -229,8 +229,8 @@ func (d *DB) writeMessages(ctx context.Context, op, query string, args ...any) (
 }
 
 // Cleanup implements driver.Driver. It deletes in short transactions, then
-// gives the file's free pages back (Compact), whether or not it deleted
-// anything.
+// gives the file's free pages back (Compact) whenever it has some, whether
+// or not this run deleted anything.
 func (d *DB) Cleanup(ctx context.Context, p qdriver.CleanupParams) (qdriver.CleanupResult, error) {
 	var res qdriver.CleanupResult
 	batch := p.BatchSize
@@ -260,7 +260,7 @@ func (d *DB) Cleanup(ctx context.Context, p qdriver.CleanupParams) (qdriver.Clea
 	}
 	// Whatever this run deleted: a run that crashed after its deletes left
 	// free pages that only a vacuum gives back.
-	if err := d.Compact(ctx); err != nil {
+	if err := d.compact(ctx, res.Deleted > 0); err != nil {
 		return res, err
 	}
 	res.BytesFreed = before - fileSize(d.path)

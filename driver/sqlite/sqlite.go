@@ -118,7 +118,7 @@ type DB struct {
 	appMu sync.Mutex
 	app   *sql.DB // lazily opened pool for the application's transactions
 	// immutable: opened read-only with no write-ahead log beside the file,
-	// so SQLite is told the file cannot change (see openReadOnly).
+	// so SQLite is told the file cannot change (see readOnlyImmutable).
 	immutable bool
 
 	// vacuumStepHook, when set (by tests only), is called after each vacuum
@@ -129,9 +129,11 @@ type DB struct {
 var _ driver.Driver = (*DB)(nil)
 
 // Open opens (creating if needed, with Options.FileMode) the SQLite file at
-// path, refusing a symlink, checks it can be read, applies pending schema migrations and starts its writer. A file that
-// is not a database, or is damaged, fails with ErrCorrupt naming the file; a
-// schema newer than this library fails with ErrSchemaTooNew.
+// path, checks it can be read, applies pending schema migrations and starts
+// its writer. A file that is not a database, or is damaged, fails with
+// ErrCorrupt naming the file; a schema newer than this library fails with
+// ErrSchemaTooNew, and an SQLite database that is not a queue's, or a
+// symlink, with ErrInvalidArgument: those are refused untouched.
 func Open(ctx context.Context, path string, opts *Options) (*DB, error) {
 	o, err := opts.withDefaults()
 	if err != nil {

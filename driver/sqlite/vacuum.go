@@ -19,15 +19,22 @@ const sqlCheckpointPassive = `PRAGMA wal_checkpoint(PASSIVE)`
 
 // Compact gives the file's free pages back to the file system (incremental
 // vacuum, in steps of vacuumStepBytes with a checkpoint after each) and
-// truncates the write-ahead log. It runs whenever the file has free pages,
-// so space left by an earlier run that stopped between its deletes and its
-// vacuum is given back too. A file without incremental auto-vacuum (made by
-// an old version) keeps its free pages; Compact then only checkpoints.
-func (d *DB) Compact(ctx context.Context) error {
-	for {
-		more, err := d.vacuumStep(ctx)
+// truncates the write-ahead log. A file without incremental auto-vacuum
+// (made by an old version) keeps its free pages; Compact then only
+// checkpoints.
+func (d *DB) Compact(ctx context.Context) error { return d.compact(ctx, true) }
+
+// compact is Compact; with truncate false, a file with no free pages is left
+// alone (the truncating checkpoint waits for other processes' readers, so
+// Cleanup does not run it every time for nothing).
+func (d *DB) compact(ctx context.Context, truncate bool) error {
+	for step := 0; ; step++ {
+		free, more, err := d.vacuumStep(ctx)
 		if err != nil {
 			return d.wrap("vacuum", err)
+		}
+		if free == 0 && step == 0 && !truncate {
+			return nil
 		}
 		if d.vacuumStepHook != nil {
 			d.vacuumStepHook()
@@ -43,14 +50,15 @@ func (d *DB) Compact(ctx context.Context) error {
 }
 
 // vacuumStep gives back at most vacuumStepBytes of free pages in one
-// transaction and reports whether free pages are left that another step
-// would give back.
-func (d *DB) vacuumStep(ctx context.Context) (more bool, err error) {
+// transaction. It returns the free pages there were before, and whether
+// some are left that another step would give back.
+func (d *DB) vacuumStep(ctx context.Context) (free int64, more bool, err error) {
 	err = d.w.do(ctx, false, func(t *tx) error {
 		before, _, err := t.queryInt(sqlFreelist)
 		if err != nil || before == 0 {
 			return err
 		}
+		free = before
 		size, _, err := t.queryInt(sqlPageSize)
 		if err != nil {
 			return err
@@ -62,5 +70,5 @@ func (d *DB) vacuumStep(ctx context.Context) (more bool, err error) {
 		more = after > 0 && after < before // no progress: the file has no incremental auto-vacuum
 		return err
 	})
-	return more, err
+	return free, more, err
 }
