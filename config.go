@@ -113,9 +113,9 @@ type Config struct {
 	// permission wherever read is given (0600 -> 0700, 0640 -> 0750). The
 	// umask still applies, and files that exist keep their mode. The owner
 	// must keep read and write. Default 0600: no other local user can read
-	// the messages. Open refuses a queue directory that other users can
-	// write to, or that its group can unless FileMode gives the group write
-	// permission (0660).
+	// the messages. Open refuses a queue directory that another user (root
+	// excepted) owns or that every user can write to, or that its group can
+	// write to unless FileMode gives the group write permission (0660).
 	FileMode os.FileMode
 	// Logger receives the queue's logs; nil keeps the queue quiet.
 	Logger *slog.Logger

@@ -2,7 +2,10 @@
 
 package queuesqlite
 
-import "os"
+import (
+	"io/fs"
+	"os"
+)
 
 // dirLock is a no-op where advisory file locks are not available: there,
 // stop every process before a reshard.
@@ -15,3 +18,6 @@ func lockDirMode(string, bool, os.FileMode) (*dirLock, error) { return &dirLock{
 func lockDirReadOnly(string) (*dirLock, error) { return &dirLock{}, nil }
 
 func (*dirLock) unlock() {}
+
+// fileOwner is unknown here: no owner check.
+func fileOwner(fs.FileInfo) (int, bool) { return 0, false }

@@ -83,3 +83,12 @@ func lockDirReadOnly(dir string) (*dirLock, error) {
 	}
 	return &dirLock{f: f}, nil
 }
+
+// fileOwner returns the user id owning the file fi describes.
+func fileOwner(fi fs.FileInfo) (uid int, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return int(st.Uid), true
+}

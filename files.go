@@ -12,9 +12,13 @@ func dirMode(file fs.FileMode) fs.FileMode {
 	return file | (file&0o444)>>2
 }
 
+// rootUID owns system directories; a queue directory it owns is trusted.
+const rootUID = 0
+
 // prepareDir creates the queue directory dir (and its parents) if needed
 // and refuses one that other users could write to: they could replace or
-// link the queue's files. A directory writable by its group is refused too,
+// link the queue's files. That is a directory owned by another user (root
+// excepted), or writable by every user. A directory writable by its group is refused too,
 // unless mode (Config.FileMode) gives the group write permission; a sticky
 // bit does not make a world-writable directory acceptable.
 func prepareDir(dir string, mode fs.FileMode) error {
@@ -29,6 +33,12 @@ func prepareDir(dir string, mode fs.FileMode) error {
 		return fmt.Errorf("open queue: %w: %s is not a directory", ErrInvalidArgument, dir)
 	}
 	perm := fi.Mode().Perm()
+	if uid, ok := fileOwner(fi); ok && uid != os.Geteuid() && uid != rootUID {
+		return &StorageError{Op: "open", Path: dir,
+			Err: fmt.Errorf("%w: the queue directory is owned by another user (uid %d), who could replace the queue's files",
+				ErrInvalidArgument, uid),
+			Hint: fmt.Sprintf("chown %d %s (the user running the queue must own its directory), or give the queue a directory of its own", os.Geteuid(), dir)}
+	}
 	switch {
 	case perm&0o002 != 0:
 		return unsafeDir(dir, fi.Mode(), "every user", "chmod o-w "+dir+" (or give the queue a directory of its own)")

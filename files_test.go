@@ -172,3 +172,32 @@ func TestOpen_RefusesSymlinkedFiles(t *testing.T) {
 		})
 	}
 }
+
+// A queue directory owned by another user is writable by that user, who
+// could replace the queue's files: it is refused too.
+func TestOpen_RefusesDirectoryOfAnotherUser(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: giving a directory to another user needs root (CI runs as root)")
+	}
+	dir := filepath.Join(t.TempDir(), "queue")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const otherUID = 4242
+	if err := os.Chown(dir, otherUID, otherUID); err != nil {
+		t.Fatal(err)
+	}
+	q, err := queuesqlite.Open(dir, nil)
+	if err == nil {
+		q.Close()
+		t.Fatal("opened a directory owned by another user")
+	}
+	if !errors.Is(err, queuesqlite.ErrInvalidArgument) || !strings.Contains(err.Error(), "chown") || !strings.Contains(err.Error(), "4242") {
+		t.Fatalf("directory of uid %d: %v, want ErrInvalidArgument naming the owner and chown", otherUID, err)
+	}
+	// Refused before anything was created in it.
+	if _, err := os.Stat(queuesqlite.ShardPath(dir, 0)); err == nil {
+		t.Fatal("the refused open created a shard file")
+	}
+}
