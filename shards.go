@@ -27,7 +27,7 @@ func ShardPath(dir string, i int) string {
 // openShards opens the directory's shard files. requested is the caller's
 // Config.Shards (0 = whatever the directory has, or 1 when it is new).
 func openShards(ctx context.Context, dir string, requested int, c Config) ([]*sqlite.DB, error) {
-	opts := &sqlite.Options{Synchronous: c.Synchronous, PollInterval: c.PollInterval, Logger: c.Logger}
+	opts := &sqlite.Options{Synchronous: c.Synchronous, PollInterval: c.PollInterval, Logger: c.Logger, FileMode: c.FileMode}
 	_, statErr := os.Stat(ShardPath(dir, 0))
 	isNew := errors.Is(statErr, os.ErrNotExist)
 	first, err := sqlite.Open(ctx, ShardPath(dir, 0), opts)

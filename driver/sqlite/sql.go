@@ -31,6 +31,7 @@ const (
 	sqlQuickCheck   = `PRAGMA quick_check`
 	sqlIntegrity    = `PRAGMA integrity_check`
 	sqlSchemaExists = `SELECT count(*) FROM sqlite_master`
+	sqlHasMessages  = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'messages'`
 
 	// ?1 id, ?2 type, ?3 status, ?4 destination, ?5 source, ?6 content,
 	// ?7 priority, ?8 created_at (= updated_at), ?9 run_at, ?10 expire_at,
