@@ -167,6 +167,12 @@ func writeJSON(w io.Writer, v any) error {
 	if err != nil {
 		return err
 	}
+	_, err = io.WriteString(w, escapeJSON(b)+"\n")
+	return err
+}
+
+// escapeJSON returns the JSON text b with C1 and bidi controls escaped.
+func escapeJSON(b []byte) string {
 	var out strings.Builder
 	for _, r := range string(b) {
 		if unicode.IsControl(r) && r >= utf8.RuneSelf || unicode.Is(unicode.Bidi_Control, r) {
@@ -175,7 +181,5 @@ func writeJSON(w io.Writer, v any) error {
 		}
 		out.WriteRune(r)
 	}
-	out.WriteByte('\n')
-	_, err = io.WriteString(w, out.String())
-	return err
+	return out.String()
 }
