@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -170,26 +171,64 @@ func retryIDs(cmd *cobra.Command, q *queuesqlite.Queue, ids []string) error {
 const retryPage = 500
 
 // retryAll requeues failed messages page by page until none is left (or
-// only ones that could not be requeued).
+// only ones that could not be requeued), showing its progress on stderr: a
+// bar on a terminal, lines otherwise.
 func retryAll(cmd *cobra.Command, q *queuesqlite.Queue, dest string) error {
-	r := retrier{tried: map[string]bool{}}
-	for {
-		ms, err := q.ListFailed(cmd.Context(), dest, retryPage)
-		if err != nil {
-			return errors.Join(append(r.errs, err)...)
-		}
-		if r.page(cmd.Context(), q, ms) == 0 {
-			fmt.Fprintf(cmd.OutOrStdout(), "requeued %d message(s)\n", r.n)
-			return errors.Join(r.errs...)
-		}
+	ctx := cmd.Context()
+	total, err := failedCount(cmd, q, dest)
+	if err != nil {
+		return err
 	}
+	r := retrier{tried: map[string]bool{}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.all(ctx, q, dest)
+	}()
+	// Messages that fail meanwhile are requeued too: the count may pass the
+	// total taken at the start, which the display does not go beyond.
+	perr := trackProgress(ctx, cmd.ErrOrStderr(), false, total, func() int64 { return min(r.count.Load(), total) }, done)
+	<-done
+	fmt.Fprintf(cmd.OutOrStdout(), "requeued %d message(s)\n", r.n)
+	if perr != nil {
+		r.errs = append(r.errs, perr)
+	}
+	return errors.Join(r.errs...)
+}
+
+// failedCount is how many failed messages (for dest, or all) there are.
+func failedCount(cmd *cobra.Command, q *queuesqlite.Queue, dest string) (int64, error) {
+	st, err := q.Stats(cmd.Context())
+	if err != nil {
+		return 0, err
+	}
+	if dest != "" {
+		return int64(st.ByDestination[dest][queuesqlite.StatusFailed]), nil
+	}
+	return int64(st.ByStatus[queuesqlite.StatusFailed]), nil
 }
 
 // retrier requeues pages of dead letters, each id at most once.
 type retrier struct {
 	tried map[string]bool
-	n     int // requeued
+	count atomic.Int64 // tried so far, read by the progress display
+	n     int          // requeued
 	errs  []error
+}
+
+// all requeues every failed message for dest, page by page, until a page
+// has none not tried before.
+func (r *retrier) all(ctx context.Context, q *queuesqlite.Queue, dest string) {
+	for {
+		ms, err := q.ListFailed(ctx, dest, retryPage)
+		if err != nil {
+			r.errs = append(r.errs, err)
+			return
+		}
+		if r.page(ctx, q, ms) == 0 {
+			return
+		}
+	}
 }
 
 // page requeues the messages of ms not tried before and returns how many
@@ -197,10 +236,14 @@ type retrier struct {
 func (r *retrier) page(ctx context.Context, q *queuesqlite.Queue, ms []*queuesqlite.Message) int {
 	fresh := 0
 	for _, m := range ms {
+		if ctx.Err() != nil {
+			return 0 // interrupted: the caller reports the cause once
+		}
 		if r.tried[m.ID] {
 			continue
 		}
 		r.tried[m.ID], fresh = true, fresh+1
+		r.count.Add(1)
 		if _, err := q.Retry(ctx, m.ID); err != nil {
 			r.errs = append(r.errs, fmt.Errorf("retry %s: %w", m.ID, err))
 			continue

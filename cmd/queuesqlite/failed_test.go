@@ -85,11 +85,15 @@ func TestFailedRetry_IDs(t *testing.T) {
 func TestFailedRetry_All(t *testing.T) {
 	t.Parallel()
 	s := seed(t, 2)
-	out := ok(t, "failed", "retry", "--dir", s.dir, "--all", "--destination", "charge")
-	if !strings.Contains(out, "requeued 2 message(s)") {
-		t.Errorf("retry --all --destination charge:\n%s", out)
+	r := cli(t, "failed", "retry", "--dir", s.dir, "--all", "--destination", "charge")
+	if r.code != 0 || !strings.Contains(r.stdout, "requeued 2 message(s)") {
+		t.Errorf("retry --all --destination charge: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	out = ok(t, "failed", "retry", "--dir", s.dir, "--all")
+	// not a terminal -> progress as plain lines on stderr, ending at the total
+	if !strings.HasSuffix(r.stderr, "progress: 2/2 done (100%)\n") || strings.Contains(r.stderr, "\r") {
+		t.Errorf("retry --all progress on stderr, want plain lines ending at 2/2:\n%q", r.stderr)
+	}
+	out := ok(t, "failed", "retry", "--dir", s.dir, "--all")
 	if !strings.Contains(out, "requeued 1 message(s)") {
 		t.Errorf("retry --all after charge:\n%s", out)
 	}

@@ -128,4 +128,3 @@ func TestListen_Watch(t *testing.T) {
 		t.Errorf("watch cfg/b shows cfg/a:\n%s", one.stdout.String())
 	}
 }
-
