@@ -40,10 +40,11 @@ func (q *Queue) Cleanup(ctx context.Context) (CleanupResult, error) {
 		}
 		total.ChangesPruned = n
 	}
-	for _, d := range q.shards {
+	for i, d := range q.shards {
 		res, err := d.Cleanup(ctx, driver.CleanupParams{Before: before})
 		total.Deleted += res.Deleted
 		total.BytesFreed += res.BytesFreed
+		cleanupProgress(ctx, i+1, len(q.shards))
 		if err != nil {
 			return total, err
 		}
