@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,10 +39,32 @@ func runCleanup(cmd *cobra.Command, olderThan time.Duration) error {
 		return err
 	}
 	defer q.Close()
-	res, err := q.Cleanup(cmd.Context())
+	res, err := cleanupWithProgress(cmd, q)
 	fmt.Fprintf(cmd.OutOrStdout(), "deleted %d finished message(s), freed %d bytes\n", res.Deleted, res.BytesFreed)
 	if err != nil {
 		return err
 	}
 	return q.Close()
+}
+
+// cleanupWithProgress runs Cleanup, showing the shards done on stderr: a
+// bar on a terminal, lines otherwise.
+func cleanupWithProgress(cmd *cobra.Command, q *queuesqlite.Queue) (queuesqlite.CleanupResult, error) {
+	var done atomic.Int64
+	ctx := queuesqlite.WithCleanupProgress(cmd.Context(), func(n, _ int) { done.Store(int64(n)) })
+	var (
+		res queuesqlite.CleanupResult
+		err error
+	)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		res, err = q.Cleanup(ctx)
+	}()
+	perr := trackProgressOf(cmd.Context(), cmd.ErrOrStderr(), false, int64(q.ShardCount()), unitShards, done.Load, finished)
+	<-finished
+	if err == nil {
+		err = perr
+	}
+	return res, err
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/queue-sqlite/queuesqlite"
@@ -28,5 +29,19 @@ func TestCleanup(t *testing.T) {
 	}
 	if sum(st.ByStatus) != 1 || st.ByStatus[queuesqlite.StatusPending] != 1 {
 		t.Errorf("after cleanup: %v, want only the pending message", st.ByStatus)
+	}
+}
+
+// Not on a terminal, cleanup shows the shards it has done as plain lines on
+// stderr, ending at the total.
+func TestCleanup_Progress(t *testing.T) {
+	t.Parallel()
+	s := seed(t, 2)
+	r := cli(t, "cleanup", "--dir", s.dir, "--older-than", "1ns")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "deleted 6 finished message(s)") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.HasSuffix(r.stderr, "progress: 2/2 done (100%)\n") || strings.Contains(r.stderr, "\r") {
+		t.Errorf("cleanup progress on stderr, want plain lines ending at 2/2:\n%q", r.stderr)
 	}
 }

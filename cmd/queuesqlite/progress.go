@@ -27,10 +27,21 @@ type progress interface {
 // (nil) or ctx ends (its cause). On a terminal it draws a progress bar
 // unless plain is set; elsewhere it prints a line now and then.
 func trackProgress(ctx context.Context, out io.Writer, plain bool, total int64, count func() int64, done <-chan struct{}) error {
+	return trackProgressOf(ctx, out, plain, total, unitMessages, count, done)
+}
+
+// Units the progress bar counts in.
+const (
+	unitMessages = "msg"
+	unitShards   = "shard"
+)
+
+// trackProgressOf is trackProgress counting in unit.
+func trackProgressOf(ctx context.Context, out io.Writer, plain bool, total int64, unit string, count func() int64, done <-chan struct{}) error {
 	var p progress = &lineProgress{out: out, total: total}
 	interval := lineInterval
 	if !plain && isTerminal(out) {
-		p, interval = newBarProgress(out, total), barInterval
+		p, interval = newBarProgress(out, total, unit), barInterval
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -60,13 +71,13 @@ type barProgress struct {
 	bar *progressbar.ProgressBar
 }
 
-func newBarProgress(out io.Writer, total int64) *barProgress {
+func newBarProgress(out io.Writer, total int64, unit string) *barProgress {
 	return &barProgress{out: out, bar: progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(out),
 		progressbar.OptionSetDescription("running"),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("msg"),
+		progressbar.OptionSetItsString(unit),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(barInterval),
 		progressbar.OptionShowElapsedTimeOnFinish(),
