@@ -44,6 +44,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("Listen", func(t *testing.T) { testListen(t, open) })
 	t.Run("ListFilters", func(t *testing.T) { testListFilters(t, open) })
+	t.Run("ListFinished", func(t *testing.T) { testListFinished(t, open) })
 }
 
 // newMsg returns a pending message ready to insert, created at t0 + seq ms.
