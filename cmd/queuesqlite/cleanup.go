@@ -61,7 +61,7 @@ func cleanupWithProgress(cmd *cobra.Command, q *queuesqlite.Queue) (queuesqlite.
 		defer close(finished)
 		res, err = q.Cleanup(ctx)
 	}()
-	perr := trackProgressOf(cmd.Context(), cmd.ErrOrStderr(), false, int64(q.ShardCount()), unitShards, done.Load, finished)
+	perr := trackProgressOf(cmd.Context(), cmd.ErrOrStderr(), false, int64(q.ShardCount()), workCleanup, done.Load, finished)
 	<-finished
 	if err == nil {
 		err = perr

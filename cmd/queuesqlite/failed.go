@@ -187,7 +187,7 @@ func retryAll(cmd *cobra.Command, q *queuesqlite.Queue, dest string) error {
 	}()
 	// Messages that fail meanwhile are requeued too: the count may pass the
 	// total taken at the start, which the display does not go beyond.
-	perr := trackProgress(ctx, cmd.ErrOrStderr(), false, total, func() int64 { return min(r.count.Load(), total) }, done)
+	perr := trackProgressOf(ctx, cmd.ErrOrStderr(), false, total, workRequeuing, func() int64 { return min(r.count.Load(), total) }, done)
 	<-done
 	fmt.Fprintf(cmd.OutOrStdout(), "requeued %d message(s)\n", r.n)
 	if perr != nil {

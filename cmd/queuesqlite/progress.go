@@ -27,21 +27,25 @@ type progress interface {
 // (nil) or ctx ends (its cause). On a terminal it draws a progress bar
 // unless plain is set; elsewhere it prints a line now and then.
 func trackProgress(ctx context.Context, out io.Writer, plain bool, total int64, count func() int64, done <-chan struct{}) error {
-	return trackProgressOf(ctx, out, plain, total, unitMessages, count, done)
+	return trackProgressOf(ctx, out, plain, total, workRunning, count, done)
 }
 
-// Units the progress bar counts in.
-const (
-	unitMessages = "msg"
-	unitShards   = "shard"
+// work is what a progress bar shows: what is going on, and what it counts.
+type work struct{ desc, unit string }
+
+// The kinds of work shown with progress.
+var (
+	workRunning   = work{"running", "msg"}
+	workRequeuing = work{"requeuing", "msg"}
+	workCleanup   = work{"cleaning up", "shard"}
 )
 
-// trackProgressOf is trackProgress counting in unit.
-func trackProgressOf(ctx context.Context, out io.Writer, plain bool, total int64, unit string, count func() int64, done <-chan struct{}) error {
+// trackProgressOf is trackProgress for the work w.
+func trackProgressOf(ctx context.Context, out io.Writer, plain bool, total int64, w work, count func() int64, done <-chan struct{}) error {
 	var p progress = &lineProgress{out: out, total: total}
 	interval := lineInterval
 	if !plain && isTerminal(out) {
-		p, interval = newBarProgress(out, total, unit), barInterval
+		p, interval = newBarProgress(out, total, w), barInterval
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -71,13 +75,13 @@ type barProgress struct {
 	bar *progressbar.ProgressBar
 }
 
-func newBarProgress(out io.Writer, total int64, unit string) *barProgress {
+func newBarProgress(out io.Writer, total int64, w work) *barProgress {
 	return &barProgress{out: out, bar: progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(out),
-		progressbar.OptionSetDescription("running"),
+		progressbar.OptionSetDescription(w.desc),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString(unit),
+		progressbar.OptionSetItsString(w.unit),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(barInterval),
 		progressbar.OptionShowElapsedTimeOnFinish(),

@@ -39,7 +39,7 @@ func TestTrackProgress_Cancelled(t *testing.T) {
 func TestBarProgress(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	b := newBarProgress(&out, 40, unitMessages)
+	b := newBarProgress(&out, 40, workRunning)
 	b.set(40)
 	b.finish(true)
 	if got := out.String(); !strings.Contains(got, "100%") || !strings.Contains(got, "40/40") || !strings.HasSuffix(got, "\n") {
