@@ -1,6 +1,7 @@
 // Command queuesqlite runs the demo of the queuesqlite task queue and
-// inspects and repairs queue directories: stats, dead letters, cleanup,
-// integrity checks, and sending a message from the shell.
+// inspects and repairs queue directories: stats, listing, getting and
+// cancelling messages, following outcomes (tail), dead letters, listen data,
+// cleanup, integrity checks, and sending a message from the shell.
 //
 // Each subcommand lives in its own file and registers itself with register,
 // so a new subcommand never touches this file.
