@@ -150,3 +150,15 @@ func list(t *testing.T, v any) []any {
 	}
 	return l
 }
+
+// eventually polls cond until it holds, failing the test after the deadline.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(testDeadline)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
