@@ -23,6 +23,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite"
@@ -71,6 +72,7 @@ type Handler struct {
 	log      *slog.Logger
 	stopWait context.Context // cancelled by Shutdown: ends every long poll
 	shutdown context.CancelFunc
+	polls    atomic.Int64 // long polls in progress
 }
 
 // New returns the handler serving q. It does not own q: the caller closes
@@ -186,6 +188,12 @@ func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request) {
 	h.writeError(w, r, &apiError{http.StatusNotFound, "not_found", "no such endpoint: " + r.URL.Path})
 }
 
+// healthJSON is the health answer, with the long polls in progress.
+type healthJSON struct {
+	Status    string `json:"status"`
+	LongPolls int64  `json:"long_polls"`
+}
+
 func (h *Handler) health(w http.ResponseWriter, _ *http.Request) error {
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return writeJSON(w, http.StatusOK, healthJSON{"ok", h.polls.Load()})
 }

@@ -134,7 +134,9 @@ func (h *Handler) wait(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	stop := context.AfterFunc(h.stopWait, cancel)
 	defer stop()
+	h.polls.Add(1)
 	m, err := h.q.Wait(ctx, id)
+	h.polls.Add(-1)
 	if err == nil {
 		return writeJSON(w, http.StatusOK, waitJSON{Done: true, Message: toMessageJSON(m)})
 	}
