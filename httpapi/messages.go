@@ -16,6 +16,9 @@ import (
 var listParams = []string{"status", "destination", "tag", "created_from", "created_before", "limit", "cursor"}
 
 func (h *Handler) send(w http.ResponseWriter, r *http.Request) error {
+	if _, err := readParams(r); err != nil {
+		return err
+	}
 	var in sendJSON
 	if err := decodeBody(w, r, h.opts.MaxBody, &in); err != nil {
 		return err
@@ -37,6 +40,9 @@ type batchJSON struct {
 }
 
 func (h *Handler) sendBatch(w http.ResponseWriter, r *http.Request) error {
+	if _, err := readParams(r); err != nil {
+		return err
+	}
 	var in batchJSON
 	if err := decodeBody(w, r, h.opts.MaxBatchBody, &in); err != nil {
 		return err
@@ -116,7 +122,8 @@ type waitJSON struct {
 
 // wait long-polls until the message is finished or the timeout passes. A
 // timeout is not an error: the answer is 200 with done false and the
-// message as it is, so a client loops until done.
+// message as it is, so a client loops until done. A timeout above MaxWait
+// is shortened to it (a client need not know the server's maximum).
 func (h *Handler) wait(w http.ResponseWriter, r *http.Request) error {
 	p, err := readParams(r, "timeout")
 	if err != nil {
@@ -140,7 +147,10 @@ func (h *Handler) wait(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		return writeJSON(w, http.StatusOK, waitJSON{Done: true, Message: toMessageJSON(m)})
 	}
-	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) || r.Context().Err() != nil {
+	if r.Context().Err() != nil {
+		return nil // the client went away: nobody to answer
+	}
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	m, err = h.q.Get(r.Context(), id)

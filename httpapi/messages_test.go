@@ -95,7 +95,14 @@ func TestHandler_WaitTimesOut(t *testing.T) {
 		t.Fatalf("wait timeout: %d %s", r.status, r.raw)
 	}
 	wantError(t, "wait missing", a.call("GET", "/v1/messages/ghost/wait?timeout=0.05", "", ""), 404, "not_found")
-	wantError(t, "timeout too long", a.call("GET", "/v1/messages/"+id+"/wait?timeout=100000", "", ""), 400, "invalid_argument")
+	wantError(t, "negative timeout", a.call("GET", "/v1/messages/"+id+"/wait?timeout=-1", "", ""), 400, "invalid_argument")
+	wantError(t, "infinite timeout", a.call("GET", "/v1/messages/"+id+"/wait?timeout=inf", "", ""), 400, "invalid_argument")
+	// Longer than the server's maximum: shortened to it, not refused.
+	short := setup(t, nil, &httpapi.Options{MaxWait: 50 * time.Millisecond})
+	sid := short.must(http.StatusCreated, "POST", "/v1/messages", `{"destination": "nobody", "content": {}}`)["id"].(string)
+	if r := short.call("GET", "/v1/messages/"+sid+"/wait?timeout=100000", "", ""); r.status != http.StatusOK || r.body["done"] != false {
+		t.Fatalf("wait beyond the maximum: %d %s", r.status, r.raw)
+	}
 	wantError(t, "timeout not a number", a.call("GET", "/v1/messages/"+id+"/wait?timeout=soon", "", ""), 400, "invalid_argument")
 }
 
@@ -275,6 +282,7 @@ func TestHandler_BadInput(t *testing.T) {
 		{"get missing", "GET", "/v1/messages/nope", "", 404, "not_found"},
 		{"get id too long", "GET", "/v1/messages/" + strings.Repeat("i", 300), "", 400, "invalid_argument"},
 		{"query on get", "GET", "/v1/messages/dup?x=1", "", 400, "invalid_argument"},
+		{"query on send", "POST", "/v1/messages?priority=high", `{"destination": "x", "content": 1}`, 400, "invalid_argument"},
 		{"no such route", "GET", "/v1/nothing", "", 404, "not_found"},
 		{"wrong method", "DELETE", "/v1/messages", "", 405, "method_not_allowed"},
 	}

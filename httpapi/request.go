@@ -127,15 +127,19 @@ func (p params) time(name string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// seconds reads a duration parameter given in (fractional) seconds.
+// seconds reads a duration parameter given in (fractional) seconds, at
+// most max (a longer one is shortened to max).
 func (p params) seconds(name string, def, max time.Duration) (time.Duration, error) {
 	s := p.v.Get(name)
 	if s == "" {
 		return min(def, max), nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || f < 0 || f > max.Seconds() {
-		return 0, badRequest(fmt.Sprintf("query parameter %q: want seconds between 0 and %g, not %q", name, max.Seconds(), s))
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+		return 0, badRequest(fmt.Sprintf("query parameter %q: want a number of seconds, 0 or more, not %q", name, s))
+	}
+	if f >= max.Seconds() {
+		return max, nil
 	}
 	return time.Duration(f * float64(time.Second)), nil
 }

@@ -294,5 +294,5 @@ def _http_error(e: urllib.error.HTTPError) -> QueueError:
     try:
         err = json.loads(e.read().decode("utf-8"))["error"]
         return error_for(e.code, err["code"], err["message"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OSError):
         return error_for(e.code, "http_" + str(e.code), str(e.reason))
