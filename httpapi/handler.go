@@ -11,7 +11,10 @@
 //
 // Security: with Options.Token set, every route except health and the
 // OpenAPI document needs "Authorization: Bearer <token>"; a read-only token
-// allows only reads. Request bodies are size-limited, JSON is decoded
+// allows only reads. Without tokens the handler is open to anyone who
+// reaches it: mount it behind the application's own authentication, or
+// serve it on loopback only, wrapped in LoopbackHostOnly, as `queuesqlite
+// serve` does. Request bodies are size-limited, JSON is decoded
 // strictly (unknown fields are refused), every input is validated with a
 // 4xx JSON error, and server faults answer a generic 500 with the detail
 // only in the log.
