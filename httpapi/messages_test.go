@@ -66,7 +66,11 @@ func TestHandler_WaitReturnsWhenFinished(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := a.must(http.StatusCreated, "POST", "/v1/messages", `{"destination": "add", "content": {"A": 2, "B": 3}}`)["id"].(string)
-	<-started
+	select {
+	case <-started:
+	case <-time.After(testDeadline):
+		t.Fatal("the worker did not start the message")
+	}
 	done := make(chan reply, 1)
 	go func() { done <- a.call("GET", "/v1/messages/"+id+"/wait?timeout=60", "", "") }()
 	if s := a.must(http.StatusOK, "GET", "/v1/messages/"+id, "")["status"]; s != "processing" {
