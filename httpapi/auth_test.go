@@ -84,3 +84,41 @@ func TestLoopbackHostOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestHandler_RefusesCrossSiteWrites: a web page on another site cannot
+// make the user's browser write to the API (CSRF), even with no token and
+// a request that needs no preflight (a bodiless POST); reads and
+// non-browser clients are unaffected.
+func TestHandler_RefusesCrossSiteWrites(t *testing.T) {
+	t.Parallel()
+	a := setup(t, nil, nil)
+	a.must(http.StatusCreated, "POST", "/v1/messages", `{"id": "victim", "destination": "nobody", "content": 1}`)
+	for name, hdr := range map[string][2]string{
+		"Sec-Fetch-Site": {"Sec-Fetch-Site", "cross-site"},
+		"Origin":         {"Origin", "https://attacker.example"},
+	} {
+		req, _ := http.NewRequest("POST", a.srv.URL+"/v1/messages/victim/cancel", nil)
+		req.Header.Set(hdr[0], hdr[1])
+		resp, err := a.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("cross-site cancel by %s: %d %s", name, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	if s := a.must(http.StatusOK, "GET", "/v1/messages/victim", "")["status"]; s != "pending" {
+		t.Fatalf("a cross-site request cancelled the message: %v", s)
+	}
+	req, _ := http.NewRequest("GET", a.srv.URL+"/v1/messages/victim", nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err := a.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("cross-site read: %d", resp.StatusCode)
+	}
+}

@@ -72,6 +72,7 @@ type Handler struct {
 	q        *queuesqlite.Queue
 	opts     Options
 	mux      *http.ServeMux
+	root     http.Handler // mux behind the cross-origin protection
 	log      *slog.Logger
 	stopWait context.Context // cancelled by Shutdown: ends every long poll
 	shutdown context.CancelFunc
@@ -98,12 +99,19 @@ func New(q *queuesqlite.Queue, opts *Options) *Handler {
 		h.mux.Handle(rt.method+" "+rt.path, h.wrap(rt))
 	}
 	h.mux.HandleFunc("/", h.unmatched)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, &apiError{http.StatusForbidden, "cross_origin", "cross-origin browser requests may not write"})
+	}))
+	h.root = cop.Handler(h.mux)
 	return h
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. Writes from a browser on another
+// origin are refused (403), so a web page cannot use a user's access to
+// the API (CSRF); non-browser clients send no such headers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.mux.ServeHTTP(w, r)
+	h.root.ServeHTTP(w, r)
 }
 
 // Shutdown ends the long polls in progress: each answers at once with the

@@ -66,6 +66,7 @@ _BY_CODE: Dict[str, Type[QueueError]] = {
     "invalid_argument": InvalidArgumentError,
     "unauthorized": AuthError,
     "forbidden": ForbiddenError,
+    "cross_origin": ForbiddenError,
     "not_found": NotFoundError,
     "invalid_state": InvalidStateError,
     "duplicate": DuplicateError,
