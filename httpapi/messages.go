@@ -54,7 +54,8 @@ func (h *Handler) sendBatch(w http.ResponseWriter, r *http.Request) error {
 	for i, raw := range in.Messages {
 		m, err := h.batchMessage(raw)
 		if err != nil {
-			return &apiError{classify(err).status, classify(err).code, fmt.Sprintf("messages[%d]: %s", i, classify(err).message)}
+			ae := classify(err)
+			return &apiError{ae.status, ae.code, fmt.Sprintf("messages[%d]: %s", i, ae.message)}
 		}
 		ms[i] = m
 	}
