@@ -21,7 +21,6 @@
 package httpapi
 
 import (
-	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -43,7 +42,8 @@ const (
 	MaxKeyLength = 1024
 )
 
-// Options configures the Handler. A zero field takes its default.
+// Options configures the Handler. A zero (or negative) field takes its
+// default.
 type Options struct {
 	// Token, when set, is required as "Authorization: Bearer <token>" on
 	// every request except GET /v1/health and GET /v1/openapi.json.
@@ -86,10 +86,10 @@ func New(q *queuesqlite.Queue, opts *Options) *Handler {
 	if opts != nil {
 		o = *opts
 	}
-	o.MaxBody = cmp.Or(o.MaxBody, MaxBodyDefault)
-	o.MaxBatchBody = cmp.Or(o.MaxBatchBody, MaxBatchBodyDefault)
-	o.MaxBatch = cmp.Or(o.MaxBatch, MaxBatchDefault)
-	o.MaxWait = cmp.Or(o.MaxWait, MaxWaitDefault)
+	o.MaxBody = positive(o.MaxBody, MaxBodyDefault)
+	o.MaxBatchBody = positive(o.MaxBatchBody, MaxBatchBodyDefault)
+	o.MaxBatch = positive(o.MaxBatch, MaxBatchDefault)
+	o.MaxWait = positive(o.MaxWait, MaxWaitDefault)
 	h := &Handler{q: q, opts: o, mux: http.NewServeMux(), log: o.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -105,6 +105,14 @@ func New(q *queuesqlite.Queue, opts *Options) *Handler {
 	}))
 	h.root = cop.Handler(h.mux)
 	return h
+}
+
+// positive is v, or def when v is zero or negative.
+func positive[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // ServeHTTP implements http.Handler. Writes from a browser on another
