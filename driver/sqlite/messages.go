@@ -281,19 +281,8 @@ func (d *DB) Get(ctx context.Context, id string) (*queuetype.Message, error) {
 
 // List implements driver.Driver.
 func (d *DB) List(ctx context.Context, p qdriver.ListParams) ([]*queuetype.Message, error) {
-	args := []any{p.AfterSeq}
-	for _, s := range p.Statuses {
-		args = append(args, int64(s))
-	}
-	if p.Destination != "" {
-		args = append(args, p.Destination)
-	}
-	n := p.Limit
-	if n <= 0 {
-		n = listLimitDefault
-	}
-	args = append(args, int64(n))
-	ms, err := d.readMessages(ctx, listSQL(len(p.Statuses), p.Destination != ""), args...)
+	query, args := listQuery(p)
+	ms, err := d.readMessages(ctx, query, args...)
 	return ms, d.wrap("list", err)
 }
 

@@ -169,19 +169,6 @@ func headSQL(n int) string {
 	return `SELECT max(p) FROM (` + strings.Join(parts, " UNION ALL ") + `)`
 }
 
-// listSQL builds the List query: ?1 after seq, then one parameter per status,
-// then the destination if filtered, then the limit.
-func listSQL(statuses int, byDestination bool) string {
-	var where strings.Builder
-	if statuses > 0 {
-		where.WriteString(" AND status IN (?" + strings.Repeat(", ?", statuses-1) + ")")
-	}
-	if byDestination {
-		where.WriteString(" AND destination = ?")
-	}
-	return fmt.Sprintf(sqlListTemplate, where.String())
-}
-
 // Listen data statements.
 const (
 	sqlListenGet    = `SELECT key, kind, value, version, updated_at FROM listen_data WHERE key = ?1`
