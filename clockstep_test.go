@@ -17,7 +17,7 @@ import (
 // they run on the monotonic clock.
 type steppedClock struct{ offset atomic.Int64 }
 
-func (c *steppedClock) now() time.Time         { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *steppedClock) now() time.Time        { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *steppedClock) step(by time.Duration) { c.offset.Add(int64(by)) }
 
 // A step of the wall clock by +-1h while handlers run (with MaxAttempts 1,

@@ -57,11 +57,11 @@ type Config struct {
 	Owners interface {
 		Observe(ctx context.Context) (liveness.Verdict, error)
 	}
-	Now func() time.Time
-	Lease     time.Duration // group lease; renewed every Lease/3
-	Poll      time.Duration // look for changes this often without a signal
-	Batch     int           // changes per read
-	Window    int           // most changes in flight at once
+	Now    func() time.Time
+	Lease  time.Duration // group lease; renewed every Lease/3
+	Poll   time.Duration // look for changes this often without a signal
+	Batch  int           // changes per read
+	Window int           // most changes in flight at once
 	// PruneEvery, Retention and Keep bound the change log.
 	PruneEvery time.Duration
 	Retention  time.Duration
