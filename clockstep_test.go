@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite"
+	"github.com/queue-sqlite/queuesqlite/internal/dbtest"
 )
 
 // steppedClock is a wall clock that a test can step, as an NTP correction or
@@ -112,4 +113,44 @@ func renewalsAfterStep(t *testing.T, q *queuesqlite.Queue, id string, steppedAt 
 		return seen >= want
 	})
 	return seen
+}
+
+// An attempt whose message was rescued and claimed again by the same owner
+// (this process froze past its lease, then went on) learns that it lost its
+// lease: renewal matches the attempt, not only the owner.
+func TestQueue_OldAttemptLearnsItLostTheLeaseToItsOwnOwner(t *testing.T) {
+	t.Parallel()
+	cfg := fast()
+	cfg.Lease = 90 * time.Millisecond // heartbeat every 30ms
+	q, dir := setup(t, cfg)
+	causes := make(chan error, 1)
+	started := make(chan *queuesqlite.Message, 1)
+	q.Handle("job", func(ctx context.Context, m *queuesqlite.Message) (any, error) {
+		started <- m
+		<-ctx.Done()
+		causes <- context.Cause(ctx)
+		return "stale result", nil
+	}, nil)
+	start(t, q)
+	id := send(t, q, queuesqlite.NewMessage("job", nil), nil)
+	first := <-started
+	// As after a rescue and a new claim by the same owner: attempt 2, same lease owner.
+	db := dbtest.Open(t, dbtest.ShardFiles(t, dir)[0])
+	if _, err := db.Exec(`UPDATE messages SET attempt = attempt + 1 WHERE id = ? AND lease_owner = ?`, id, first.LeaseOwner); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case cause := <-causes:
+		if !errors.Is(cause, queuesqlite.ErrLeaseLost) {
+			t.Fatalf("handler context cause %v, want ErrLeaseLost", cause)
+		}
+	case <-time.After(testDeadline):
+		t.Fatal("attempt 1 was never told that attempt 2 holds the lease")
+	}
+	eventually(t, "the stale outcome to be refused", func() bool {
+		m, err := q.Get(context.Background(), id)
+		return err == nil && m.Status == queuesqlite.StatusProcessing && m.Attempt == 2 && m.Result == nil
+	})
+	// Leave the row consistent for the invariant check.
+	db.Exec(`UPDATE messages SET status = 0, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`, id)
 }
