@@ -43,7 +43,7 @@ type Message struct {
 	Tags        []string        // set by the sender: free-form labels
 	Metadata    json.RawMessage // set by the sender: a JSON object of extra data
 	LeaseOwner  string          // the worker holding it while processing
-	LeaseExpiry time.Time       // when that lease runs out unless renewed
+	LeaseExpiry time.Time       // when that lease runs out unless renewed, by the owner's clock (for display; rescue follows the owner's heartbeat)
 	ShardKey    string          // set by the sender: messages with one key share a shard and keep order
 
 	// Delay and TTL are send-time conveniences: when RunAt (ExpireAt) is
