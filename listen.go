@@ -75,6 +75,9 @@ func (q *Queue) addListener(key string, prefix bool, fn ListenFunc, opts *Listen
 	if fn == nil {
 		return fmt.Errorf("%w: nil listener", ErrInvalidArgument)
 	}
+	if err := queuetype.ValidateListenKey(key); err != nil {
+		return err
+	}
 	if _, err := q.listenStore(); err != nil {
 		return err
 	}
@@ -156,6 +159,9 @@ func (q *Queue) DeleteListenDataTx(ctx context.Context, tx *sql.Tx, key string) 
 func listenValue(key string, value any) (Value, error) {
 	if key == "" {
 		return Value{}, fmt.Errorf("%w: empty listen key", ErrInvalidArgument)
+	}
+	if err := queuetype.ValidateListenKey(key); err != nil {
+		return Value{}, err
 	}
 	return queuetype.NewValue(value)
 }
