@@ -458,3 +458,53 @@ func TestMaintainer_StopEndsEveryDuty(t *testing.T) {
 			afterHeartbeats, leased.Load(), afterPasses, spy.passes.Load())
 	}
 }
+
+// Rescue follows the owners' beat counters, not the clock: with the clock an
+// hour past every lease, the owner that keeps beating keeps its message and
+// only the one whose counter stopped loses its own (failed: its last attempt).
+func TestMaintainer_RescuesOnlyOwnersThatStopBeating(t *testing.T) {
+	t.Parallel()
+	db := openShard(t)
+	const ownerLease = 500 * time.Millisecond // the live owner beats every 100ms: only a long stall would fail the test
+	insert(t, db, msgSpec{id: "live", maxAttempts: 1})
+	insert(t, db, msgSpec{id: "dead", maxAttempts: 1})
+	ctx := context.Background()
+	for _, o := range []string{"live-run", "dead-run"} {
+		if err := db.BeatOwner(ctx, driver.OwnerParams{Owner: o, Lease: ownerLease, Now: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claimOne(t, db, "live-run", t0, t0.Add(time.Second))
+	claimOne(t, db, "dead-run", t0, t0.Add(time.Second))
+	stopBeating := make(chan struct{})
+	beaten := make(chan struct{})
+	go func() {
+		defer close(beaten)
+		tick := time.NewTicker(ownerLease / 5)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				_ = db.BeatOwner(ctx, driver.OwnerParams{Owner: "live-run", Lease: ownerLease, Now: t0})
+			case <-stopBeating:
+				return
+			}
+		}
+	}()
+	defer func() { close(stopBeating); <-beaten }()
+
+	ev := &events{}
+	cfg := config([]driver.Driver{db}, newClock(t0.Add(time.Hour)), ev)
+	cfg.Interval = 2 * time.Millisecond
+	start(t, cfg)
+	waitFor(t, "the dead owner's message to be failed", func() bool {
+		_, fin, _ := ev.snapshot()
+		return fin["dead"] == queuetype.StatusFailed
+	})
+	if got := get(t, db, "live"); got.Status != queuetype.StatusProcessing || got.LeaseOwner != "live-run" {
+		t.Fatalf("live owner's message: %s by %q; want still processing by live-run", got.Status, got.LeaseOwner)
+	}
+	if got := get(t, db, "dead"); got.Status != queuetype.StatusFailed || got.Attempt != 1 {
+		t.Fatalf("dead owner's message: %s attempt %d; want failed at attempt 1", got.Status, got.Attempt)
+	}
+}
