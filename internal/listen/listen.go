@@ -51,22 +51,22 @@ type Config struct {
 	Group     string
 	Owner     string
 	Listeners []*Listener
+	Now       func() time.Time
+	Lease     time.Duration // group lease; renewed every Lease/3
+	Poll      time.Duration // look for changes this often without a signal
+	Batch     int           // changes per read
+	Window    int           // most changes in flight at once
+	// PruneEvery, Retention and Keep bound the change log.
+	PruneEvery time.Duration
+	Retention  time.Duration
+	Keep       int
+	Logger     *slog.Logger
 	// Owners judges which lease owners of the store's shard are dead: only
 	// from a dead holder (never because of what the clocks say) is the
 	// group's lease taken. Nil: only a free group is claimed.
 	Owners interface {
 		Observe(ctx context.Context) (liveness.Verdict, error)
 	}
-	Now    func() time.Time
-	Lease  time.Duration // group lease; renewed every Lease/3
-	Poll   time.Duration // look for changes this often without a signal
-	Batch  int           // changes per read
-	Window int           // most changes in flight at once
-	// PruneEvery, Retention and Keep bound the change log.
-	PruneEvery time.Duration
-	Retention  time.Duration
-	Keep       int
-	Logger     *slog.Logger
 }
 
 // Dispatcher delivers changes for one group until Stop.
