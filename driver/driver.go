@@ -65,8 +65,8 @@ type Driver interface {
 
 	// Rescue returns the messages leased to the dead owners in p (their
 	// worker died, froze or stopped) to pending with the attempt counted, or
-	// fails them when attempts are used up, and forgets dead owners that
-	// hold nothing any more. It returns the rescued messages with their new
+	// fails them when attempts are used up, frees the listener groups they
+	// hold, and forgets dead owners that hold nothing any more. It returns the rescued messages with their new
 	// status. It never compares the lease time of an owner with a row.
 	Rescue(ctx context.Context, p MaintainParams) ([]*Message, error)
 	// Promote makes scheduled and retrying messages whose run time has come

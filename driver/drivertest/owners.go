@@ -119,6 +119,24 @@ func testOwners(t *testing.T, open OpenFunc) {
 			t.Fatalf("claim from a dead holder: held %v, %v", held, err)
 		}
 	})
+
+	t.Run("RescueFreesADeadOwnersListenGroup", func(t *testing.T) {
+		t.Parallel()
+		st := open(t)
+		ls := listenStore(t, st)
+		beat(t, st.Driver, "o1")
+		claimGroup(t, ls, "g", "o1", t0)
+		if _, err := st.Driver.Rescue(ctx, driver.MaintainParams{Now: t0, Dead: []string{"o1"}}); err != nil {
+			t.Fatal(err)
+		}
+		groups, err := ls.ListenGroups(ctx)
+		if err != nil || len(groups) != 1 || groups[0].LeaseOwner != "" {
+			t.Fatalf("after the holder's rescue: %+v, %v; want the group free", groups, err)
+		}
+		if len(owners(t, st.Driver)) != 0 {
+			t.Fatal("the dead owner is still listed once it holds nothing")
+		}
+	})
 }
 
 func beat(t *testing.T, d driver.Driver, owner string) {

@@ -185,10 +185,13 @@ func (d *DB) Rescue(ctx context.Context, p qdriver.MaintainParams) ([]*queuetype
 	if len(p.Dead) == 0 && len(p.Ownerless) == 0 {
 		return nil, nil
 	}
-	dead := ownerList(p.Dead)
+	dead, ownerless := ownerList(p.Dead), ownerList(p.Ownerless)
 	var out []*queuetype.Message
 	err := d.w.do(ctx, false, func(t *tx) (err error) {
-		out, err = t.queryMessages(sqlRescue, micros(p.Now), int64(limit(p.Limit)), p.Me, dead, ownerList(p.Ownerless))
+		out, err = t.queryMessages(sqlRescue, micros(p.Now), int64(limit(p.Limit)), p.Me, dead, ownerless)
+		if err == nil {
+			_, err = t.exec(sqlReleaseDeadGroups, dead, ownerless, micros(p.Now))
+		}
 		if err == nil {
 			_, err = t.exec(sqlForgetOwners, dead)
 		}

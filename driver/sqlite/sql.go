@@ -79,6 +79,12 @@ const (
 	              ORDER BY lease_expires_at LIMIT ?2)
 	RETURNING ` + messageColumns
 
+	// ?1 dead owners, ?2 watched owners without a row (JSON arrays), ?3 now:
+	// free the listener groups they hold (their cursors stay).
+	sqlReleaseDeadGroups = `UPDATE listen_cursors SET lease_owner = NULL, lease_expires_at = NULL
+	WHERE lease_owner IN (SELECT value FROM json_each(?1))
+	OR (lease_owner IN (SELECT value FROM json_each(?2)) AND lease_expires_at < ?3)`
+
 	// ?1 dead owners (JSON array): forget those that lease nothing any more.
 	sqlForgetOwners = `DELETE FROM owners WHERE owner IN (SELECT value FROM json_each(?1))
 	AND NOT EXISTS (SELECT 1 FROM messages WHERE status = 1 AND lease_owner = owners.owner)
