@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -164,4 +165,90 @@ func TestClockStep_ListenerGroupHolderKeepsItsGroup(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = q.Stop(ctx)
+}
+
+// A worker process runs handlers with MaxAttempts 1 while a second process,
+// an hour ahead, runs the upkeep beside it. Before, the second rescued every
+// healthy lease at its first pass (all "expired" by its clock), failing every
+// message; now it sees the worker's counter beat and touches nothing.
+func TestClockStep_ProcessAheadRescuesNoHealthyWork(t *testing.T) {
+	dir := t.TempDir()
+	qdir := filepath.Join(dir, "queue")
+	checkAtEnd(t, qdir)
+	const n = 8
+	lease := time.Second
+	createQueue(t, qdir, 0, 0, "slow")
+	sendOnce(t, qdir, n, "slow")
+	raw := openRaw(t, qdir)
+	worker := startChild(t, dir, "worker", "worker", workerSpec{Dir: qdir, Records: dir, Name: "worker", Workers: n,
+		Lease: lease, Maintenance: 100 * time.Millisecond, StopAfter: 200 * time.Millisecond, MaxAttempts: 1,
+		Handlers: map[string]string{"slow": "hold"}})
+	worker.waitLines("holding ", n)
+
+	ahead, err := queuesqlite.Open(qdir, &queuesqlite.Config{Lease: lease, MaintenanceInterval: 20 * time.Millisecond,
+		Logger: testLogger(t), Clock: func() time.Time { return time.Now().Add(time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ahead.Close()
+	if err := ahead.Handle("other", func(context.Context, *queuesqlite.Message) (any, error) { return nil, nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ahead.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Watch the worker renew its leases for more than a lease (the process
+	// ahead rescues every 20ms meanwhile), unless a message leaves its hands.
+	var last int64
+	renewals := 0
+	waitAlive(t, "the worker to renew its leases", func() bool {
+		var until int64
+		if err := raw.dbs[0].QueryRow(`SELECT COALESCE(max(lease_expires_at), 0) FROM messages WHERE status = 1`).Scan(&until); err != nil {
+			t.Fatal(err)
+		}
+		if until != last {
+			last, renewals = until, renewals+1
+		}
+		return renewals > 4 || raw.counts()[queuesqlite.StatusProcessing] != n
+	}, worker)
+	if c := raw.counts(); c[queuesqlite.StatusProcessing] != n {
+		t.Fatalf("the process an hour ahead took healthy work: %s", fmtCounts(c))
+	}
+	worker.signal(syscall.SIGTERM)
+	if st := worker.wait(); !worker.exitedCleanly(st) {
+		t.Errorf("worker ended with %v\n%s", st, worker.stderrTail())
+	}
+	for _, l := range worker.matching("cancelled ") {
+		if strings.Contains(l, "leaselost=true") {
+			t.Errorf("a healthy handler lost its lease: %s", l)
+		}
+	}
+	// The held handlers return a result when Stop cancels them: each message
+	// completes as its one and only attempt.
+	for id, r := range raw.rows("1") {
+		if r.Status != queuesqlite.StatusCompleted || r.Attempt != 1 {
+			t.Errorf("message %s: %s attempt %d (%s); want completed as attempt 1", id, r.Status, r.Attempt, r.LastError.String)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = ahead.Stop(ctx)
+}
+
+// sendOnce sends n messages to dest that may run only once (MaxAttempts 1),
+// so any rescue fails them.
+func sendOnce(t *testing.T, dir string, n int, dest string) {
+	t.Helper()
+	q, err := queuesqlite.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	for i := range n {
+		m := queuesqlite.NewMessage(dest, i)
+		m.MaxAttempts = 1
+		if _, err := q.Send(context.Background(), m, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
