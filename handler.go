@@ -49,6 +49,9 @@ func (q *Queue) Handle(name string, fn HandlerFunc, opts *HandlerOpts) error {
 	if name == "" || fn == nil {
 		return fmt.Errorf("%w: a handler needs a name and a function", ErrInvalidArgument)
 	}
+	if err := queuetype.ValidateDestination(name); err != nil {
+		return fmt.Errorf("register handler: %w", err)
+	}
 	var o HandlerOpts
 	if opts != nil {
 		o = *opts

@@ -13,6 +13,7 @@ import (
 	"github.com/queue-sqlite/queuesqlite/internal/exec"
 	"github.com/queue-sqlite/queuesqlite/internal/fetch"
 	"github.com/queue-sqlite/queuesqlite/internal/listen"
+	"github.com/queue-sqlite/queuesqlite/internal/liveness"
 	"github.com/queue-sqlite/queuesqlite/internal/maintain"
 	"github.com/queue-sqlite/queuesqlite/internal/notify"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
@@ -34,7 +35,8 @@ type runState struct {
 	exec         *exec.Executor
 	completer    *complete.Completer
 	maint        *maintain.Maintainer
-	listen       *listen.Dispatcher // nil without listeners
+	owners       []*liveness.Tracker // per shard: which lease owners are dead
+	listen       *listen.Dispatcher  // nil without listeners
 	stopFetch    context.CancelFunc
 	fetchDone    chan struct{}
 	changes      *notify.Sub
@@ -104,11 +106,15 @@ func (q *Queue) wire(r *runState) {
 		Deliver: r.exec.Submit,
 		Other:   q.finished,
 	})
+	r.owners = make([]*liveness.Tracker, len(q.shards))
+	for i, d := range q.shards {
+		r.owners[i] = liveness.New(d, r.owner, c.Lease)
+	}
 	r.maint = maintain.Start(maintain.Config{
-		Shards: q.shards, Now: q.now, Me: q.instance, Owner: r.owner, Lease: c.Lease,
+		Shards: q.shards, Now: q.now, Me: q.instance, Owner: r.owner, Lease: c.Lease, Owners: r.owners,
 		Interval: c.MaintenanceInterval, CleanupEvery: c.CleanupInterval, Retention: q.retention(),
-		Leased:    func() map[int][]int64 { return leased(r.exec) },
-		LeaseLost: func(shard int, seq int64) { q.leaseLost(r, shard, seq) },
+		Leased:    func() map[int][]maintain.Held { return leased(r.exec) },
+		LeaseLost: func(shard int, h maintain.Held) { q.leaseLost(r, shard, h) },
 		Finished: func(_ int, ms []*queuetype.Message) {
 			for _, m := range ms {
 				q.finished(m)
@@ -177,19 +183,20 @@ func (q *Queue) retention() map[queuetype.Status]time.Duration {
 	}
 }
 
-// leased groups the running jobs' seqs by shard, for the heartbeat.
-func leased(e *exec.Executor) map[int][]int64 {
-	out := map[int][]int64{}
+// leased groups the running jobs' attempts by shard, for the heartbeat.
+func leased(e *exec.Executor) map[int][]maintain.Held {
+	out := map[int][]maintain.Held{}
 	for _, j := range e.InFlight() {
-		out[j.Msg.Shard] = append(out[j.Msg.Shard], j.Msg.Seq)
+		out[j.Msg.Shard] = append(out[j.Msg.Shard], maintain.Held{Seq: j.Msg.Seq, Attempt: j.Msg.Attempt})
 	}
 	return out
 }
 
-// leaseLost cancels the handler of a message whose lease is gone.
-func (q *Queue) leaseLost(r *runState, shard int, seq int64) {
+// leaseLost cancels the handler of an attempt whose lease is gone (not a
+// later attempt of the same message this run may have claimed since).
+func (q *Queue) leaseLost(r *runState, shard int, h maintain.Held) {
 	for _, j := range r.exec.InFlight() {
-		if j.Msg.Shard == shard && j.Msg.Seq == seq {
+		if j.Msg.Shard == shard && j.Msg.Seq == h.Seq && j.Msg.Attempt == h.Attempt {
 			q.logger.Warn("lease lost; cancelling handler", "id", j.Msg.ID, "attempt", j.Msg.Attempt)
 			r.exec.Cancel(j, ErrLeaseLost)
 		}

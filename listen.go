@@ -75,6 +75,9 @@ func (q *Queue) addListener(key string, prefix bool, fn ListenFunc, opts *Listen
 	if fn == nil {
 		return fmt.Errorf("%w: nil listener", ErrInvalidArgument)
 	}
+	if err := queuetype.ValidateListenKey(key); err != nil {
+		return err
+	}
 	if _, err := q.listenStore(); err != nil {
 		return err
 	}
@@ -156,6 +159,9 @@ func (q *Queue) DeleteListenDataTx(ctx context.Context, tx *sql.Tx, key string) 
 func listenValue(key string, value any) (Value, error) {
 	if key == "" {
 		return Value{}, fmt.Errorf("%w: empty listen key", ErrInvalidArgument)
+	}
+	if err := queuetype.ValidateListenKey(key); err != nil {
+		return Value{}, err
 	}
 	return queuetype.NewValue(value)
 }
@@ -305,6 +311,7 @@ func (q *Queue) startListeners(r *runState) {
 		Now: q.now, Lease: q.cfg.Lease, Poll: q.cfg.MaintenanceInterval, Batch: listenBatch, Window: listenWindow,
 		PruneEvery: q.cfg.CleanupInterval, Retention: q.cfg.ListenRetention, Keep: q.cfg.ListenKeep,
 		Logger: q.logger,
+		Owners: r.owners[0], // the listen data lives in the first shard
 	})
 }
 

@@ -178,7 +178,9 @@ func TestQueue_CallbacksFireExactlyOnceAcrossInstances(t *testing.T) {
 
 func TestQueue_DeadWorkersMessageIsRescued(t *testing.T) {
 	t.Parallel()
-	q, dir := setup(t, fast())
+	cfg := fast()
+	cfg.Lease = 300 * time.Millisecond // a holder with no liveness row is watched for one lease
+	q, dir := setup(t, cfg)
 	id := send(t, q, queuesqlite.NewMessage("job", nil), nil)
 	// Simulate a process that claimed the message and died: processing,
 	// attempt 1, under a lease that has already run out.

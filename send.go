@@ -93,6 +93,9 @@ func (q *Queue) prepare(ms []*Message) ([]*Message, error) {
 			return nil, fmt.Errorf("message %d: %w", i, err)
 		}
 		rows[i] = q.row(m, now)
+		if err := rows[i].ValidateTimes(); err != nil { // what Delay and TTL gave
+			return nil, fmt.Errorf("message %d: %w", i, err)
+		}
 	}
 	return rows, nil
 }

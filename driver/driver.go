@@ -48,13 +48,26 @@ type Driver interface {
 	// Complete records the outcomes of attempts. Each outcome is applied only
 	// if its attempt still holds the lease (fencing); Applied reports which.
 	Complete(ctx context.Context, cs []*Completion) error
-	// ExtendLeases renews Owner's leases on the given messages and returns
-	// the seqs it still holds; a missing seq means that lease was lost.
+	// ExtendLeases renews Owner's leases on the given attempts (seq and
+	// attempt number) and returns the seqs it still holds; a missing seq
+	// means that attempt lost its lease.
 	ExtendLeases(ctx context.Context, p LeaseParams) ([]int64, error)
 
-	// Rescue returns messages whose lease expired (their worker died) to
-	// pending with the attempt counted, or fails them when attempts are used
-	// up. It returns the rescued messages with their new status.
+	// BeatOwner records that the lease owner is alive: it creates the
+	// owner's liveness row or bumps its beat counter.
+	BeatOwner(ctx context.Context, p OwnerParams) error
+	// RetireOwner marks the owner as stopped cleanly, so whatever it still
+	// leases is rescued at once.
+	RetireOwner(ctx context.Context, owner string) error
+	// Owners reports every owner's liveness row, and (with NoRow set) the
+	// owners that hold a lease but have no row.
+	Owners(ctx context.Context) ([]OwnerState, error)
+
+	// Rescue returns the messages leased to the dead owners in p (their
+	// worker died, froze or stopped) to pending with the attempt counted, or
+	// fails them when attempts are used up, frees the listener groups they
+	// hold, and forgets dead owners that hold nothing any more. It returns the rescued messages with their new
+	// status. It never compares the lease time of an owner with a row.
 	Rescue(ctx context.Context, p MaintainParams) ([]*Message, error)
 	// Promote makes scheduled and retrying messages whose run time has come
 	// ready, and returns how many it promoted.
@@ -148,7 +161,31 @@ type Completion struct {
 type LeaseParams struct {
 	Owner string
 	Seqs  []int64
-	Until time.Time
+	// Attempts is parallel to Seqs: the attempt number each lease was
+	// claimed for. A lease is renewed only when seq, owner and attempt all
+	// match, so an attempt whose message was rescued and claimed again (even
+	// by the same owner) learns it lost its lease.
+	Attempts []int
+	Until    time.Time // stored for display; no rescue compares it
+}
+
+// OwnerParams identifies a live lease owner.
+type OwnerParams struct {
+	Owner string
+	Lease time.Duration // the owner beats at least once per Lease
+	Now   time.Time     // stored for display only
+}
+
+// OwnerState is one lease owner's liveness as stored.
+type OwnerState struct {
+	Owner string
+	Beats int64         // bumped by every heartbeat
+	Lease time.Duration // the owner's lease
+	Gone  bool          // stopped cleanly
+	// NoRow: the owner holds a message or listener-group lease but has no
+	// liveness row (a file written by an older version, or a row already
+	// forgotten). Beats, Lease and Gone are zero.
+	NoRow bool
 }
 
 // MaintainParams bounds a maintenance pass.
@@ -156,6 +193,13 @@ type MaintainParams struct {
 	Now   time.Time
 	Limit int
 	Me    string // this instance's callback owner id
+	// Dead (Rescue only) names the owners judged dead: their leases are
+	// rescued whatever their stored lease time.
+	Dead []string
+	// Ownerless (Rescue only) names owners without a liveness row that were
+	// watched for a lease: their leases are rescued once the stored lease
+	// time has passed Now as well.
+	Ownerless []string
 }
 
 // CleanupParams says which finished messages to delete: those with a status

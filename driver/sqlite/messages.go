@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -159,11 +160,14 @@ func completeArgs(c *qdriver.Completion) []any {
 
 // ExtendLeases implements driver.Driver.
 func (d *DB) ExtendLeases(ctx context.Context, p qdriver.LeaseParams) ([]int64, error) {
+	if len(p.Attempts) != len(p.Seqs) {
+		return nil, fmt.Errorf("%w: extend leases: %d attempts for %d seqs", queuetype.ErrInvalidArgument, len(p.Attempts), len(p.Seqs))
+	}
 	var held []int64
 	err := d.w.do(ctx, false, func(t *tx) error {
 		held = held[:0]
-		for _, seq := range p.Seqs {
-			res, err := t.exec(sqlExtendLease, micros(p.Until), seq, p.Owner)
+		for i, seq := range p.Seqs {
+			res, err := t.exec(sqlExtendLease, micros(p.Until), seq, p.Owner, int64(p.Attempts[i]))
 			if err != nil {
 				return err
 			}
@@ -178,7 +182,64 @@ func (d *DB) ExtendLeases(ctx context.Context, p qdriver.LeaseParams) ([]int64, 
 
 // Rescue implements driver.Driver.
 func (d *DB) Rescue(ctx context.Context, p qdriver.MaintainParams) ([]*queuetype.Message, error) {
-	return d.writeMessages(ctx, "rescue", sqlRescue, micros(p.Now), int64(limit(p.Limit)), p.Me)
+	if len(p.Dead) == 0 && len(p.Ownerless) == 0 {
+		return nil, nil
+	}
+	dead, ownerless := ownerList(p.Dead), ownerList(p.Ownerless)
+	var out []*queuetype.Message
+	err := d.w.do(ctx, false, func(t *tx) (err error) {
+		out, err = t.queryMessages(sqlRescue, micros(p.Now), int64(limit(p.Limit)), p.Me, dead, ownerless)
+		if err == nil {
+			_, err = t.exec(sqlReleaseDeadGroups, dead, ownerless, micros(p.Now))
+		}
+		if err == nil {
+			_, err = t.exec(sqlForgetOwners, dead)
+		}
+		return err
+	})
+	return out, d.wrap("rescue", err)
+}
+
+// BeatOwner implements driver.Driver.
+func (d *DB) BeatOwner(ctx context.Context, p qdriver.OwnerParams) error {
+	err := d.w.do(ctx, false, func(t *tx) error {
+		_, err := t.exec(sqlBeatOwner, p.Owner, p.Lease.Microseconds(), micros(p.Now))
+		return err
+	})
+	return d.wrap("owner heartbeat", err)
+}
+
+// RetireOwner implements driver.Driver.
+func (d *DB) RetireOwner(ctx context.Context, owner string) error {
+	err := d.w.do(ctx, false, func(t *tx) error {
+		_, err := t.exec(sqlRetireOwner, owner)
+		return err
+	})
+	return d.wrap("retire owner", err)
+}
+
+// Owners implements driver.Driver.
+func (d *DB) Owners(ctx context.Context) ([]qdriver.OwnerState, error) {
+	rows, err := d.readRows(ctx, sqlOwners)
+	if err != nil {
+		return nil, d.wrap("read owners", err)
+	}
+	out := make([]qdriver.OwnerState, len(rows))
+	for i, r := range rows {
+		out[i] = qdriver.OwnerState{Owner: asString(r[0]), Beats: asInt(r[1]),
+			Lease: time.Duration(asInt(r[2])) * time.Microsecond, Gone: asInt(r[3]) != 0, NoRow: asInt(r[4]) != 0}
+	}
+	return out, nil
+}
+
+// ownerList encodes owner ids as the JSON array the statements read with
+// json_each.
+func ownerList(owners []string) string {
+	if len(owners) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(owners) // strings always encode
+	return string(b)
 }
 
 // Expire implements driver.Driver.

@@ -58,11 +58,13 @@ const (
 	updated_at = ?9
 	WHERE seq = ?10 AND status = 1 AND lease_owner = ?11 AND attempt = ?12`
 
-	// ?1 lease until, ?2 seq, ?3 owner
+	// ?1 lease until, ?2 seq, ?3 owner, ?4 attempt
 	sqlExtendLease = `UPDATE messages SET lease_expires_at = ?1
-	WHERE seq = ?2 AND status = 1 AND lease_owner = ?3`
+	WHERE seq = ?2 AND status = 1 AND lease_owner = ?3 AND attempt = ?4`
 
-	// ?1 now, ?2 limit, ?3 me
+	// ?1 now, ?2 limit, ?3 me, ?4 dead owners (JSON array), ?5 owners
+	// without a liveness row watched for a lease (JSON array): theirs are
+	// rescued once the stored lease time has passed too.
 	sqlRescue = `UPDATE messages SET
 	status = CASE WHEN attempt >= max_attempts THEN 3 ELSE 0 END,
 	finished_at = CASE WHEN attempt >= max_attempts THEN ?1 END,
@@ -72,9 +74,38 @@ const (
 	lease_owner = NULL,
 	lease_expires_at = NULL,
 	updated_at = ?1
-	WHERE seq IN (SELECT seq FROM messages WHERE status = 1 AND lease_expires_at < ?1
+	WHERE seq IN (SELECT seq FROM messages WHERE status = 1
+	              AND (lease_owner IN (SELECT value FROM json_each(?4))
+	                   OR (lease_owner IN (SELECT value FROM json_each(?5)) AND lease_expires_at < ?1))
 	              ORDER BY lease_expires_at LIMIT ?2)
 	RETURNING ` + messageColumns
+
+	// ?1 dead owners, ?2 watched owners without a row (JSON arrays), ?3 now:
+	// free the listener groups they hold (their cursors stay).
+	sqlReleaseDeadGroups = `UPDATE listen_cursors SET lease_owner = NULL, lease_expires_at = NULL
+	WHERE lease_owner IN (SELECT value FROM json_each(?1))
+	OR (lease_owner IN (SELECT value FROM json_each(?2)) AND lease_expires_at < ?3)`
+
+	// ?1 dead owners (JSON array): forget those that lease nothing any more.
+	sqlForgetOwners = `DELETE FROM owners WHERE owner IN (SELECT value FROM json_each(?1))
+	AND NOT EXISTS (SELECT 1 FROM messages WHERE status = 1 AND lease_owner = owners.owner)
+	AND NOT EXISTS (SELECT 1 FROM listen_cursors WHERE lease_owner = owners.owner)`
+
+	// ?1 owner, ?2 lease (microseconds), ?3 now
+	sqlBeatOwner = `INSERT INTO owners (owner, beats, lease_us, gone, beat_at) VALUES (?1, 1, ?2, 0, ?3)
+	ON CONFLICT (owner) DO UPDATE SET beats = beats + 1, lease_us = excluded.lease_us, gone = 0,
+	beat_at = excluded.beat_at`
+
+	// ?1 owner
+	sqlRetireOwner = `UPDATE owners SET gone = 1, beats = beats + 1 WHERE owner = ?1`
+
+	// Every liveness row, then the lease holders (of messages and listener
+	// groups) that have none.
+	sqlOwners = `SELECT owner, beats, lease_us, gone, 0 FROM owners
+	UNION SELECT lease_owner, 0, 0, 0, 1 FROM messages WHERE status = 1 AND lease_owner IS NOT NULL
+	      AND lease_owner NOT IN (SELECT owner FROM owners)
+	UNION SELECT lease_owner, 0, 0, 0, 1 FROM listen_cursors WHERE lease_owner IS NOT NULL
+	      AND lease_owner NOT IN (SELECT owner FROM owners)`
 
 	// ?1 now, ?2 limit
 	sqlPromote = `UPDATE messages SET status = 0, updated_at = ?1
@@ -186,12 +217,16 @@ const (
 	sqlListenChanges = `SELECT seq, key, old_kind, old_value, new_kind, new_value, changed_at
 	FROM listen_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2`
 	sqlListenHead = `SELECT COALESCE(max(seq), 0), COALESCE(min(seq), 0) FROM listen_changes`
-	// ?1 group, ?2 owner, ?3 now, ?4 lease until. A new group starts at the
-	// newest change: it sees what happens from its first claim on.
+	// ?1 group, ?2 owner, ?3 now, ?4 lease until, ?5 dead owners (JSON
+	// array), ?6 owners without a liveness row watched for a lease (JSON
+	// array). A new group starts at the newest change: it sees what happens
+	// from its first claim on. A live holder keeps the group whatever ?3 says.
 	sqlListenClaimGroup = `INSERT INTO listen_cursors (grp, seq, lease_owner, lease_expires_at, updated_at)
 	VALUES (?1, (SELECT COALESCE(max(seq), 0) FROM listen_changes), ?2, ?4, ?3)
 	ON CONFLICT (grp) DO UPDATE SET lease_owner = ?2, lease_expires_at = ?4, updated_at = ?3
-	WHERE lease_owner IS NULL OR lease_owner = ?2 OR lease_expires_at < ?3
+	WHERE lease_owner IS NULL OR lease_owner = ?2
+	OR lease_owner IN (SELECT value FROM json_each(?5))
+	OR (lease_owner IN (SELECT value FROM json_each(?6)) AND lease_expires_at < ?3)
 	RETURNING seq`
 	// ?1 group, ?2 owner, ?3 seq, ?4 lease until, ?5 now
 	sqlListenAdvance = `UPDATE listen_cursors SET seq = max(seq, ?3), lease_expires_at = ?4, updated_at = ?5

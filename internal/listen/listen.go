@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
+	"github.com/queue-sqlite/queuesqlite/internal/liveness"
 	"github.com/queue-sqlite/queuesqlite/internal/notify"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
@@ -60,6 +61,12 @@ type Config struct {
 	Retention  time.Duration
 	Keep       int
 	Logger     *slog.Logger
+	// Owners judges which lease owners of the store's shard are dead: only
+	// from a dead holder (never because of what the clocks say) is the
+	// group's lease taken. Nil: only a free group is claimed.
+	Owners interface {
+		Observe(ctx context.Context) (liveness.Verdict, error)
+	}
 }
 
 // Dispatcher delivers changes for one group until Stop.
@@ -83,7 +90,15 @@ func Start(cfg Config) *Dispatcher {
 }
 
 func (d *Dispatcher) claim() (int64, bool, error) {
-	cursor, held, err := d.cfg.Store.ClaimListenGroup(context.Background(), d.lease(0))
+	p := d.lease(0)
+	if d.cfg.Owners != nil {
+		v, err := d.cfg.Owners.Observe(context.Background())
+		if err != nil {
+			d.cfg.Logger.Warn("read lease owners", "group", d.cfg.Group, "err", err)
+		}
+		p.Dead, p.Ownerless = v.Dead, v.Ownerless
+	}
+	cursor, held, err := d.cfg.Store.ClaimListenGroup(context.Background(), p)
 	if err != nil {
 		d.cfg.Logger.Warn("claim listener group", "group", d.cfg.Group, "err", err)
 	}
