@@ -121,7 +121,10 @@ func TestClockStep_ListenerGroupHolderKeepsItsGroup(t *testing.T) {
 	dir := t.TempDir()
 	qdir := filepath.Join(dir, "queue")
 	checkAtEnd(t, qdir)
-	lease := time.Second // the holder beats every 333ms; only a stall of a whole lease would hand its group over
+	// The holder beats every Lease/3; only a stall of a whole lease would hand
+	// its group over, so the lease is long enough that a loaded machine does
+	// not stall the holder that long. The step (1h) dwarfs it either way.
+	lease := 3 * time.Second
 	createQueue(t, qdir, 0, 0, "none")
 	holder := startChild(t, dir, "holder", "listener", listenerSpec{Dir: qdir, Group: "g", Lease: lease})
 	holder.waitLine("ready ")
@@ -176,7 +179,7 @@ func TestClockStep_ProcessAheadRescuesNoHealthyWork(t *testing.T) {
 	qdir := filepath.Join(dir, "queue")
 	checkAtEnd(t, qdir)
 	const n = 8
-	lease := time.Second
+	lease := 3 * time.Second // long enough that load cannot stall the worker a whole lease; the step (1h) dwarfs it
 	createQueue(t, qdir, 0, 0, "slow")
 	sendOnce(t, qdir, n, "slow")
 	raw := openRaw(t, qdir)
