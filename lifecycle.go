@@ -93,9 +93,13 @@ func (q *Queue) wire(r *runState) {
 			r.completer.Add(&complete.Item{Shard: j.Msg.Shard, C: q.outcome(j, result, err), Msg: j.Msg})
 		},
 		Abandon: func(j *exec.Job) {
+			q.abandonedAtStop(j)
 			r.completer.Add(&complete.Item{Shard: j.Msg.Shard, C: q.released(j.Msg), Msg: j.Msg})
 		},
-		Release: func() { slots.Release(1) },
+		Release:  func() { slots.Release(1) },
+		Timeout:  q.timeouts,
+		TimedOut: q.timedOut,
+		Late:     q.lateHandler,
 	})
 	r.fetcher = fetch.New(fetch.Config{
 		Slots: slots, MaxBatch: c.ClaimBatch, Poll: c.MaintenanceInterval, Logger: q.logger,
@@ -194,6 +198,29 @@ func (q *Queue) leaseLost(r *runState, shard int, seq int64) {
 			r.exec.Cancel(j, ErrLeaseLost)
 		}
 	}
+}
+
+// timedOut logs and counts a handler given up for ignoring its timeout.
+func (q *Queue) timedOut(j *exec.Job) {
+	q.abandoned.handlersTimedOut.Add(1)
+	q.abandoned.running.Add(1)
+	q.logger.Warn("handler ignored its timeout; abandoned it and freed its worker", "id", j.Msg.ID,
+		"destination", j.Msg.Destination, "attempt", j.Msg.Attempt, "running", j.Ran().Round(time.Millisecond))
+}
+
+// abandonedAtStop logs and counts a handler still running when Stop gave up.
+func (q *Queue) abandonedAtStop(j *exec.Job) {
+	q.abandoned.handlersAtStop.Add(1)
+	q.abandoned.running.Add(1)
+	q.logger.Warn("handler still running at the stop deadline; abandoned it and released its message",
+		"id", j.Msg.ID, "destination", j.Msg.Destination, "attempt", j.Msg.Attempt)
+}
+
+// lateHandler logs an abandoned handler that returned at last.
+func (q *Queue) lateHandler(j *exec.Job) {
+	q.abandoned.running.Add(-1)
+	q.logger.Warn("abandoned handler returned; its outcome is discarded", "id", j.Msg.ID,
+		"attempt", j.Msg.Attempt, "running", j.Ran().Round(time.Millisecond))
 }
 
 func (q *Queue) applyCompletions(ctx context.Context, shard int, cs []*driver.Completion) error {

@@ -42,6 +42,7 @@ type Queue struct {
 	cbPool    *callback.Pool
 	waiters   waiters
 	processed atomic.Int64
+	abandoned abandonCounters
 	lock      *dirLock // the directory's shared lock (SQLite queues)
 	bgCancel  context.CancelFunc
 	bg        sync.WaitGroup
