@@ -273,7 +273,33 @@ func (d *DB) Compact(ctx context.Context) error {
 	if err != nil {
 		return d.wrap("vacuum", err)
 	}
-	return d.wrap("checkpoint", d.w.doOutsideTx(ctx, func(t *tx) error { return t.drain(sqlCheckpoint) }))
+	return d.wrap("checkpoint", d.checkpoint(ctx))
+}
+
+// checkpoint copies the write-ahead log into the database and truncates it.
+// The checkpoint waits for readers (of any process) to leave the log; the
+// writer's connection waits only lockSlice at a time, so this tries again
+// until BusyTimeout has passed or ctx ends. A checkpoint still busy then is
+// no error: a later one empties the log.
+func (d *DB) checkpoint(ctx context.Context) error {
+	deadline := time.Now().Add(d.opts.BusyTimeout)
+	for {
+		var busy int64
+		err := d.w.doOutsideTx(ctx, func(t *tx) (err error) {
+			busy, _, err = t.queryInt(sqlCheckpoint)
+			return err
+		})
+		if err != nil || busy == 0 || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(lockPause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		}
+	}
 }
 
 // Get implements driver.Driver.

@@ -54,8 +54,12 @@ type Options struct {
 	// Synchronous is "NORMAL" (default) or "FULL"; see the package doc for
 	// what each survives.
 	Synchronous string
-	// BusyTimeout is how long one attempt waits for another process's write
-	// lock before the writer retries (it never reports busy to callers).
+	// BusyTimeout is how long read and application connections wait for a
+	// lock inside SQLite, how long a checkpoint waits for readers, and how
+	// long the writer waits for another connection's write lock before it
+	// logs a warning (and again after each further BusyTimeout). The writer
+	// itself waits for as long as its callers' contexts allow, then fails
+	// them with ErrLocked.
 	BusyTimeout time.Duration
 	// PollInterval is how often the writer looks for commits made by other
 	// processes (PRAGMA data_version); it bounds how late Changes fires.
@@ -131,7 +135,7 @@ func Open(ctx context.Context, path string, opts *Options) (*DB, error) {
 		wdb.Close()
 		return nil, err
 	}
-	d.w = newWriter(path, wdb, o.PollInterval, o.Logger)
+	d.w = newWriter(path, wdb, o.PollInterval, o.BusyTimeout, o.Logger)
 	if err := d.w.start(ctx); err != nil {
 		wdb.Close()
 		return nil, d.wrap("open", err)
@@ -417,6 +421,10 @@ func (d *DB) wrap(op string, err error) error {
 	}
 	var se sqlite3.Error
 	if !errors.As(err, &se) {
+		if errors.Is(err, queuetype.ErrLocked) {
+			return &queuetype.StorageError{Op: op, Path: d.path, Err: err,
+				Hint: "another connection or process holds a write transaction open (a long transaction on Queue.DB, another tool, a frozen process); retry once it ends"}
+		}
 		if errors.Is(err, sql.ErrConnDone) || errors.Is(err, queuetype.ErrClosed) {
 			return fmt.Errorf("%s %s: %w", op, d.path, queuetype.ErrClosed)
 		}
