@@ -45,5 +45,5 @@ func (q *Queue) Abandoned() Abandoned {
 // abandonCounters backs Queue.Abandoned.
 type abandonCounters struct {
 	handlersTimedOut, handlersAtStop, callbacks, callbacksDropped, listeners atomic.Int64
-	running                                                                   atomic.Int64
+	running                                                                  atomic.Int64
 }

@@ -305,6 +305,11 @@ func (q *Queue) startListeners(r *runState) {
 		Now: q.now, Lease: q.cfg.Lease, Poll: q.cfg.MaintenanceInterval, Batch: listenBatch, Window: listenWindow,
 		PruneEvery: q.cfg.CleanupInterval, Retention: q.cfg.ListenRetention, Keep: q.cfg.ListenKeep,
 		Logger: q.logger,
+		Abandoned: func(string, string, int64) {
+			q.abandoned.listeners.Add(1)
+			q.abandoned.running.Add(1)
+		},
+		Late: func(string) { q.abandoned.running.Add(-1) },
 	})
 }
 
