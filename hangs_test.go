@@ -307,3 +307,36 @@ func TestQueue_StopAbandonsAListenerThatIgnoresItsContext(t *testing.T) {
 		t.Fatal("the abandoned change was not delivered again")
 	}
 }
+
+// Stop does not give back, uncharged, an attempt whose handler ran past its
+// Timeout: it is charged (here its only attempt, so the message fails).
+func TestQueue_StopChargesAHandlerPastItsTimeout(t *testing.T) {
+	t.Parallel()
+	q, _ := setup(t, fast())
+	block, running := make(chan struct{}), make(chan struct{})
+	defer close(block)
+	q.Handle("stuck", func(ctx context.Context, m *queuesqlite.Message) (any, error) {
+		close(running)
+		<-ctx.Done() // its timeout passes here...
+		<-block      // ...and it ignores it
+		return nil, ctx.Err()
+	}, &queuesqlite.HandlerOpts{MaxAttempts: 1, Timeout: 10 * time.Millisecond, TimeoutGrace: time.Hour})
+	start(t, q)
+	id := send(t, q, queuesqlite.NewMessage("stuck", nil), nil)
+	<-running
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := q.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m, err := q.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != queuesqlite.StatusFailed || !strings.Contains(m.LastError, "ignored its timeout") {
+		t.Fatalf("after Stop: %s %q; want failed, ignored its timeout (not released uncharged)", m.Status, m.LastError)
+	}
+	if a := q.Abandoned(); a.HandlersTimedOut != 1 || a.HandlersAtStop != 0 {
+		t.Fatalf("abandoned %+v; want 1 timed out, 0 at stop", a)
+	}
+}
