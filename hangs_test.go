@@ -139,6 +139,17 @@ func TestQueue_SendReturnsByItsDeadlineWhileAnotherConnectionHoldsTheLock(t *tes
 	if took > lockedBound {
 		t.Fatalf("Send with a 1s deadline returned after %v", took)
 	}
+	tctx, tcancel := context.WithTimeout(context.Background(), time.Second)
+	defer tcancel()
+	began = time.Now()
+	err = q.InTx(tctx, func(tx *sql.Tx) error {
+		t.Error("InTx ran its function while another connection held the write lock")
+		return nil
+	})
+	if took := time.Since(began); !errors.Is(err, queuesqlite.ErrLocked) || !errors.Is(err, context.DeadlineExceeded) ||
+		took > lockedBound {
+		t.Fatalf("InTx while locked: %v after %v; want ErrLocked and DeadlineExceeded by its deadline", err, took)
+	}
 	rctx, rcancel := context.WithTimeout(context.Background(), time.Second)
 	defer rcancel()
 	if _, err := q.Get(rctx, before); err != nil {

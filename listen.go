@@ -214,21 +214,13 @@ func (q *Queue) ListListenData(ctx context.Context, prefix string) ([]*ListenEnt
 // InTx runs fn in a transaction on DB() and commits it when fn returns nil.
 // Use it to send messages (SendTx) and set listen data (SetListenDataTx)
 // atomically: both or neither. Workers and listeners in this process are
-// woken as soon as it commits.
+// woken as soon as it commits. While another connection holds the write
+// lock, InTx waits as long as ctx allows, then fails with ErrLocked.
 func (q *Queue) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	db, err := q.DB()
-	if err != nil {
+	if _, err := q.DB(); err != nil {
 		return err
 	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
+	if err := q.sqlite[0].InAppTx(ctx, fn); err != nil {
 		return err
 	}
 	if r := q.run.Load(); r != nil {

@@ -393,6 +393,73 @@ func (d *DB) AppDB() (*sql.DB, error) {
 	return d.app, nil
 }
 
+// InAppTx runs fn in an immediate transaction on the application pool
+// (AppDB) and commits it when fn returns nil. Unlike a transaction begun
+// on AppDB directly, it waits for another connection's write lock only as
+// long as ctx allows: then it fails with an error wrapping ErrLocked and
+// ctx's error, and fn never runs.
+func (d *DB) InAppTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	db, err := d.AppDB()
+	if err != nil {
+		return err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return d.wrap("begin", err)
+	}
+	defer conn.Close()
+	if err := setBusyTimeout(ctx, conn, lockSlice); err != nil {
+		return d.wrap("begin", err)
+	}
+	defer func() {
+		if err := setBusyTimeout(context.Background(), conn, d.opts.BusyTimeout); err != nil {
+			_ = conn.Raw(func(any) error { return sqldriver.ErrBadConn }) // drop the connection rather than reuse it
+		}
+	}()
+	tx, err := d.beginWaiting(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// beginWaiting begins an immediate transaction on conn, trying again while
+// another connection holds the write lock, until ctx ends.
+func (d *DB) beginWaiting(ctx context.Context, conn *sql.Conn) (*sql.Tx, error) {
+	var since time.Time
+	for {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err == nil {
+			return tx, nil
+		}
+		if ctx.Err() != nil && !since.IsZero() {
+			return nil, d.wrap("begin", fmt.Errorf("%w: waited %v for the write lock; nothing was written: %w",
+				queuetype.ErrLocked, time.Since(since).Round(time.Millisecond), ctx.Err()))
+		}
+		if !isBusy(err) {
+			return nil, d.wrap("begin", err)
+		}
+		if since.IsZero() {
+			since = time.Now()
+		}
+		t := time.NewTimer(lockPause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+}
+
+func setBusyTimeout(ctx context.Context, conn *sql.Conn, d time.Duration) error {
+	_, err := conn.ExecContext(ctx, fmt.Sprintf("%s = %d", sqlBusyTimeout, d.Milliseconds()))
+	return err
+}
+
 // Changes implements driver.Driver.
 func (d *DB) Changes() <-chan struct{} { return d.w.changes }
 
