@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -349,5 +350,67 @@ func TestQueue_StopChargesAHandlerPastItsTimeout(t *testing.T) {
 	}
 	if a := q.Abandoned(); a.HandlersTimedOut != 1 || a.HandlersAtStop != 0 {
 		t.Fatalf("abandoned %+v; want 1 timed out, 0 at stop", a)
+	}
+}
+
+// Many callers wait for a lock held elsewhere, with deadlines ending one
+// after another (so the writer's leadership passes from caller to caller)
+// and some without one: each caller with a deadline fails with ErrLocked by
+// it, each without succeeds once the lock is released, and exactly the
+// successful sends are stored.
+func TestQueue_ManyCallersWaitingForALockHeldElsewhere(t *testing.T) {
+	t.Parallel()
+	q, dir := setup(t, fast())
+	release := holdWriteLock(t, dir)
+	const timed, patient = 24, 6
+	type result struct {
+		id       string
+		deadline bool
+		err      error
+	}
+	results := make(chan result, timed+patient)
+	for i := range timed + patient {
+		go func() {
+			ctx := context.Background()
+			if i < timed {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, time.Duration(50+40*i)*time.Millisecond)
+				defer cancel()
+			}
+			m := queuesqlite.NewMessage("job", i)
+			m.ID = fmt.Sprintf("m%d", i)
+			_, err := q.Send(ctx, m, nil)
+			results <- result{m.ID, i < timed, err}
+		}()
+	}
+	var stored []string
+	for range timed {
+		r := <-results
+		if !r.deadline {
+			t.Fatalf("a Send without deadline returned while the lock was held: %v", r.err)
+		}
+		if !errors.Is(r.err, queuesqlite.ErrLocked) || !errors.Is(r.err, context.DeadlineExceeded) {
+			t.Fatalf("%s: %v; want ErrLocked and DeadlineExceeded", r.id, r.err)
+		}
+	}
+	release()
+	for range patient {
+		r := <-results
+		if r.err != nil {
+			t.Fatalf("%s after the lock was released: %v", r.id, r.err)
+		}
+		stored = append(stored, r.id)
+	}
+	st, err := q.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ByStatus[queuesqlite.StatusPending] != patient {
+		t.Fatalf("%d messages stored, want the %d successful sends %v", st.ByStatus[queuesqlite.StatusPending], patient, stored)
+	}
+	for _, id := range stored {
+		if _, err := q.Get(context.Background(), id); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
 	}
 }

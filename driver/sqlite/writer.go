@@ -76,7 +76,7 @@ type writer struct {
 	quit      chan struct{}
 	done      chan struct{}
 	closing   atomic.Bool  // stop has begun: the lock is no longer waited for
-	lockedAt  atomic.Int64 // unix nanos since when the writer waits for another connection's lock; 0 if not
+	lockedAt  atomic.Int64 // unix nanos since when the writer tries to take the write lock; 0 if it is not trying
 
 	mu      sync.Mutex
 	idle    *sync.Cond // signalled when leadership is released
@@ -88,11 +88,12 @@ type writer struct {
 	conn         *sqlite3.SQLiteConn
 	stmts        map[string]driver.Stmt
 	dataVersion  int64
-	versionCheck time.Time // when data_version was last read
-	lowSpace     bool      // a write failed for lack of space and the log has not been emptied since
-	smallLog     bool      // the checkpoint threshold was lowered after a full disk
-	lastRoomTry  time.Time // when makeRoom last tried
-	lastBatch    int       // ops in the last transaction
+	versionCheck time.Time     // when data_version was last read
+	lowSpace     bool          // a write failed for lack of space and the log has not been emptied since
+	smallLog     bool          // the checkpoint threshold was lowered after a full disk
+	lastRoomTry  time.Time     // when makeRoom last tried
+	lastBatch    int           // ops in the last transaction
+	lockWarned   time.Duration // how long the current lock wait had lasted at its last warning
 	args         []driver.NamedValue
 }
 
@@ -311,19 +312,19 @@ const (
 // It reports whether a transaction was begun, or the error that kept it
 // from beginning (to be reported to the ops), and whether to leave.
 func (w *writer) lock(own *op, ctx context.Context) (began bool, err error, leave int) {
-	warned := time.Duration(0)
 	for w.needsTx() {
+		// The wait begins with the first try (maybe under a previous leader
+		// whose caller withdrew): a BEGIN that does not return at once is
+		// waiting inside SQLite for another connection's lock.
+		w.lockedAt.CompareAndSwap(0, time.Now().UnixNano())
 		err = w.execNoArgs(sqlBegin)
 		if err == nil || !isBusy(err) {
-			w.lockedAt.Store(0)
+			w.endLockWait()
 			return err == nil, err, leaveNot
 		}
-		// The wait began with the first busy try, maybe under a previous
-		// leader whose caller withdrew.
-		w.lockedAt.CompareAndSwap(0, time.Now().UnixNano())
 		since := time.Unix(0, w.lockedAt.Load())
-		if waited := time.Since(since); waited-warned >= w.lockWarn {
-			warned = waited // a lock held this long deserves an operator's look
+		if waited := time.Since(since); waited-w.lockWarned >= w.lockWarn {
+			w.lockWarned = waited // a lock held this long deserves an operator's look
 			w.logger.Warn("write lock held by another connection or process; waiting", "path", w.path,
 				"waited", waited.Round(time.Millisecond), "err", err)
 		}
@@ -341,8 +342,14 @@ func (w *writer) lock(own *op, ctx context.Context) (began bool, err error, leav
 		}
 		t.Stop()
 	}
-	w.lockedAt.Store(0) // nobody waits any more
+	w.endLockWait() // nobody waits any more
 	return false, nil, leaveNot
+}
+
+// endLockWait records that the writer no longer waits for the lock.
+func (w *writer) endLockWait() {
+	w.lockedAt.Store(0)
+	w.lockWarned = 0
 }
 
 // needsTx reports whether a queued op waits for a transaction.
@@ -395,6 +402,7 @@ func (w *writer) handOff() {
 		w.queue = w.queue[1:] // withdrawn
 		opPool.Put(o)
 	}
+	w.endLockWait() // nobody goes on waiting for the lock
 	w.leading = false
 	w.idle.Broadcast()
 }
