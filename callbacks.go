@@ -15,8 +15,9 @@ const finishedBatch = 1000
 func (q *Queue) finished(m *Message) {
 	if cb, ok := q.callbacks.Take(m.ID); ok {
 		msg := m.Clone()
-		if !q.cbPool.Submit(func() { cb(msg) }) {
-			q.logger.Warn("callback dropped: queue closing", "id", m.ID)
+		if !q.cbPool.Submit(m.ID, func() { cb(msg) }) {
+			q.abandoned.callbacksDropped.Add(1)
+			q.logger.Warn("callback dropped: the queue closed before it could run", "id", m.ID)
 		}
 	}
 	q.waiters.wake(m.ID)

@@ -23,6 +23,7 @@ var (
 	ErrHandlerExists   = queuetype.ErrHandlerExists
 	ErrShardMismatch   = queuetype.ErrShardMismatch
 	ErrStarted         = queuetype.ErrStarted
+	ErrLocked          = queuetype.ErrLocked
 )
 
 // StorageError describes a storage failure with the file concerned and a

@@ -32,9 +32,20 @@ type HandlerOpts struct {
 	Backoff BackoffFunc
 	// Timeout cancels an attempt's context after this long; 0 = no limit.
 	Timeout time.Duration
+	// TimeoutGrace is how long a handler may go on after its Timeout
+	// cancelled its context. A handler still running then is abandoned: its
+	// worker is freed for other messages, the attempt fails (counted against
+	// MaxAttempts, with an error saying the handler ignored its timeout),
+	// its lease is no longer renewed, and it is logged and counted
+	// (Queue.Abandoned). If it returns later, its outcome is discarded.
+	// Default TimeoutGraceDefault; it applies only with a Timeout.
+	TimeoutGrace time.Duration
 	// Description says what the handler does, for stats and the CLI.
 	Description string
 }
+
+// TimeoutGraceDefault is the default HandlerOpts.TimeoutGrace.
+const TimeoutGraceDefault = 5 * time.Second
 
 type handler struct {
 	name string
@@ -56,10 +67,11 @@ func (q *Queue) Handle(name string, fn HandlerFunc, opts *HandlerOpts) error {
 	if opts != nil {
 		o = *opts
 	}
-	if o.MaxAttempts < 0 || o.Timeout < 0 {
-		return fmt.Errorf("%w: handler %q: negative MaxAttempts or Timeout", ErrInvalidArgument, name)
+	if o.MaxAttempts < 0 || o.Timeout < 0 || o.TimeoutGrace < 0 {
+		return fmt.Errorf("%w: handler %q: negative MaxAttempts, Timeout or TimeoutGrace", ErrInvalidArgument, name)
 	}
 	setDefault(&o.MaxAttempts, q.cfg.MaxAttempts)
+	setDefault(&o.TimeoutGrace, TimeoutGraceDefault)
 	if o.Backoff == nil {
 		o.Backoff = q.cfg.Backoff
 	}
@@ -120,7 +132,7 @@ func (q *Queue) outcome(j *exec.Job, result any, err error) driver.Completion {
 		}
 		err = fmt.Errorf("encode result: %v: %w", encErr, ErrSkipRetry)
 	}
-	if cause := j.Cause(); errors.Is(cause, exec.ErrStopping) {
+	if cause := j.Cause(); errors.Is(cause, exec.ErrStopping) && !errors.Is(err, exec.ErrTimeoutIgnored) {
 		c.Status, c.Uncharge, c.Error = StatusPending, true, "released at shutdown: "+err.Error()
 		return c
 	}
@@ -140,6 +152,15 @@ func (q *Queue) outcome(j *exec.Job, result any, err error) driver.Completion {
 	}
 	c.Status, c.RunAt = StatusRetrying, now.Add(h.opts.Backoff(m.Attempt))
 	return c
+}
+
+// timeouts gives the executor a message's handler timeout and grace.
+func (q *Queue) timeouts(m *Message) (time.Duration, time.Duration) {
+	h := q.handlerMap()[m.Destination]
+	if h == nil {
+		return 0, 0
+	}
+	return h.opts.Timeout, h.opts.TimeoutGrace
 }
 
 // released is the completion that gives an abandoned attempt back.

@@ -95,9 +95,13 @@ func (q *Queue) wire(r *runState) {
 			r.completer.Add(&complete.Item{Shard: j.Msg.Shard, C: q.outcome(j, result, err), Msg: j.Msg})
 		},
 		Abandon: func(j *exec.Job) {
+			q.abandonedAtStop(j)
 			r.completer.Add(&complete.Item{Shard: j.Msg.Shard, C: q.released(j.Msg), Msg: j.Msg})
 		},
-		Release: func() { slots.Release(1) },
+		Release:  func() { slots.Release(1) },
+		Timeout:  q.timeouts,
+		TimedOut: q.timedOut,
+		Late:     q.lateHandler,
 	})
 	r.fetcher = fetch.New(fetch.Config{
 		Slots: slots, MaxBatch: c.ClaimBatch, Poll: c.MaintenanceInterval, Logger: q.logger,
@@ -146,23 +150,41 @@ func (q *Queue) wire(r *runState) {
 	}()
 }
 
-// Stop stops claiming, lets running handlers finish until ctx is done, then
-// cancels them (cause exec.ErrStopping) and returns their messages to
-// pending without counting the attempt. Outcomes are recorded before Stop
-// returns. Stop is idempotent, and concurrent calls wait for the same stop.
+// stopMargin is how long Stop goes on after its context ended: handlers and
+// listeners get a short grace to return, then are abandoned, and outcomes
+// are recorded. Storage calls still waiting then (for a lock held by
+// another connection) give up, so Stop returns by ctx's end plus
+// stopMargin (and a little scheduling), whatever handlers, listeners or
+// other processes do.
+const stopMargin = time.Second
+
+// Stop stops claiming, lets running handlers (and listeners) finish until
+// ctx is done, then cancels them (cause exec.ErrStopping) and returns their
+// messages to pending without counting the attempt; a handler already past
+// its Timeout is charged instead. Handlers and listeners that still run a
+// short grace later are abandoned (logged, counted in Abandoned). Outcomes
+// are recorded before Stop returns, unless storage stays locked by another
+// connection past stopMargin after ctx ends (those messages' leases then
+// expire and they run again). Stop is idempotent, and concurrent calls wait
+// for the same stop.
 func (q *Queue) Stop(ctx context.Context) error {
 	r := q.run.Load()
 	if r == nil {
 		return nil
 	}
 	r.stopOnce.Do(func() {
+		hard, cancel := afterEnd(ctx, stopMargin)
+		defer cancel()
+		r.completer.GiveUpAt(hard)
 		r.stopFetch()
 		<-r.fetchDone
+		var wg sync.WaitGroup
 		if r.listen != nil {
-			r.listen.Stop(ctx)
+			wg.Go(func() { r.listen.Stop(ctx, hard) })
 		}
 		r.exec.Stop(ctx)
-		r.completer.Stop(ctx)
+		wg.Wait()
+		r.completer.Stop(hard)
 		r.maint.Stop()
 		r.changes.Close()
 		q.run.CompareAndSwap(r, nil)
@@ -170,6 +192,16 @@ func (q *Queue) Stop(ctx context.Context) error {
 	})
 	<-r.stopped
 	return nil
+}
+
+// afterEnd returns a context that ends d after ctx ends.
+func afterEnd(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	hard, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(d, cancel)
+		context.AfterFunc(hard, func() { t.Stop() })
+	})
+	return hard, func() { stop(); cancel() }
 }
 
 func (q *Queue) now() time.Time { return q.cfg.Clock().UTC() }
@@ -201,6 +233,29 @@ func (q *Queue) leaseLost(r *runState, shard int, h maintain.Held) {
 			r.exec.Cancel(j, ErrLeaseLost)
 		}
 	}
+}
+
+// timedOut logs and counts a handler given up for ignoring its timeout.
+func (q *Queue) timedOut(j *exec.Job) {
+	q.abandoned.handlersTimedOut.Add(1)
+	q.abandoned.running.Add(1)
+	q.logger.Warn("handler ignored its timeout; abandoned it and freed its worker", "id", j.Msg.ID,
+		"destination", j.Msg.Destination, "attempt", j.Msg.Attempt, "running", j.Ran().Round(time.Millisecond))
+}
+
+// abandonedAtStop logs and counts a handler still running when Stop gave up.
+func (q *Queue) abandonedAtStop(j *exec.Job) {
+	q.abandoned.handlersAtStop.Add(1)
+	q.abandoned.running.Add(1)
+	q.logger.Warn("handler still running at the stop deadline; abandoned it and released its message",
+		"id", j.Msg.ID, "destination", j.Msg.Destination, "attempt", j.Msg.Attempt)
+}
+
+// lateHandler logs an abandoned handler that returned at last.
+func (q *Queue) lateHandler(j *exec.Job) {
+	q.abandoned.running.Add(-1)
+	q.logger.Warn("abandoned handler returned; its outcome is discarded", "id", j.Msg.ID,
+		"attempt", j.Msg.Attempt, "running", j.Ran().Round(time.Millisecond))
 }
 
 func (q *Queue) applyCompletions(ctx context.Context, shard int, cs []*driver.Completion) error {

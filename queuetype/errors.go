@@ -37,6 +37,11 @@ var (
 	ErrShardMismatch = errors.New("shard count mismatch")
 	// ErrStarted: the operation is only allowed before Start (or after Stop).
 	ErrStarted = errors.New("queue already started")
+	// ErrLocked: another connection or process (a long transaction on
+	// Queue.DB, another tool, a frozen process) held the database's write
+	// lock until the caller's context ended. Nothing was written; the error
+	// also matches the context's error (context.DeadlineExceeded).
+	ErrLocked = errors.New("database is locked by another connection or process")
 )
 
 // StorageError describes a failure of a storage file in terms an operator can

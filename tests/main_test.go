@@ -44,6 +44,7 @@ func runRole(role string) int {
 		"contention": contentionRole,
 		"sender":     senderRole,
 		"listener":   listenerRole,
+		"locker":     lockerRole,
 	}
 	fn, ok := roles[role]
 	if !ok {

@@ -328,6 +328,32 @@ func (d *DB) Cleanup(ctx context.Context, p qdriver.CleanupParams) (qdriver.Clea
 	return res, nil
 }
 
+// checkpoint copies the write-ahead log into the database and truncates it.
+// The checkpoint waits for readers (of any process) to leave the log; the
+// writer's connection waits only lockSlice at a time, so this tries again
+// until BusyTimeout has passed or ctx ends. A checkpoint still busy then is
+// no error: a later one empties the log.
+func (d *DB) checkpoint(ctx context.Context) error {
+	deadline := time.Now().Add(d.opts.BusyTimeout)
+	for {
+		var busy int64
+		err := d.w.doOutsideTx(ctx, func(t *tx) (err error) {
+			busy, _, err = t.queryInt(sqlCheckpoint)
+			return err
+		})
+		if err != nil || busy == 0 || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(lockPause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		}
+	}
+}
+
 // Get implements driver.Driver.
 func (d *DB) Get(ctx context.Context, id string) (*queuetype.Message, error) {
 	ms, err := d.readMessages(ctx, sqlGet, id)
