@@ -185,7 +185,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 		r.exec.Stop(ctx)
 		wg.Wait()
 		r.completer.Stop(hard)
-		r.maint.Stop()
+		r.maint.Stop(hard)
 		r.changes.Close()
 		q.run.CompareAndSwap(r, nil)
 		close(r.stopped)

@@ -83,11 +83,12 @@ func (m *Maintainer) WakePromoter() { notify.Signal(m.wake) }
 
 // Stop ends every duty, waits for them and retires the owner, so anything it
 // still leases is rescued at once by whoever looks next. Call it after the
-// workers have given their messages back.
-func (m *Maintainer) Stop() {
+// workers have given their messages back. Retiring gives up when ctx ends
+// (or after a lease): an owner left unretired is judged dead by its beats.
+func (m *Maintainer) Stop(ctx context.Context) {
 	m.cancel()
 	m.wg.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Lease)
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.Lease)
 	defer cancel()
 	for shard, d := range m.cfg.Shards {
 		if err := d.RetireOwner(ctx, m.cfg.Owner); err != nil {

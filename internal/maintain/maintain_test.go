@@ -171,7 +171,7 @@ func stop(t *testing.T, m *maintain.Maintainer) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		m.Stop()
+		m.Stop(context.Background())
 	}()
 	select {
 	case <-done:
