@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"bytes"
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/queuetype"
@@ -61,7 +63,13 @@ func insertArgs(m *queuetype.Message, callbackOwner string) ([]any, error) {
 }
 
 // decodeMessage reads one row in messageColumns order. Values are what the
-// driver returns: int64, float64, string, []byte or nil.
+// driver returns: int64, float64, string, []byte or nil. A row that a
+// foreign tool or a damaged byte left undecodable (text columns that are not
+// the JSON they must hold, an unknown status or priority) gives an error
+// naming the message and every bad column, wrapping ErrCorrupt; the message
+// is then still returned as far as it could be read (tags that do not decode
+// are left out, the other columns as stored), so one bad row can be dealt
+// with alone.
 func decodeMessage(v []driver.Value) (*queuetype.Message, error) {
 	if len(v) != 24 {
 		return nil, fmt.Errorf("decode message: %d columns, want 24", len(v))
@@ -90,12 +98,47 @@ func decodeMessage(v []driver.Value) (*queuetype.Message, error) {
 		LeaseExpiry: asTime(v[21]),
 		ShardKey:    asString(v[22]),
 	}
+	var problems []string
 	if tags := asBytes(v[18]); len(tags) > 0 {
 		if err := json.Unmarshal(tags, &m.Tags); err != nil {
-			return nil, fmt.Errorf("decode tags of message %s: %w", m.ID, err)
+			m.Tags = nil
+			problems = append(problems, "column tags is not a JSON array of strings")
 		}
 	}
+	problems = append(problems, checkColumns(m)...)
+	if len(problems) > 0 {
+		return m, fmt.Errorf("%w: message %q (seq %d) cannot be decoded: %s",
+			queuetype.ErrCorrupt, m.ID, m.Seq, strings.Join(problems, "; "))
+	}
 	return m, nil
+}
+
+// checkColumns lists what is wrong with the decoded columns of m other than
+// its tags: each must hold what the queue itself writes there.
+func checkColumns(m *queuetype.Message) []string {
+	var problems []string
+	if !json.Valid(m.Content) {
+		problems = append(problems, "column content is not valid JSON")
+	}
+	if len(m.Result) > 0 && !json.Valid(m.Result) {
+		problems = append(problems, "column result is not valid JSON")
+	}
+	if len(m.Metadata) > 0 && !isJSONObject(m.Metadata) {
+		problems = append(problems, "column metadata is not a JSON object")
+	}
+	if !m.Status.Valid() {
+		problems = append(problems, fmt.Sprintf("column status holds the unknown status %d", int(m.Status)))
+	}
+	if !m.Priority.Valid() {
+		problems = append(problems, fmt.Sprintf("column priority holds the unknown priority %d", int(m.Priority)))
+	}
+	return problems
+}
+
+// isJSONObject reports whether b is a JSON object.
+func isJSONObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
 
 func asInt(v driver.Value) int64 {

@@ -89,8 +89,10 @@ func (d *DB) Claim(ctx context.Context, p qdriver.ClaimParams) ([]*queuetype.Mes
 		args = append(args, dest)
 	}
 	var out []*queuetype.Message
-	err := d.w.do(ctx, false, func(t *tx) (err error) {
-		out, err = t.queryMessages(query, args...)
+	// multi: a claim that fails after its update (failing a bad row) is
+	// rolled back whole, so no claimed row is left leased to nobody.
+	err := d.w.do(ctx, true, func(t *tx) (err error) {
+		out, err = t.claimRows(query, micros(p.Now), p.Me, args)
 		return err
 	})
 	if err != nil {
@@ -464,10 +466,71 @@ func (d *DB) readMessages(ctx context.Context, query string, args ...any) ([]*qu
 			vals[i] = v
 		}
 		m, err := decodeMessage(vals)
-		if err != nil {
+		if m == nil {
 			return nil, err
 		}
-		out = append(out, m)
+		out = append(out, m) // a row with bad columns, as far as it reads (see decodeMessage)
 	}
 	return out, rows.Err()
+}
+
+// claimRows runs the claim statement and decodes each claimed row on its
+// own. A row that cannot be decoded is failed at once, in the same
+// transaction, with the decode error as its last error (the attempt the
+// claim counted stays counted): it never reaches a handler, and the rows
+// claimed with it run normally. It comes back failed, so its callback and
+// waiters learn of it.
+func (t *tx) claimRows(query string, now int64, me string, args []any) ([]*queuetype.Message, error) {
+	var out []*queuetype.Message
+	var bad []badRow
+	err := t.eachRow(query, args, func(m *queuetype.Message, err error) {
+		if err != nil && m.Status == queuetype.StatusProcessing {
+			bad = append(bad, badRow{m, err})
+		}
+		out = append(out, m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range bad {
+		msg := b.err.Error() + "; failed without running"
+		if _, err := t.exec(sqlFailUndecodable, now, msg, me, b.m.Seq); err != nil {
+			return nil, err
+		}
+		b.m.Status, b.m.LastError = queuetype.StatusFailed, msg
+		b.m.FinishedAt, b.m.UpdatedAt = time.UnixMicro(now).UTC(), time.UnixMicro(now).UTC()
+		b.m.LeaseOwner, b.m.LeaseExpiry = "", time.Time{}
+	}
+	return out, nil
+}
+
+// badRow is a claimed row that could not be decoded.
+type badRow struct {
+	m   *queuetype.Message
+	err error
+}
+
+// eachRow runs a row-returning statement on the writer's connection and
+// passes every row to fn, decoded as far as it could be (see decodeMessage).
+func (t *tx) eachRow(query string, args []any, fn func(*queuetype.Message, error)) error {
+	rows, err := t.w.query(query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals := make([]driver.Value, len(rows.Columns()))
+	for {
+		err := rows.Next(vals)
+		if errors.Is(err, errEOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		m, err := decodeMessage(vals)
+		if m == nil {
+			return err
+		}
+		fn(m, err)
+	}
 }

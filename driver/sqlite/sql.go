@@ -75,6 +75,12 @@ const (
 	              ORDER BY lease_expires_at LIMIT ?2)
 	RETURNING ` + messageColumns
 
+	// ?1 now, ?2 error, ?3 me, ?4 seq: a claimed row that cannot be decoded
+	// fails at once, without running.
+	sqlFailUndecodable = `UPDATE messages SET status = 3, finished_at = ?1, updated_at = ?1, last_error = ?2,
+	lease_owner = NULL, lease_expires_at = NULL, callback_owner = NULLIF(callback_owner, ?3)
+	WHERE seq = ?4`
+
 	// ?1 now, ?2 limit
 	sqlPromote = `UPDATE messages SET status = 0, updated_at = ?1
 	WHERE seq IN (SELECT seq FROM messages WHERE status IN (4, 7) AND run_at <= ?1
