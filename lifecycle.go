@@ -30,6 +30,7 @@ const claimGather = time.Millisecond
 type runState struct {
 	owner        string   // lease owner: instance and start number
 	destinations []string // the handler names this run claims for
+	maxAttempts  []int    // their handlers' MaxAttempts, parallel to destinations
 	fetcher      *fetch.Fetcher
 	exec         *exec.Executor
 	completer    *complete.Completer
@@ -63,6 +64,9 @@ func (q *Queue) Start(ctx context.Context) error {
 		r.destinations = append(r.destinations, name)
 	}
 	slices.Sort(r.destinations)
+	for _, name := range r.destinations {
+		r.maxAttempts = append(r.maxAttempts, q.handlerMap()[name].opts.MaxAttempts)
+	}
 	q.wire(r)
 	q.run.Store(r)
 	go func() {

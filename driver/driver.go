@@ -107,12 +107,17 @@ type Execer interface {
 }
 
 // InsertParams holds messages to insert. Every message must have its ID,
-// Status (pending or scheduled), times and MaxAttempts set.
+// Status (pending or scheduled) and times set.
 type InsertParams struct {
 	Messages []*Message
 	// CallbackOwners, when not nil, is parallel to Messages: the instance
 	// that waits for each message's callback, or "" for none.
 	CallbackOwners []string
+	// MaxAttemptsDefault is stored for messages whose MaxAttempts is 0,
+	// marked unset: the claim that first takes such a message replaces it
+	// with ClaimParams.MaxAttempts of its destination (and reads return
+	// MaxAttempts 0 until then). Required when a message has no MaxAttempts.
+	MaxAttemptsDefault int
 }
 
 // ClaimParams selects and leases ready messages.
@@ -123,6 +128,10 @@ type ClaimParams struct {
 	Now          time.Time // the claim time; messages expired by then are expired, not claimed
 	LeaseUntil   time.Time // when the new leases run out unless renewed
 	Me           string    // this instance's callback owner id
+	// MaxAttempts, parallel to Destinations, is each destination's handler
+	// MaxAttempts. A claimed message sent without MaxAttempts takes it (and
+	// keeps it from then on); nil or 0 keeps the sender's MaxAttemptsDefault.
+	MaxAttempts []int
 }
 
 // Completion is the outcome of one attempt, to be recorded if the attempt

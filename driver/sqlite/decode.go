@@ -49,17 +49,35 @@ func encodeTags(tags []string) (any, error) {
 	return string(b), nil
 }
 
-// insertArgs returns the parameters of sqlInsert for m.
-func insertArgs(m *queuetype.Message, callbackOwner string) ([]any, error) {
+// insertArgs returns the parameters of sqlInsert for m. A message without
+// MaxAttempts stores standIn, marked unset, for its worker to resolve.
+func insertArgs(m *queuetype.Message, callbackOwner string, standIn int) ([]any, error) {
 	tags, err := encodeTags(m.Tags)
+	if err != nil {
+		return nil, err
+	}
+	maxAttempts, unset, err := storedMaxAttempts(m, standIn)
 	if err != nil {
 		return nil, err
 	}
 	return []any{
 		m.ID, m.Type, int64(m.Status), m.Destination, m.Source, string(m.Content),
 		int64(m.Priority), micros(m.CreatedAt), micros(m.RunAt), nullMicros(m.ExpireAt),
-		int64(m.MaxAttempts), tags, nullJSON(m.Metadata), nullText(m.ShardKey), nullText(callbackOwner),
+		maxAttempts, tags, nullJSON(m.Metadata), nullText(m.ShardKey), nullText(callbackOwner), unset,
 	}, nil
+}
+
+// storedMaxAttempts returns the max_attempts and max_attempts_unset columns
+// for m: its own MaxAttempts, or standIn marked unset when it has none.
+func storedMaxAttempts(m *queuetype.Message, standIn int) (maxAttempts, unset int64, err error) {
+	if m.MaxAttempts > 0 {
+		return int64(m.MaxAttempts), 0, nil
+	}
+	if standIn <= 0 {
+		return 0, 0, fmt.Errorf("%w: message %q has no MaxAttempts and the insert no MaxAttemptsDefault",
+			queuetype.ErrInvalidArgument, m.ID)
+	}
+	return int64(standIn), 1, nil
 }
 
 // decodeMessage reads one row in messageColumns order. Values are what the

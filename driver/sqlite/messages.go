@@ -65,7 +65,7 @@ func insertAll(p qdriver.InsertParams, exec func([]any) (int64, error)) error {
 		if p.CallbackOwners != nil {
 			owner = p.CallbackOwners[i]
 		}
-		args, err := insertArgs(m, owner)
+		args, err := insertArgs(m, owner, p.MaxAttemptsDefault)
 		if err != nil {
 			return err
 		}
@@ -83,10 +83,17 @@ func (d *DB) Claim(ctx context.Context, p qdriver.ClaimParams) ([]*queuetype.Mes
 		return nil, nil
 	}
 	query := cachedSQL(fmt.Sprint("claim/", n), func() string { return claimSQL(n) })
-	args := make([]any, 0, 5+n)
+	args := make([]any, 0, 5+2*n)
 	args = append(args, micros(p.Now), p.Owner, micros(p.LeaseUntil), int64(p.Max), p.Me)
 	for _, dest := range p.Destinations {
 		args = append(args, dest)
+	}
+	for i := range p.Destinations {
+		var maxAttempts any // NULL: keep what the sender stored
+		if i < len(p.MaxAttempts) && p.MaxAttempts[i] > 0 {
+			maxAttempts = int64(p.MaxAttempts[i])
+		}
+		args = append(args, maxAttempts)
 	}
 	var out []*queuetype.Message
 	// multi: a claim that fails after its update (failing a bad row) is
