@@ -145,7 +145,7 @@ func (q *Queue) wire(r *runState) {
 }
 
 // Stop stops claiming, lets running handlers finish until ctx is done, then
-// cancels them (cause exec.ErrStopping) and returns their messages to
+// cancels them (cause ErrStopping) and returns their messages to
 // pending without counting the attempt. Outcomes are recorded before Stop
 // returns. Stop is idempotent, and concurrent calls wait for the same stop.
 func (q *Queue) Stop(ctx context.Context) error {

@@ -8,7 +8,6 @@ package exec
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -19,8 +18,9 @@ import (
 )
 
 // ErrStopping is the cause of a handler context cancelled because the queue
-// is stopping; the attempt is given back, not charged.
-var ErrStopping = errors.New("queue is stopping")
+// is stopping; the attempt is given back, not charged. It is the exported
+// queuetype.ErrStopping (queuesqlite.ErrStopping).
+var ErrStopping = queuetype.ErrStopping
 
 // stopGrace is how long handlers cancelled at the stop deadline get to
 // return before they are abandoned.
