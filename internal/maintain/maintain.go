@@ -88,13 +88,23 @@ func (m *Maintainer) every(ctx context.Context, d time.Duration, fn func(context
 	})
 }
 
+// warn logs a duty's failure, unless the duty failed because the
+// maintainer is stopping: Stop cancels the calls in flight, and what they
+// return then (context canceled) is the stop, not a fault.
+func (m *Maintainer) warn(ctx context.Context, msg string, args ...any) {
+	if ctx.Err() != nil {
+		return
+	}
+	m.cfg.Logger.Warn(msg, args...)
+}
+
 // heartbeat renews the leases of running handlers and reports lost ones.
 func (m *Maintainer) heartbeat(ctx context.Context) {
 	until := m.cfg.Now().Add(m.cfg.Lease)
 	for shard, seqs := range m.cfg.Leased() {
 		held, err := m.cfg.Shards[shard].ExtendLeases(ctx, driver.LeaseParams{Owner: m.cfg.Owner, Seqs: seqs, Until: until})
 		if err != nil {
-			m.cfg.Logger.Warn("lease heartbeat failed", "shard", shard, "err", err)
+			m.warn(ctx, "lease heartbeat failed", "shard", shard, "err", err)
 			continue
 		}
 		still := make(map[int64]bool, len(held))
@@ -115,7 +125,7 @@ func (m *Maintainer) rescueAndExpire(ctx context.Context) {
 		p := driver.MaintainParams{Now: m.cfg.Now(), Limit: batchLimit, Me: m.cfg.Me}
 		rescued, err := d.Rescue(ctx, p)
 		if err != nil {
-			m.cfg.Logger.Warn("rescue failed", "shard", shard, "err", err)
+			m.warn(ctx, "rescue failed", "shard", shard, "err", err)
 		} else if len(rescued) > 0 {
 			m.cfg.Logger.Info("rescued messages from expired leases", "shard", shard, "n", len(rescued))
 			m.report(shard, rescued)
@@ -123,7 +133,7 @@ func (m *Maintainer) rescueAndExpire(ctx context.Context) {
 		}
 		expired, err := d.Expire(ctx, p)
 		if err != nil {
-			m.cfg.Logger.Warn("expiry failed", "shard", shard, "err", err)
+			m.warn(ctx, "expiry failed", "shard", shard, "err", err)
 		} else if len(expired) > 0 {
 			m.report(shard, expired)
 		}
@@ -165,7 +175,7 @@ func (m *Maintainer) promote(ctx context.Context) time.Duration {
 	for shard, d := range m.cfg.Shards {
 		n, err := d.Promote(ctx, driver.MaintainParams{Now: m.cfg.Now(), Limit: batchLimit})
 		if err != nil {
-			m.cfg.Logger.Warn("promotion failed", "shard", shard, "err", err)
+			m.warn(ctx, "promotion failed", "shard", shard, "err", err)
 			continue
 		}
 		if n > 0 {
@@ -191,7 +201,7 @@ func (m *Maintainer) cleanup(ctx context.Context) {
 	for shard, d := range m.cfg.Shards {
 		res, err := d.Cleanup(ctx, driver.CleanupParams{Before: before})
 		if err != nil {
-			m.cfg.Logger.Warn("cleanup failed", "shard", shard, "err", err)
+			m.warn(ctx, "cleanup failed", "shard", shard, "err", err)
 			continue
 		}
 		if res.Deleted > 0 {
