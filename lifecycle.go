@@ -26,6 +26,15 @@ const completeBatchMax = 1000
 // transactions) come in batches rather than one message at a time.
 const claimGather = time.Millisecond
 
+// A running queue looks for destinations that no process seems to handle
+// every unhandledCheckIntervals maintenance intervals (30 s by default; it
+// counts messages, one scan per shard), and logs one whose ready messages
+// made no progress for unhandledWarnIntervals (1 min by default).
+const (
+	unhandledCheckIntervals = 30
+	unhandledWarnIntervals  = 60
+)
+
 // runState is one Start..Stop cycle of the workers.
 type runState struct {
 	owner        string   // lease owner: instance and start number
@@ -119,7 +128,10 @@ func (q *Queue) wire(r *runState) {
 			}
 		},
 		Ready:  r.fetcher.Wake,
-		Logger: q.logger,
+		Served: r.destinations, Unhandled: q.unhandled,
+		UnhandledEvery: unhandledCheckIntervals * c.MaintenanceInterval,
+		UnhandledAfter: unhandledWarnIntervals * c.MaintenanceInterval,
+		Logger:         q.logger,
 	})
 	fetchCtx, stopFetch := context.WithCancel(context.Background())
 	r.stopFetch, r.fetchDone = stopFetch, make(chan struct{})
@@ -188,6 +200,18 @@ func leased(e *exec.Executor) map[int][]int64 {
 		out[j.Msg.Shard] = append(out[j.Msg.Shard], j.Msg.Seq)
 	}
 	return out
+}
+
+// unhandled logs, once per destination for the life of the queue, that
+// messages wait for a destination no handler here serves and no other
+// process seems to work on.
+func (q *Queue) unhandled(dest string, pending int, stuckFor time.Duration) {
+	if _, logged := q.unhandledLogged.LoadOrStore(dest, true); logged {
+		return
+	}
+	q.logger.Warn("messages wait for a destination that no process handles", "destination", dest,
+		"pending", pending, "no_progress_for", stuckFor.Round(time.Second),
+		"hint", "register a handler for it (Handle) in a worker process; Stats().Unhandled lists such destinations")
 }
 
 // leaseLost cancels the handler of a message whose lease is gone.

@@ -40,8 +40,16 @@ type Config struct {
 	// status (expired, or failed after a rescue), for callbacks.
 	Finished func(shard int, ms []*queuetype.Message)
 	// Ready is told that messages became ready to claim.
-	Ready  func()
-	Logger *slog.Logger
+	Ready func()
+	// Served lists the destinations this process has handlers for. Every
+	// UnhandledEvery (0 = never) the others are looked at: Unhandled is told,
+	// once, of each whose ready messages have made no progress (unchanged
+	// counts) for UnhandledAfter, so that no process seems to handle it.
+	Served         []string
+	UnhandledEvery time.Duration
+	UnhandledAfter time.Duration
+	Unhandled      func(destination string, pending int, stuckFor time.Duration)
+	Logger         *slog.Logger
 }
 
 // Maintainer runs the duties until Stop.
@@ -60,6 +68,9 @@ func Start(cfg Config) *Maintainer {
 	m.every(ctx, cfg.Interval, m.rescueAndExpire)
 	m.every(ctx, cfg.CleanupEvery, m.cleanup)
 	m.wg.Go(func() { m.promoter(ctx) })
+	if cfg.UnhandledEvery > 0 {
+		m.wg.Go(func() { m.watchUnhandled(ctx) })
+	}
 	return m
 }
 
