@@ -90,6 +90,9 @@ func (q *Queue) prepare(ms []*Message) ([]*Message, error) {
 	rows := make([]*Message, len(ms))
 	for i, m := range ms {
 		if err := m.Validate(); err != nil {
+			if len(ms) == 1 {
+				return nil, err // a single Send: no index to name
+			}
 			return nil, fmt.Errorf("message %d: %w", i, err)
 		}
 		rows[i] = q.row(m, now)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
+
 	qdriver "github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
@@ -56,7 +58,18 @@ func (d *DB) InsertTx(ctx context.Context, tx qdriver.Execer, p qdriver.InsertPa
 		}
 		return res.LastInsertId()
 	})
+	if isNoMessagesTable(err) {
+		return fmt.Errorf("%w: insert into the caller's transaction: it is not on the queue's database %s "+
+			"(begin it on the queue's DB() pool): %v", queuetype.ErrInvalidArgument, d.path, err)
+	}
 	return d.wrap("insert", err)
+}
+
+// isNoMessagesTable reports the error of a statement run on a database that
+// has no queue in it.
+func isNoMessagesTable(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrError && strings.Contains(se.Error(), "no such table: messages")
 }
 
 func insertAll(p qdriver.InsertParams, exec func([]any) (int64, error)) error {
