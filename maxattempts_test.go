@@ -52,3 +52,36 @@ func TestMaxAttempts_WorkerHandlerDecidesForAProducersMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxAttempts_UnsetSurvivesAReshard: a moved message that was sent
+// without MaxAttempts still takes the worker's handler value.
+func TestMaxAttempts_UnsetSurvivesAReshard(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	producer, err := queuesqlite.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 6 {
+		ids = append(ids, send(t, producer, queuesqlite.NewMessage("flaky", i), nil))
+	}
+	producer.Close()
+	if _, err := queuesqlite.Reshard(context.Background(), dir, 3, nil); err != nil {
+		t.Fatal(err)
+	}
+	worker, err := queuesqlite.Open(dir, fast())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer worker.Close()
+	worker.Handle("flaky", func(context.Context, *queuesqlite.Message) (any, error) {
+		return nil, errors.New("always fails")
+	}, &queuesqlite.HandlerOpts{MaxAttempts: 2})
+	start(t, worker)
+	for _, id := range ids {
+		if m := wait(t, worker, id); m.Status != queuesqlite.StatusFailed || m.Attempt != 2 || m.MaxAttempts != 2 {
+			t.Errorf("message %s (shard %d): %s after %d of %d attempts; want failed after 2", id, m.Shard, m.Status, m.Attempt, m.MaxAttempts)
+		}
+	}
+}
