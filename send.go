@@ -127,8 +127,9 @@ func (q *Queue) row(m *Message, now time.Time) *Message {
 	if string(r.Metadata) == "null" {
 		r.Metadata = nil
 	}
-	// MaxAttempts 0 stays 0: the worker that claims the message resolves it
-	// from its handler (see driver.ClaimParams.MaxAttempts).
+	// MaxAttempts 0 stays 0: it is stored unset (Config.MaxAttempts as a
+	// stand-in), and the worker that claims the message resolves it from its
+	// handler (see driver.ClaimParams.MaxAttempts).
 	r.Shard = q.shardOf(&r)
 	return &r
 }

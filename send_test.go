@@ -33,9 +33,9 @@ func TestQueue_SendStoresEveryField(t *testing.T) {
 	if got.RunAt.Sub(before) < time.Hour || got.ExpireAt.Sub(got.RunAt) < time.Hour-time.Second {
 		t.Fatalf("run at %v expire at %v (sent at %v)", got.RunAt, got.ExpireAt, before)
 	}
-	// MaxAttempts stays unset (0) until a worker claims the message and
-	// takes its handler's value.
-	if got.MaxAttempts != 0 || got.Type != "task" {
+	// Config.MaxAttempts is stored as a stand-in until a worker claims the
+	// message and takes its handler's value.
+	if got.MaxAttempts != queuesqlite.MaxAttemptsDefault || got.Type != "task" {
 		t.Fatalf("defaults: max attempts %d type %q", got.MaxAttempts, got.Type)
 	}
 	if m.ID != "" {

@@ -113,10 +113,11 @@ type InsertParams struct {
 	// CallbackOwners, when not nil, is parallel to Messages: the instance
 	// that waits for each message's callback, or "" for none.
 	CallbackOwners []string
-	// MaxAttemptsDefault is stored for messages whose MaxAttempts is 0,
-	// marked unset: the claim that first takes such a message replaces it
-	// with ClaimParams.MaxAttempts of its destination (and reads return
-	// MaxAttempts 0 until then). Required when a message has no MaxAttempts.
+	// MaxAttemptsDefault is stored for messages whose MaxAttempts is 0, as
+	// a stand-in marked unset: the claim that first takes such a message
+	// replaces it with ClaimParams.MaxAttempts of its destination (reads
+	// return the stand-in until then). Required when a message has no
+	// MaxAttempts.
 	MaxAttemptsDefault int
 }
 

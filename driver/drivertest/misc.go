@@ -21,8 +21,8 @@ func testMaxAttempts(t *testing.T, open OpenFunc) {
 		if err := d.Insert(ctx, driver.InsertParams{Messages: []*queuetype.Message{x, y, own}, MaxAttemptsDefault: 5}); err != nil {
 			t.Fatal(err)
 		}
-		if m := get(t, d, "x1"); m.MaxAttempts != 0 {
-			t.Fatalf("before the claim MaxAttempts reads %d, want 0 (unset)", m.MaxAttempts)
+		if m := get(t, d, "x1"); m.MaxAttempts != 5 {
+			t.Fatalf("before the claim MaxAttempts reads %d, want the stand-in 5", m.MaxAttempts)
 		}
 		ms, err := d.Claim(ctx, driver.ClaimParams{Destinations: []string{"x", "y"}, MaxAttempts: []int{2, 7},
 			Max: 3, Owner: "owner-1", Now: t0, LeaseUntil: t0.Add(time.Second), Me: "me-1"})

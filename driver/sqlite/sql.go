@@ -9,11 +9,21 @@ import (
 // migrations/). Times are unix microseconds, UTC.
 
 // messageColumns is the column list every row-returning statement uses; scan
-// reads rows in this order.
-const messageColumns = `seq, id, type, status, destination, source, content, result, priority,
-	created_at, updated_at, run_at, expire_at, finished_at, attempt,
-	CASE WHEN max_attempts_unset = 1 THEN 0 ELSE max_attempts END, retry_count,
+// reads rows in this order. It names only columns of the first schema
+// versions, so a file of an older version can still be read as it is.
+const messageColumns = messageColumnsHead + `max_attempts` + messageColumnsTail
+
+// exportColumns is messageColumns for moving rows between files: a
+// max_attempts still unset (see migration 0004) reads as 0, so the row
+// stays unset where it is imported.
+const exportColumns = messageColumnsHead + `CASE WHEN max_attempts_unset = 1 THEN 0 ELSE max_attempts END` + messageColumnsTail
+
+const (
+	messageColumnsHead = `seq, id, type, status, destination, source, content, result, priority,
+	created_at, updated_at, run_at, expire_at, finished_at, attempt, `
+	messageColumnsTail = `, retry_count,
 	last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, callback_owner`
+)
 
 const (
 	sqlBegin        = `BEGIN IMMEDIATE`
@@ -252,7 +262,7 @@ const (
 // Resharding statements: moving messages between shard files.
 const (
 	// ?1 after seq, ?2 limit
-	sqlExport = `SELECT ` + messageColumns + ` FROM messages WHERE seq > ?1 ORDER BY seq LIMIT ?2`
+	sqlExport = `SELECT ` + exportColumns + ` FROM messages WHERE seq > ?1 ORDER BY seq LIMIT ?2`
 	// Every column but seq (the target file assigns its own, in arrival
 	// order); a message already there (a resumed move) is left alone.
 	sqlImport = `INSERT OR IGNORE INTO messages (id, type, status, destination, source, content, result, priority,
