@@ -104,3 +104,36 @@ func TestClaim_UndecodableRowFailsAloneWithItsReason(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestClaim_UndecodableRowCallsBackInTheSendingProcess: the sender of a
+// row that a worker elsewhere failed as undecodable still gets its
+// callback (reading finished rows does not trip over the bad column).
+func TestClaim_UndecodableRowCallsBackInTheSendingProcess(t *testing.T) {
+	t.Parallel()
+	producer, dir := setup(t, fast())
+	cbs := newCallbacks()
+	m := queuesqlite.NewMessage("job", 1)
+	m.Tags = []string{"x"}
+	id := send(t, producer, m, cbs.fn)
+	good := send(t, producer, queuesqlite.NewMessage("job", 2), cbs.fn)
+	plantBadRow(t, dir, id, `tags = 'not json'`)
+
+	worker, err := queuesqlite.Open(dir, fast())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer worker.Close()
+	worker.Handle("job", func(context.Context, *queuesqlite.Message) (any, error) { return "ok", nil }, nil)
+	start(t, worker)
+	got := map[string]*queuesqlite.Message{}
+	for range 2 {
+		c := cbs.next(t)
+		got[c.ID] = c
+	}
+	if c := got[id]; c == nil || c.Status != queuesqlite.StatusFailed || !strings.Contains(c.LastError, "column tags") {
+		t.Errorf("callback of the bad row: %+v; want failed, naming the tags column", c)
+	}
+	if c := got[good]; c == nil || c.Status != queuesqlite.StatusCompleted {
+		t.Errorf("callback of the good row: %+v; want completed", c)
+	}
+}
