@@ -39,8 +39,10 @@ type Driver interface {
 	// Claim takes up to Max ready messages for the given destinations, highest
 	// priority first and in send order within a priority, leases them to
 	// Owner and counts an attempt. Ready messages whose expire time has passed
-	// are not run: they come back with StatusExpired. Returned messages are in
-	// claim order.
+	// are not run: they come back with StatusExpired. A claimed row that
+	// cannot be decoded is failed at once, alone (its attempt counted), and
+	// comes back with StatusFailed and a LastError naming what is wrong.
+	// Returned messages are in claim order.
 	Claim(ctx context.Context, p ClaimParams) ([]*Message, error)
 	// Head reports the highest priority among ready messages for the given
 	// destinations, and false when there are none. It does not write.
