@@ -12,7 +12,8 @@ import (
 
 // TestStop_GracefulStopLogsNoWarning: a graceful Stop interrupts the
 // background upkeep (promotion, rescue, expiry, cleanup) in the middle of
-// its storage calls; what that interruption returns (context canceled) is
+// its storage calls, and the listener dispatcher in the middle of its own;
+// what that interruption returns (context canceled) is
 // the stop, not a failure, and must not be logged as a warning.
 func TestStop_GracefulStopLogsNoWarning(t *testing.T) {
 	t.Parallel()
@@ -22,9 +23,13 @@ func TestStop_GracefulStopLogsNoWarning(t *testing.T) {
 	cfg.MaintenanceInterval, cfg.CleanupInterval = time.Millisecond, time.Millisecond
 	q, _ := setup(t, cfg)
 	q.Handle("job", func(context.Context, *queuesqlite.Message) (any, error) { return nil, nil }, nil)
+	q.Listen("k", func(context.Context, *queuesqlite.Change) error { return nil }, nil)
 	const cycles = 40
 	for i := range cycles {
 		start(t, q)
+		if _, err := q.SetListenData(context.Background(), "k", i); err != nil {
+			t.Fatal(err)
+		}
 		later := queuesqlite.NewMessage("job", i)
 		later.Delay = time.Hour // keeps the promoter looking
 		send(t, q, later, nil)
