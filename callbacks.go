@@ -49,7 +49,9 @@ func (q *Queue) collectRemoteResults(ctx context.Context) {
 	for shard, d := range q.shards {
 		ms, err := d.Finished(ctx, q.instance, finishedBatch)
 		if err != nil {
-			q.logger.Warn("look for finished messages", "shard", shard, "err", err)
+			if ctx.Err() == nil { // else: the queue is closing
+				q.logger.Warn("look for finished messages", "shard", shard, "err", err)
+			}
 			continue
 		}
 		if len(ms) == 0 {
@@ -61,7 +63,7 @@ func (q *Queue) collectRemoteResults(ctx context.Context) {
 			seqs[i] = m.Seq
 			q.finished(m)
 		}
-		if err := d.AckCallbacks(ctx, seqs); err != nil {
+		if err := d.AckCallbacks(ctx, seqs); err != nil && ctx.Err() == nil {
 			q.logger.Warn("acknowledge callbacks", "shard", shard, "err", err)
 		}
 	}

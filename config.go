@@ -91,7 +91,10 @@ type Config struct {
 	// ClaimBatch is the most messages one claim takes. Default 100.
 	ClaimBatch int
 	// MaintenanceInterval is how often expired leases are rescued and
-	// overdue messages expired. Default 1s.
+	// overdue messages expired. Default 1s. Every 30 intervals a running
+	// queue also counts the messages of destinations it has no handler for,
+	// and logs (once per destination) one whose ready messages made no
+	// progress for 60 intervals: no process seems to handle it.
 	MaintenanceInterval time.Duration
 	// CleanupInterval is how often finished messages past their retention
 	// are deleted. Default 5m.

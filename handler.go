@@ -19,9 +19,10 @@ import (
 // RunAgainAfter(d) runs it again later without counting the attempt. A
 // panic counts as a failed attempt, with its stack stored as the error.
 //
-// ctx is cancelled when the handler's Timeout passes, when the queue stops
-// (cause exec.ErrStopping) and when this worker loses the message's lease
-// (cause ErrLeaseLost); context.Cause tells which.
+// ctx is cancelled when the handler's Timeout passes (cause
+// ErrHandlerTimeout, which also matches context.DeadlineExceeded), when the
+// queue stops past its deadline (cause ErrStopping) and when this worker
+// loses the message's lease (cause ErrLeaseLost); context.Cause tells which.
 type HandlerFunc func(ctx context.Context, m *Message) (any, error)
 
 // HandlerOpts are per-handler settings. Zero fields take the queue's defaults.
@@ -111,12 +112,25 @@ func (q *Queue) invoke(ctx context.Context, m *Message) (any, error) {
 	h := q.handlerMap()[m.Destination]
 	if h.opts.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, h.opts.Timeout,
-			fmt.Errorf("handler %s timed out after %v", h.name, h.opts.Timeout))
+		ctx, cancel = context.WithTimeoutCause(ctx, h.opts.Timeout, &timeoutCause{h.name, h.opts.Timeout})
 		defer cancel()
 	}
 	return h.fn(ctx, m)
 }
+
+// timeoutCause is the cause of a handler context whose Timeout passed: it
+// names the handler and the limit, and matches ErrHandlerTimeout (and so
+// context.DeadlineExceeded).
+type timeoutCause struct {
+	handler string
+	after   time.Duration
+}
+
+func (e *timeoutCause) Error() string {
+	return fmt.Sprintf("handler %s timed out after %v", e.handler, e.after)
+}
+
+func (e *timeoutCause) Unwrap() error { return ErrHandlerTimeout }
 
 // outcome turns what a handler returned into the completion to record.
 func (q *Queue) outcome(j *exec.Job, result any, err error) driver.Completion {
@@ -132,7 +146,7 @@ func (q *Queue) outcome(j *exec.Job, result any, err error) driver.Completion {
 		}
 		err = fmt.Errorf("encode result: %v: %w", encErr, ErrSkipRetry)
 	}
-	if cause := j.Cause(); errors.Is(cause, exec.ErrStopping) && !errors.Is(err, exec.ErrTimeoutIgnored) {
+	if cause := j.Cause(); errors.Is(cause, ErrStopping) && !errors.Is(err, exec.ErrTimeoutIgnored) {
 		c.Status, c.Uncharge, c.Error = StatusPending, true, "released at shutdown: "+err.Error()
 		return c
 	}

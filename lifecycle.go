@@ -27,10 +27,20 @@ const completeBatchMax = 1000
 // transactions) come in batches rather than one message at a time.
 const claimGather = time.Millisecond
 
+// A running queue looks for destinations that no process seems to handle
+// every unhandledCheckIntervals maintenance intervals (30 s by default; it
+// counts messages, one scan per shard), and logs one whose ready messages
+// made no progress for unhandledWarnIntervals (1 min by default).
+const (
+	unhandledCheckIntervals = 30
+	unhandledWarnIntervals  = 60
+)
+
 // runState is one Start..Stop cycle of the workers.
 type runState struct {
 	owner        string   // lease owner: instance and start number
 	destinations []string // the handler names this run claims for
+	maxAttempts  []int    // their handlers' MaxAttempts, parallel to destinations
 	fetcher      *fetch.Fetcher
 	exec         *exec.Executor
 	completer    *complete.Completer
@@ -65,6 +75,9 @@ func (q *Queue) Start(ctx context.Context) error {
 		r.destinations = append(r.destinations, name)
 	}
 	slices.Sort(r.destinations)
+	for _, name := range r.destinations {
+		r.maxAttempts = append(r.maxAttempts, q.handlerMap()[name].opts.MaxAttempts)
+	}
 	q.wire(r)
 	q.run.Store(r)
 	go func() {
@@ -125,7 +138,10 @@ func (q *Queue) wire(r *runState) {
 			}
 		},
 		Ready:  r.fetcher.Wake,
-		Logger: q.logger,
+		Served: r.destinations, Unhandled: q.unhandled,
+		UnhandledEvery: unhandledCheckIntervals * c.MaintenanceInterval,
+		UnhandledAfter: unhandledWarnIntervals * c.MaintenanceInterval,
+		Logger:         q.logger,
 	})
 	fetchCtx, stopFetch := context.WithCancel(context.Background())
 	r.stopFetch, r.fetchDone = stopFetch, make(chan struct{})
@@ -159,7 +175,7 @@ func (q *Queue) wire(r *runState) {
 const stopMargin = time.Second
 
 // Stop stops claiming, lets running handlers (and listeners) finish until
-// ctx is done, then cancels them (cause exec.ErrStopping) and returns their
+// ctx is done, then cancels them (cause ErrStopping) and returns their
 // messages to pending without counting the attempt; a handler already past
 // its Timeout is charged instead. Handlers and listeners that still run a
 // short grace later are abandoned (logged, counted in Abandoned). Outcomes
@@ -222,6 +238,18 @@ func leased(e *exec.Executor) map[int][]maintain.Held {
 		out[j.Msg.Shard] = append(out[j.Msg.Shard], maintain.Held{Seq: j.Msg.Seq, Attempt: j.Msg.Attempt})
 	}
 	return out
+}
+
+// unhandled logs, once per destination for the life of the queue, that
+// messages wait for a destination no handler here serves and no other
+// process seems to work on.
+func (q *Queue) unhandled(dest string, pending int, stuckFor time.Duration) {
+	if _, logged := q.unhandledLogged.LoadOrStore(dest, true); logged {
+		return
+	}
+	q.logger.Warn("messages wait for a destination that no process handles", "destination", dest,
+		"pending", pending, "no_progress_for", stuckFor.Round(time.Second),
+		"hint", "register a handler for it (Handle) in a worker process; Stats().Unhandled lists such destinations")
 }
 
 // leaseLost cancels the handler of an attempt whose lease is gone (not a

@@ -44,9 +44,12 @@ type Queue struct {
 	waiters   waiters
 	processed atomic.Int64
 	abandoned abandonCounters
-	lock      *dirLock // the directory's shared lock (SQLite queues)
-	bgCancel  context.CancelFunc
-	bg        sync.WaitGroup
+	// unhandledLogged holds the destinations already logged as handled by
+	// no process, so each is logged once.
+	unhandledLogged sync.Map
+	lock            *dirLock // the directory's shared lock (SQLite queues)
+	bgCancel        context.CancelFunc
+	bg              sync.WaitGroup
 }
 
 // Open opens the queue stored in directory dir, creating it if needed. The

@@ -203,7 +203,10 @@ func TestQueue_DeadWorkersMessageIsRescued(t *testing.T) {
 func TestQueue_HandlerLearnsItLostTheLease(t *testing.T) {
 	t.Parallel()
 	cfg := fast()
-	cfg.Lease = 90 * time.Millisecond // heartbeat every 30ms
+	// Heartbeat every 500ms: often enough to notice the theft soon, and a
+	// lease long enough that a loaded machine's late heartbeat never lets
+	// it expire (a rescue would then muddle what the test looks at).
+	cfg.Lease = 1500 * time.Millisecond
 	logs := &logCapture{}
 	cfg.Logger = slog.New(logs)
 	q, dir := setup(t, cfg)

@@ -39,8 +39,10 @@ type Driver interface {
 	// Claim takes up to Max ready messages for the given destinations, highest
 	// priority first and in send order within a priority, leases them to
 	// Owner and counts an attempt. Ready messages whose expire time has passed
-	// are not run: they come back with StatusExpired. Returned messages are in
-	// claim order.
+	// are not run: they come back with StatusExpired. A claimed row that
+	// cannot be decoded is failed at once, alone (its attempt counted), and
+	// comes back with StatusFailed and a LastError naming what is wrong.
+	// Returned messages are in claim order.
 	Claim(ctx context.Context, p ClaimParams) ([]*Message, error)
 	// Head reports the highest priority among ready messages for the given
 	// destinations, and false when there are none. It does not write.
@@ -120,12 +122,18 @@ type Execer interface {
 }
 
 // InsertParams holds messages to insert. Every message must have its ID,
-// Status (pending or scheduled), times and MaxAttempts set.
+// Status (pending or scheduled) and times set.
 type InsertParams struct {
 	Messages []*Message
 	// CallbackOwners, when not nil, is parallel to Messages: the instance
 	// that waits for each message's callback, or "" for none.
 	CallbackOwners []string
+	// MaxAttemptsDefault is stored for messages whose MaxAttempts is 0, as
+	// a stand-in marked unset: the claim that first takes such a message
+	// replaces it with ClaimParams.MaxAttempts of its destination (reads
+	// return the stand-in until then). Required when a message has no
+	// MaxAttempts.
+	MaxAttemptsDefault int
 }
 
 // ClaimParams selects and leases ready messages.
@@ -136,6 +144,10 @@ type ClaimParams struct {
 	Now          time.Time // the claim time; messages expired by then are expired, not claimed
 	LeaseUntil   time.Time // when the new leases run out unless renewed
 	Me           string    // this instance's callback owner id
+	// MaxAttempts, parallel to Destinations, is each destination's handler
+	// MaxAttempts. A claimed message sent without MaxAttempts takes it (and
+	// keeps it from then on); nil or 0 keeps the sender's MaxAttemptsDefault.
+	MaxAttempts []int
 }
 
 // Completion is the outcome of one attempt, to be recorded if the attempt

@@ -45,6 +45,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("Listen", func(t *testing.T) { testListen(t, open) })
 	t.Run("ListFilters", func(t *testing.T) { testListFilters(t, open) })
+	t.Run("MaxAttempts", func(t *testing.T) { testMaxAttempts(t, open) })
 }
 
 // newMsg returns a pending message ready to insert, created at t0 + seq ms.

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
+
 	qdriver "github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
@@ -57,7 +59,18 @@ func (d *DB) InsertTx(ctx context.Context, tx qdriver.Execer, p qdriver.InsertPa
 		}
 		return res.LastInsertId()
 	})
+	if isNoMessagesTable(err) {
+		return fmt.Errorf("%w: insert into the caller's transaction: it is not on the queue's database %s "+
+			"(begin it on the queue's DB() pool): %v", queuetype.ErrInvalidArgument, d.path, err)
+	}
 	return d.wrap("insert", err)
+}
+
+// isNoMessagesTable reports the error of a statement run on a database that
+// has no queue in it.
+func isNoMessagesTable(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrError && strings.Contains(se.Error(), "no such table: messages")
 }
 
 func insertAll(p qdriver.InsertParams, exec func([]any) (int64, error)) error {
@@ -66,7 +79,7 @@ func insertAll(p qdriver.InsertParams, exec func([]any) (int64, error)) error {
 		if p.CallbackOwners != nil {
 			owner = p.CallbackOwners[i]
 		}
-		args, err := insertArgs(m, owner)
+		args, err := insertArgs(m, owner, p.MaxAttemptsDefault)
 		if err != nil {
 			return err
 		}
@@ -84,14 +97,23 @@ func (d *DB) Claim(ctx context.Context, p qdriver.ClaimParams) ([]*queuetype.Mes
 		return nil, nil
 	}
 	query := cachedSQL(fmt.Sprint("claim/", n), func() string { return claimSQL(n) })
-	args := make([]any, 0, 5+n)
+	args := make([]any, 0, 5+2*n)
 	args = append(args, micros(p.Now), p.Owner, micros(p.LeaseUntil), int64(p.Max), p.Me)
 	for _, dest := range p.Destinations {
 		args = append(args, dest)
 	}
+	for i := range p.Destinations {
+		var maxAttempts any // NULL: keep what the sender stored
+		if i < len(p.MaxAttempts) && p.MaxAttempts[i] > 0 {
+			maxAttempts = int64(p.MaxAttempts[i])
+		}
+		args = append(args, maxAttempts)
+	}
 	var out []*queuetype.Message
-	err := d.w.do(ctx, false, func(t *tx) (err error) {
-		out, err = t.queryMessages(query, args...)
+	// multi: a claim that fails after its update (failing a bad row) is
+	// rolled back whole, so no claimed row is left leased to nobody.
+	err := d.w.do(ctx, true, func(t *tx) (err error) {
+		out, err = t.claimRows(query, micros(p.Now), p.Me, args)
 		return err
 	})
 	if err != nil {
@@ -531,10 +553,71 @@ func (d *DB) readMessages(ctx context.Context, query string, args ...any) ([]*qu
 			vals[i] = v
 		}
 		m, err := decodeMessage(vals)
-		if err != nil {
+		if m == nil {
 			return nil, err
 		}
-		out = append(out, m)
+		out = append(out, m) // a row with bad columns, as far as it reads (see decodeMessage)
 	}
 	return out, rows.Err()
+}
+
+// claimRows runs the claim statement and decodes each claimed row on its
+// own. A row that cannot be decoded is failed at once, in the same
+// transaction, with the decode error as its last error (the attempt the
+// claim counted stays counted): it never reaches a handler, and the rows
+// claimed with it run normally. It comes back failed, so its callback and
+// waiters learn of it.
+func (t *tx) claimRows(query string, now int64, me string, args []any) ([]*queuetype.Message, error) {
+	var out []*queuetype.Message
+	var bad []badRow
+	err := t.eachRow(query, args, func(m *queuetype.Message, err error) {
+		if err != nil && m.Status == queuetype.StatusProcessing {
+			bad = append(bad, badRow{m, err})
+		}
+		out = append(out, m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range bad {
+		msg := b.err.Error() + "; failed without running"
+		if _, err := t.exec(sqlFailUndecodable, now, msg, me, b.m.Seq); err != nil {
+			return nil, err
+		}
+		b.m.Status, b.m.LastError = queuetype.StatusFailed, msg
+		b.m.FinishedAt, b.m.UpdatedAt = time.UnixMicro(now).UTC(), time.UnixMicro(now).UTC()
+		b.m.LeaseOwner, b.m.LeaseExpiry = "", time.Time{}
+	}
+	return out, nil
+}
+
+// badRow is a claimed row that could not be decoded.
+type badRow struct {
+	m   *queuetype.Message
+	err error
+}
+
+// eachRow runs a row-returning statement on the writer's connection and
+// passes every row to fn, decoded as far as it could be (see decodeMessage).
+func (t *tx) eachRow(query string, args []any, fn func(*queuetype.Message, error)) error {
+	rows, err := t.w.query(query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals := make([]driver.Value, len(rows.Columns()))
+	for {
+		err := rows.Next(vals)
+		if errors.Is(err, errEOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		m, err := decodeMessage(vals)
+		if m == nil {
+			return err
+		}
+		fn(m, err)
+	}
 }

@@ -740,29 +740,14 @@ func (t *tx) drain(query string, args ...any) error {
 	}
 }
 
-// queryMessages runs a row-returning statement and decodes every row.
+// queryMessages runs a row-returning statement and decodes every row. A row
+// with bad columns comes back as far as it reads (see decodeMessage): the
+// statement has already changed it, so failing the whole call would hide
+// what was done.
 func (t *tx) queryMessages(query string, args ...any) ([]*queuetype.Message, error) {
-	rows, err := t.w.query(query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []*queuetype.Message
-	vals := make([]driver.Value, len(rows.Columns()))
-	for {
-		err := rows.Next(vals)
-		if errors.Is(err, errEOF) {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		m, err := decodeMessage(vals)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, m)
-	}
+	err := t.eachRow(query, args, func(m *queuetype.Message, _ error) { out = append(out, m) })
+	return out, err
 }
 
 // queryInt runs a one-value query; ok is false when the value is NULL.

@@ -19,8 +19,9 @@ import (
 )
 
 // ErrStopping is the cause of a handler context cancelled because the queue
-// is stopping; the attempt is given back, not charged.
-var ErrStopping = errors.New("queue is stopping")
+// is stopping; the attempt is given back, not charged. It is the exported
+// queuetype.ErrStopping (queuesqlite.ErrStopping).
+var ErrStopping = queuetype.ErrStopping
 
 // ErrTimeoutIgnored is the error of an attempt whose handler was still
 // running a grace after its timeout: the executor gave up on it, freed its

@@ -44,8 +44,16 @@ type Config struct {
 	// status (expired, or failed after a rescue), for callbacks.
 	Finished func(shard int, ms []*queuetype.Message)
 	// Ready is told that messages became ready to claim.
-	Ready  func()
-	Logger *slog.Logger
+	Ready func()
+	// Served lists the destinations this process has handlers for. Every
+	// UnhandledEvery (0 = never) the others are looked at: Unhandled is told,
+	// once, of each whose ready messages have made no progress (unchanged
+	// counts) for UnhandledAfter, so that no process seems to handle it.
+	Served         []string
+	UnhandledEvery time.Duration
+	UnhandledAfter time.Duration
+	Unhandled      func(destination string, pending int, stuckFor time.Duration)
+	Logger         *slog.Logger
 }
 
 // Held is one attempt a worker runs under a lease.
@@ -74,6 +82,9 @@ func Start(cfg Config) *Maintainer {
 	m.every(ctx, cfg.Interval, m.rescueAndExpire)
 	m.every(ctx, cfg.CleanupEvery, m.cleanup)
 	m.wg.Go(func() { m.promoter(ctx) })
+	if cfg.UnhandledEvery > 0 {
+		m.wg.Go(func() { m.watchUnhandled(ctx) })
+	}
 	return m
 }
 
@@ -122,6 +133,16 @@ func (m *Maintainer) beat(ctx context.Context) {
 	}
 }
 
+// warn logs a duty's failure, unless the duty failed because the
+// maintainer is stopping: Stop cancels the calls in flight, and what they
+// return then (context canceled) is the stop, not a fault.
+func (m *Maintainer) warn(ctx context.Context, msg string, args ...any) {
+	if ctx.Err() != nil {
+		return
+	}
+	m.cfg.Logger.Warn(msg, args...)
+}
+
 // heartbeat beats, then renews the leases of running handlers and reports
 // lost ones.
 func (m *Maintainer) heartbeat(ctx context.Context) {
@@ -134,7 +155,7 @@ func (m *Maintainer) heartbeat(ctx context.Context) {
 		}
 		held, err := m.cfg.Shards[shard].ExtendLeases(ctx, p)
 		if err != nil {
-			m.cfg.Logger.Warn("lease heartbeat failed", "shard", shard, "err", err)
+			m.warn(ctx, "lease heartbeat failed", "shard", shard, "err", err)
 			continue
 		}
 		still := make(map[int64]bool, len(held))
@@ -156,7 +177,7 @@ func (m *Maintainer) rescueAndExpire(ctx context.Context) {
 		m.rescue(ctx, shard, p)
 		expired, err := d.Expire(ctx, p)
 		if err != nil {
-			m.cfg.Logger.Warn("expiry failed", "shard", shard, "err", err)
+			m.warn(ctx, "expiry failed", "shard", shard, "err", err)
 		} else if len(expired) > 0 {
 			m.report(shard, expired)
 		}
@@ -167,13 +188,13 @@ func (m *Maintainer) rescueAndExpire(ctx context.Context) {
 func (m *Maintainer) rescue(ctx context.Context, shard int, p driver.MaintainParams) {
 	v, err := m.cfg.Owners[shard].Observe(ctx)
 	if err != nil {
-		m.cfg.Logger.Warn("read lease owners failed", "shard", shard, "err", err)
+		m.warn(ctx, "read lease owners failed", "shard", shard, "err", err)
 		return
 	}
 	p.Dead, p.Ownerless = v.Dead, v.Ownerless
 	rescued, err := m.cfg.Shards[shard].Rescue(ctx, p)
 	if err != nil {
-		m.cfg.Logger.Warn("rescue failed", "shard", shard, "err", err)
+		m.warn(ctx, "rescue failed", "shard", shard, "err", err)
 	} else if len(rescued) > 0 {
 		m.cfg.Logger.Info("rescued messages of dead lease owners", "shard", shard, "n", len(rescued), "owners", v.Dead)
 		m.report(shard, rescued)
@@ -216,7 +237,7 @@ func (m *Maintainer) promote(ctx context.Context) time.Duration {
 	for shard, d := range m.cfg.Shards {
 		n, err := d.Promote(ctx, driver.MaintainParams{Now: m.cfg.Now(), Limit: batchLimit})
 		if err != nil {
-			m.cfg.Logger.Warn("promotion failed", "shard", shard, "err", err)
+			m.warn(ctx, "promotion failed", "shard", shard, "err", err)
 			continue
 		}
 		if n > 0 {
@@ -242,7 +263,7 @@ func (m *Maintainer) cleanup(ctx context.Context) {
 	for shard, d := range m.cfg.Shards {
 		res, err := d.Cleanup(ctx, driver.CleanupParams{Before: before})
 		if err != nil {
-			m.cfg.Logger.Warn("cleanup failed", "shard", shard, "err", err)
+			m.warn(ctx, "cleanup failed", "shard", shard, "err", err)
 			continue
 		}
 		if res.Deleted > 0 {
