@@ -40,12 +40,12 @@ func testMaxAttempts(t *testing.T, open OpenFunc) {
 			}
 		}
 		// Rescue now goes by the resolved value: x1 has one attempt left.
-		got, err := d.Rescue(ctx, driver.MaintainParams{Now: t0.Add(2 * time.Second)})
+		got, err := d.Rescue(ctx, driver.MaintainParams{Now: t0.Add(2 * time.Second), Dead: []string{"owner-1"}})
 		if err != nil || len(got) != 3 {
 			t.Fatalf("rescue: %v, %v", ids(got), err)
 		}
 		claim(t, d, 1, t0.Add(3*time.Second), "x")
-		if _, err := d.Rescue(ctx, driver.MaintainParams{Now: t0.Add(time.Minute)}); err != nil {
+		if _, err := d.Rescue(ctx, driver.MaintainParams{Now: t0.Add(time.Minute), Dead: []string{"owner-1"}}); err != nil {
 			t.Fatal(err)
 		}
 		if m := wantStatus(t, d, "x1", queuetype.StatusFailed); m.Attempt != 2 {
