@@ -213,7 +213,7 @@ func (r *resharder) finish(ctx context.Context, first *sqlite.DB, span int) (int
 			return 0, err
 		}
 		if i >= r.to && n > 0 {
-			return 0, fmt.Errorf("reshard: shard %d still holds %d messages; run it again", i, n)
+			return 0, fmt.Errorf("reshard: shard %d still holds %d message(s); run it again", i, n)
 		}
 		total += n
 	}

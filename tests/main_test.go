@@ -43,6 +43,8 @@ func runRole(role string) int {
 		"worker":     workerRole,
 		"contention": contentionRole,
 		"sender":     senderRole,
+		"listener":   listenerRole,
+		"locker":     lockerRole,
 	}
 	fn, ok := roles[role]
 	if !ok {
