@@ -1,0 +1,314 @@
+package queuesqlite_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/queue-sqlite/queuesqlite"
+	"github.com/queue-sqlite/queuesqlite/internal/dbtest"
+)
+
+// idFor returns a message id whose home shard (ShardFor(id, n)) is shard.
+func idFor(t *testing.T, shard, n int, salt string) string {
+	t.Helper()
+	return keyFor(t, shard, n, "id-"+salt+"-")
+}
+
+// keyed returns a message with this id whose shard key routes it to shard.
+func keyed(t *testing.T, id string, shard, n int, content any) *queuesqlite.Message {
+	t.Helper()
+	m := queuesqlite.NewMessage("job", content)
+	m.ID, m.ShardKey = id, keyFor(t, shard, n, "key-"+id+fmt.Sprint(shard))
+	return m
+}
+
+// countID counts the rows holding id across the queue's files.
+func countID(t *testing.T, dir, id string) int {
+	t.Helper()
+	n := 0
+	for _, path := range dbtest.ShardFiles(t, dir) {
+		var c int
+		if err := dbtest.Open(t, path).QueryRow(`SELECT count(*) FROM messages WHERE id = ?`, id).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		n += c
+	}
+	return n
+}
+
+func TestIDs_UniqueAcrossShards(t *testing.T) {
+	t.Parallel()
+	const n = 4
+	cfg := fast()
+	cfg.Shards = n
+	q, dir := setup(t, cfg)
+	ctx := context.Background()
+	id := idFor(t, 0, n, "a")
+	first := keyed(t, id, 1, n, "first")
+	if _, err := q.Send(ctx, first, nil); err != nil {
+		t.Fatal(err)
+	}
+	plain := queuesqlite.NewMessage("job", "plain")
+	plain.ID = id
+	for name, m := range map[string]*queuesqlite.Message{
+		"another shard key": keyed(t, id, 2, n, "second"),
+		"the same key":      keyed(t, id, 1, n, "second"),
+		"no shard key":      plain,
+	} {
+		if _, err := q.Send(ctx, m, nil); !errors.Is(err, queuesqlite.ErrDuplicate) {
+			t.Errorf("second send of id %s with %s: err %v, want ErrDuplicate", id, name, err)
+		}
+	}
+	// The other way round: the id stored in its home shard first.
+	id2 := idFor(t, 3, n, "b")
+	home := queuesqlite.NewMessage("job", "home")
+	home.ID = id2
+	send(t, q, home, nil)
+	if _, err := q.Send(ctx, keyed(t, id2, 0, n, "away"), nil); !errors.Is(err, queuesqlite.ErrDuplicate) {
+		t.Errorf("keyed send of an id stored in its home shard: %v, want ErrDuplicate", err)
+	}
+	// Within one batch.
+	id3 := idFor(t, 2, n, "c")
+	if _, err := q.SendBatch(ctx, []*queuesqlite.Message{keyed(t, id3, 0, n, 1), keyed(t, id3, 1, n, 2)}, nil); !errors.Is(err, queuesqlite.ErrDuplicate) {
+		t.Errorf("one id twice in a batch: %v, want ErrDuplicate", err)
+	}
+	for _, x := range []string{id, id2} {
+		if c := countID(t, dir, x); c != 1 {
+			t.Errorf("id %s stored %d times, want once", x, c)
+		}
+	}
+	if c := countID(t, dir, id3); c != 0 {
+		t.Errorf("refused batch stored id %s %d times", id3, c)
+	}
+	got, err := q.Get(ctx, id)
+	if err != nil || string(got.Content) != `"first"` || got.Shard != 1 {
+		t.Fatalf("get %s: %v, %+v; want the first message, in shard 1", id, err, got)
+	}
+}
+
+func TestIDs_SendTxCannotDuplicateAnID(t *testing.T) {
+	t.Parallel()
+	const n = 4
+	cfg := fast()
+	cfg.Shards = n
+	q, dir := setup(t, cfg)
+	ctx := context.Background()
+	db, err := q.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendTx := func(ms ...*queuesqlite.Message) ([]string, error) {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := q.SendTx(ctx, tx, ms...)
+		if err != nil {
+			tx.Rollback()
+			return nil, err
+		}
+		return ids, tx.Commit()
+	}
+	// Send first (routed to shard 2), then SendTx (shard 0, the id's home).
+	id := idFor(t, 0, n, "tx")
+	send(t, q, keyed(t, id, 2, n, "sent"), nil)
+	again := queuesqlite.NewMessage("job", "tx")
+	again.ID = id
+	if _, err := sendTx(again); !errors.Is(err, queuesqlite.ErrDuplicate) {
+		t.Errorf("SendTx of an id already sent to shard 2: %v, want ErrDuplicate", err)
+	}
+	// SendTx first, then Send routed elsewhere.
+	id2 := idFor(t, 0, n, "tx2")
+	m := queuesqlite.NewMessage("job", "tx")
+	m.ID = id2
+	if _, err := sendTx(m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Send(ctx, keyed(t, id2, 3, n, "sent"), nil); !errors.Is(err, queuesqlite.ErrDuplicate) {
+		t.Errorf("Send of an id stored by SendTx: %v, want ErrDuplicate", err)
+	}
+	// An explicit id whose home is not shard 0 cannot be kept unique in
+	// the application's transaction on shard 0: refused.
+	far := queuesqlite.NewMessage("job", "far")
+	far.ID = idFor(t, 1, n, "far")
+	if _, err := sendTx(far); !errors.Is(err, queuesqlite.ErrInvalidArgument) || !strings.Contains(err.Error(), far.ID) {
+		t.Errorf("SendTx of id %s (home shard 1): %v, want ErrInvalidArgument naming it", far.ID, err)
+	}
+	// Generated ids have shard 0 as their home.
+	ids, err := sendTx(queuesqlite.NewMessage("job", 1), queuesqlite.NewMessage("job", 2), queuesqlite.NewMessage("job", 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range ids {
+		if h := queuesqlite.ShardFor(x, n); h != 0 {
+			t.Errorf("SendTx generated id %s with home shard %d", x, h)
+		}
+		if c := countID(t, dir, x); c != 1 {
+			t.Errorf("id %s stored %d times", x, c)
+		}
+	}
+	for _, x := range []string{id, id2} {
+		if c := countID(t, dir, x); c != 1 {
+			t.Errorf("id %s stored %d times, want once", x, c)
+		}
+	}
+}
+
+// A refused duplicate must not take over (or drop) the callback of the
+// message that holds the id, on one shard or several.
+func TestIDs_CallbackGoesToTheRightMessage(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 4} {
+		t.Run(fmt.Sprint(n, " shards"), func(t *testing.T) {
+			t.Parallel()
+			cfg := fast()
+			cfg.Shards = n
+			q, _ := setup(t, cfg)
+			ctx := context.Background()
+			release := make(chan struct{})
+			q.Handle("job", func(ctx context.Context, m *queuesqlite.Message) (any, error) {
+				<-release
+				return string(m.Content), nil
+			}, nil)
+			id := idFor(t, 0, n, "cb")
+			var mu sync.Mutex
+			got := map[string][]string{}
+			cb := func(name string) queuesqlite.Callback {
+				return func(m *queuesqlite.Message) {
+					mu.Lock()
+					defer mu.Unlock()
+					got[name] = append(got[name], string(m.Result))
+				}
+			}
+			send(t, q, keyed(t, id, n-1, n, "first"), cb("first"))
+			if _, err := q.Send(ctx, keyed(t, id, 0, n, "second"), cb("second")); !errors.Is(err, queuesqlite.ErrDuplicate) {
+				t.Fatalf("duplicate send: %v, want ErrDuplicate", err)
+			}
+			start(t, q)
+			close(release)
+			wait(t, q, id)
+			eventually(t, "the first callback", func() bool { mu.Lock(); defer mu.Unlock(); return len(got["first"]) > 0 })
+			mu.Lock()
+			defer mu.Unlock()
+			if fmt.Sprint(got["first"]) != `["\"first\""]` || len(got["second"]) != 0 {
+				t.Fatalf("callbacks: %v; want only the first, once, with the first message's result", got)
+			}
+		})
+	}
+}
+
+func TestIDs_GetCancelRetryFollowTheRoute(t *testing.T) {
+	t.Parallel()
+	const n = 4
+	cfg := fast()
+	cfg.Shards = n
+	q, _ := setup(t, cfg)
+	ctx := context.Background()
+	id := idFor(t, 1, n, "route")
+	m := keyed(t, id, 3, n, "x")
+	m.Delay = time.Hour
+	send(t, q, m, nil)
+	got, err := q.Get(ctx, id)
+	if err != nil || got.Shard != 3 {
+		t.Fatalf("get: %v %+v, want shard 3", err, got)
+	}
+	if c, err := q.Cancel(ctx, id); err != nil || c.Status != queuesqlite.StatusCancelled || c.Shard != 3 {
+		t.Fatalf("cancel: %v %+v", err, c)
+	}
+	if r, err := q.Retry(ctx, id); err != nil || r.Status != queuesqlite.StatusPending || r.Shard != 3 {
+		t.Fatalf("retry: %v %+v", err, r)
+	}
+	if _, err := q.Get(ctx, idFor(t, 1, n, "absent")); !errors.Is(err, queuesqlite.ErrNotFound) {
+		t.Fatalf("get of an absent id: %v", err)
+	}
+}
+
+// plantCopy copies the row of id into shard file to with a different
+// content, as a directory written before ids were unique per queue can hold.
+func plantCopy(t *testing.T, dir, id string, from, to int) {
+	t.Helper()
+	src := dbtest.Open(t, queuesqlite.ShardPath(dir, from))
+	var dest, source, created string
+	var status, prio, maxAtt int
+	var createdAt, updatedAt, runAt int64
+	if err := src.QueryRow(`SELECT destination, source, status, priority, max_attempts, created_at, updated_at, run_at, type
+		FROM messages WHERE id = ?`, id).Scan(&dest, &source, &status, &prio, &maxAtt, &createdAt, &updatedAt, &runAt, &created); err != nil {
+		t.Fatal(err)
+	}
+	dst := dbtest.Open(t, queuesqlite.ShardPath(dir, to))
+	if _, err := dst.Exec(`INSERT INTO messages (id, type, status, destination, source, content, priority,
+		created_at, updated_at, run_at, max_attempts) VALUES (?, ?, ?, ?, ?, '"planted"', ?, ?, ?, ?, ?)`,
+		id, created, status, dest, source, prio, createdAt, updatedAt, runAt, maxAtt); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReshard_DuplicateIDStopsWithoutLosingARow(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	q, err := queuesqlite.Open(dir, &queuesqlite.Config{Shards: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 50 {
+		ids = append(ids, send(t, q, queuesqlite.NewMessage("job", i), nil))
+	}
+	id := idFor(t, 0, 2, "planted")
+	m := queuesqlite.NewMessage("job", "original")
+	m.ID = id
+	send(t, q, m, nil)
+	q.Close()
+	plantCopy(t, dir, id, 0, 1)
+	before := len(shardContentsAllowingDuplicates(t, dir))
+
+	_, err = queuesqlite.Reshard(context.Background(), dir, 1, nil)
+	if !errors.Is(err, queuesqlite.ErrDuplicate) || !strings.Contains(err.Error(), id) {
+		t.Fatalf("reshard 2->1 with id %s in both files: %v, want ErrDuplicate naming it", id, err)
+	}
+	if c := countID(t, dir, id); c != 2 {
+		t.Fatalf("id %s has %d rows after the refused reshard, want both kept", id, c)
+	}
+	if after := len(shardContentsAllowingDuplicates(t, dir)); after != before {
+		t.Fatalf("%d rows before the reshard, %d after", before, after)
+	}
+	// Nothing was changed: the queue still opens with 2 shards.
+	q, err = queuesqlite.Open(dir, nil)
+	if err != nil {
+		t.Fatalf("open after the refused reshard: %v", err)
+	}
+	defer q.Close()
+	if q.ShardCount() != 2 {
+		t.Fatalf("%d shards after the refused reshard", q.ShardCount())
+	}
+	for _, x := range ids {
+		if _, err := q.Get(context.Background(), x); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// shardContentsAllowingDuplicates lists every row of the queue's files as
+// "shard/id".
+func shardContentsAllowingDuplicates(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for i, path := range dbtest.ShardFiles(t, dir) {
+		rows, err := dbtest.Open(t, path).Query(`SELECT id FROM messages`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id string
+			rows.Scan(&id)
+			out = append(out, fmt.Sprint(i, "/", id))
+		}
+		rows.Close()
+	}
+	return out
+}
