@@ -328,3 +328,60 @@ func (q *Queue) claimOrder(ctx context.Context, r *runState) ([]int, error) {
 	slices.SortStableFunc(order, func(a, b int) int { return int(heads[b].prio - heads[a].prio) })
 	return order, nil
 }
+
+// RepairResult reports what RepairShardCount did.
+type RepairResult struct {
+	From string // the record found ("" when it was missing)
+	To   int    // the count recorded: the number of shard files present
+}
+
+// RepairShardCount rewrites the shard count record of the queue in dir to
+// the number of shard files present, for a record that was lost or
+// damaged. The files must be numbered 0 to N-1 without a gap; a missing
+// file cannot be repaired this way (restore it). Like Reshard it needs the
+// queue to itself.
+func RepairShardCount(ctx context.Context, dir string) (*RepairResult, error) {
+	present, err := shardFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(present) == 0 {
+		return nil, fmt.Errorf("repair shard count %s: no queue there (%s not found): %w", dir, ShardPath(dir, 0), ErrNotFound)
+	}
+	for k, i := range present {
+		if i != k {
+			return nil, fmt.Errorf("repair shard count %s: %w: %s is missing (files are numbered from 0 without gaps); restore it from a backup",
+				dir, ErrShardMismatch, ShardPath(dir, k))
+		}
+	}
+	lock, err := lockDir(dir, true)
+	if errors.Is(err, errDirBusy) {
+		return nil, fmt.Errorf("repair shard count %s: %w: the queue is open in a process; stop every process first", dir, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer lock.unlock()
+	first, err := sqlite.Open(ctx, ShardPath(dir, 0), nil)
+	if err != nil {
+		return nil, err
+	}
+	defer first.Close()
+	if pending, ok, err := first.Meta(ctx, metaReshardTo); err != nil {
+		return nil, err
+	} else if ok {
+		return nil, fmt.Errorf("repair shard count %s: %w: a reshard to %s is unfinished; run `queuesqlite reshard --to %s`",
+			dir, ErrInvalidState, plural(atoiOr(pending, 0), "shard"), pending)
+	}
+	was, _, err := first.Meta(ctx, metaShardCount)
+	if err != nil {
+		return nil, err
+	}
+	n := strconv.Itoa(len(present))
+	for _, key := range []string{metaShardCount, metaShardFiles} {
+		if err := first.SetMeta(ctx, key, n); err != nil {
+			return nil, err
+		}
+	}
+	return &RepairResult{From: was, To: len(present)}, nil
+}
