@@ -201,6 +201,17 @@ func (q *Queue) lookup(ctx context.Context, id string, try func(shard int) (bool
 	return false, nil
 }
 
+// pruneRoutesLogged is pruneRoutes for the background cleanup.
+func (q *Queue) pruneRoutesLogged(ctx context.Context) {
+	n, err := q.pruneRoutes(ctx)
+	if err != nil {
+		q.logger.Warn("prune id routes failed", "err", err)
+	}
+	if n > 0 {
+		q.logger.Info("pruned id routes of messages that are gone", "routes", n)
+	}
+}
+
 // pruneRoutes deletes the routes older than routeGrace whose shard holds no
 // message with their id, and returns how many it deleted.
 func (q *Queue) pruneRoutes(ctx context.Context) (int, error) {

@@ -312,3 +312,91 @@ func shardContentsAllowingDuplicates(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// testClock is a settable clock for Config.Clock.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// routeIDs lists the ids routed by the queue's files.
+func routeIDs(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, path := range dbtest.ShardFiles(t, dir) {
+		rows, err := dbtest.Open(t, path).Query(`SELECT id FROM id_routes ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id string
+			rows.Scan(&id)
+			out = append(out, id)
+		}
+		rows.Close()
+	}
+	return out
+}
+
+// Cleanup prunes the routes of cleaned-up messages and orphan routes (a
+// crash between the route and the insert), once they are older than the
+// grace, and keeps every route whose message exists.
+func TestIDs_CleanupPrunesRoutes(t *testing.T) {
+	t.Parallel()
+	const n = 2
+	clock := &testClock{now: time.Now().UTC()}
+	cfg := fast()
+	cfg.Shards, cfg.Clock = n, clock.Now
+	cfg.Retention.Completed = time.Hour
+	cfg.CleanupInterval = time.Hour // only the explicit Cleanup runs
+	q, dir := setup(t, cfg)
+	ctx := context.Background()
+	q.Handle("job", func(ctx context.Context, m *queuesqlite.Message) (any, error) { return nil, nil }, nil)
+	done := idFor(t, 0, n, "done")
+	live := idFor(t, 0, n, "live")
+	orphan := idFor(t, 1, n, "orphan")
+	send(t, q, keyed(t, done, 1, n, "done"), nil)
+	lm := keyed(t, live, 1, n, "live")
+	lm.Destination = "nobody" // never runs
+	send(t, q, lm, nil)
+	// An orphan route, as a process killed between its two writes leaves.
+	if _, err := dbtest.Open(t, queuesqlite.ShardPath(dir, 1)).Exec(
+		`INSERT INTO id_routes (id, shard, routed_at, token) VALUES (?, 0, ?, 7)`, orphan, clock.Now().UnixMicro()); err != nil {
+		t.Fatal(err)
+	}
+	start(t, q)
+	wait(t, q, done)
+	if _, err := q.Send(ctx, keyed(t, orphan, 1, n, "new"), nil); !errors.Is(err, queuesqlite.ErrDuplicate) {
+		t.Fatalf("send over a fresh orphan route: %v, want ErrDuplicate (the route may be a send in progress)", err)
+	}
+	if res, err := q.Cleanup(ctx); err != nil || res.RoutesPruned != 0 {
+		t.Fatalf("cleanup within the grace: %+v, %v; want no route pruned", res, err)
+	}
+	clock.Add(48 * time.Hour)
+	res, err := q.Cleanup(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deleted != 1 || res.RoutesPruned != 2 {
+		t.Fatalf("cleanup past retention and grace: %+v; want 1 message deleted, 2 routes pruned", res)
+	}
+	if got := routeIDs(t, dir); fmt.Sprint(got) != fmt.Sprint([]string{live}) {
+		t.Fatalf("routes left: %v, want only %s (its message is pending)", got, live)
+	}
+	if m, err := q.Get(ctx, live); err != nil || m.Shard != 1 {
+		t.Fatalf("get of the routed live message: %v %+v", err, m)
+	}
+	// The pruned ids are free again, on any shard.
+	for _, id := range []string{orphan, done} {
+		if _, err := q.Send(ctx, keyed(t, id, 0, n, "again"), nil); err != nil {
+			t.Fatalf("send of %s after its route was pruned: %v", id, err)
+		}
+	}
+}

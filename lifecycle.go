@@ -114,8 +114,9 @@ func (q *Queue) wire(r *runState) {
 				q.finished(m)
 			}
 		},
-		Ready:  r.fetcher.Wake,
-		Logger: q.logger,
+		Ready:        r.fetcher.Wake,
+		AfterCleanup: q.pruneRoutesLogged,
+		Logger:       q.logger,
 	})
 	fetchCtx, stopFetch := context.WithCancel(context.Background())
 	r.stopFetch, r.fetchDone = stopFetch, make(chan struct{})

@@ -40,8 +40,11 @@ type Config struct {
 	// status (expired, or failed after a rescue), for callbacks.
 	Finished func(shard int, ms []*queuetype.Message)
 	// Ready is told that messages became ready to claim.
-	Ready  func()
-	Logger *slog.Logger
+	Ready func()
+	// AfterCleanup, if set, runs after each cleanup pass (the queue prunes
+	// its id routes there).
+	AfterCleanup func(ctx context.Context)
+	Logger       *slog.Logger
 }
 
 // Maintainer runs the duties until Stop.
@@ -197,5 +200,8 @@ func (m *Maintainer) cleanup(ctx context.Context) {
 		if res.Deleted > 0 {
 			m.cfg.Logger.Info("cleaned up finished messages", "shard", shard, "deleted", res.Deleted, "bytes_freed", res.BytesFreed)
 		}
+	}
+	if m.cfg.AfterCleanup != nil {
+		m.cfg.AfterCleanup(ctx)
 	}
 }
