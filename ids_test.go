@@ -400,3 +400,53 @@ func TestIDs_CleanupPrunesRoutes(t *testing.T) {
 		}
 	}
 }
+
+// After a reshard the routes match the new count: a keyed message is found
+// through its new home, and its id stays refused elsewhere.
+func TestReshard_RebuildsIDRoutes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	q, err := queuesqlite.Open(dir, &queuesqlite.Config{Shards: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 60 {
+		m := queuesqlite.NewMessage("job", i)
+		m.ShardKey = fmt.Sprint("tenant-", i%5)
+		ids = append(ids, send(t, q, m, nil))
+	}
+	q.Close()
+	ctx := context.Background()
+	for _, to := range []int{3, 1, 4} {
+		if _, err := queuesqlite.Reshard(ctx, dir, to, nil); err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		where := shardContents(t, dir)
+		for id := range where {
+			if to > 1 && queuesqlite.ShardFor(id, to) != where[id] {
+				want++
+			}
+		}
+		if got := len(routeIDs(t, dir)); got != want {
+			t.Fatalf("after reshard to %d: %d routes, want %d (one per message outside its id's home)", to, got, want)
+		}
+		q, err := queuesqlite.Open(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			got, err := q.Get(ctx, id)
+			if err != nil || got.Shard != where[id] {
+				t.Fatalf("after reshard to %d: get %s: %v %+v, want shard %d", to, id, err, got, where[id])
+			}
+			dup := queuesqlite.NewMessage("job", "dup")
+			dup.ID = id
+			if _, err := q.Send(ctx, dup, nil); !errors.Is(err, queuesqlite.ErrDuplicate) {
+				t.Fatalf("after reshard to %d: send of existing id %s without key: %v, want ErrDuplicate", to, id, err)
+			}
+		}
+		q.Close()
+	}
+}
