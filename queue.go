@@ -50,7 +50,10 @@ type Queue struct {
 // Open opens the queue stored in directory dir, creating it if needed. The
 // queue is a set of SQLite files (Config.Shards of them) in that directory.
 // Several processes may open the same directory at once; each message is
-// processed by one of them at a time.
+// processed by one of them at a time. The shard count recorded in the
+// directory must agree with its shard files: a lost or damaged record, a
+// missing file or one beyond the count makes Open fail (ErrShardMismatch or
+// ErrCorrupt, naming the fix) without writing anything.
 func Open(dir string, cfg *Config) (*Queue, error) {
 	c, err := cfg.resolve()
 	if err != nil {

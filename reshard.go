@@ -41,6 +41,12 @@ type ReshardResult struct {
 // any process has the queue open, and Open fails while it runs. If it is
 // interrupted (a crash, a kill), run it again with the same count: it
 // resumes where it stopped. Listen data stays in the first file.
+//
+// Before it changes anything it checks the shard count record against the
+// files and that no id is stored in two files (possible in directories
+// written before ids were unique per queue); either problem stops it with
+// an error naming the fix, and every message stays where it was. A move
+// never deletes a source row before its copy is in the target.
 func Reshard(ctx context.Context, dir string, to int, cfg *Config) (*ReshardResult, error) {
 	if to < 1 || to > ShardsMax {
 		return nil, fmt.Errorf("%w: reshard to %s (want 1 to %d)", ErrInvalidArgument, plural(to, "shard"), ShardsMax)

@@ -17,7 +17,8 @@ import (
 // called once in this process when the message finishes (completed, failed,
 // expired or cancelled), whichever process ran it. m itself is not modified,
 // so one message value can be sent several times (with distinct or empty
-// IDs).
+// IDs). Ids are unique per queue: a message whose ID the queue already
+// holds is refused with ErrDuplicate, whichever shard its ShardKey picks.
 func (q *Queue) Send(ctx context.Context, m *Message, cb Callback) (string, error) {
 	ids, err := q.SendBatch(ctx, []*Message{m}, cb)
 	if err != nil {
@@ -63,6 +64,11 @@ func (q *Queue) SendBatch(ctx context.Context, ms []*Message, cb Callback) ([]st
 // the queue's DB(): they exist if and only if tx commits. They go to the
 // first shard. Workers notice them within Config.PollInterval of the commit.
 // Completion callbacks are not available here; use Wait or Get.
+//
+// With several shards, an id must have the first shard as its home
+// (ShardFor(id, shards) == 0) for that transaction alone to keep it unique
+// in the queue: ids SendTx generates do; a given ID with another home is
+// refused with ErrInvalidArgument (send it with Send, or leave ID empty).
 func (q *Queue) SendTx(ctx context.Context, tx *sql.Tx, ms ...*Message) ([]string, error) {
 	if err := q.checkOpen(); err != nil {
 		return nil, err

@@ -43,6 +43,7 @@ func runRole(role string) int {
 		"worker":     workerRole,
 		"contention": contentionRole,
 		"sender":     senderRole,
+		"idsender":   idSenderRole,
 	}
 	fn, ok := roles[role]
 	if !ok {
