@@ -116,18 +116,25 @@ func (q *Queue) putRoutes(ctx context.Context, rows []*Message) (map[string]*dri
 		return nil, nil
 	}
 	errs := make(map[int]error, len(byHome))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for home, rs := range byHome {
-		wg.Go(func() {
+	if len(byHome) == 1 {
+		for home, rs := range byHome {
 			r, _ := q.router(home)
-			err := r.PutRoutes(ctx, rs)
-			mu.Lock()
-			errs[home] = err
-			mu.Unlock()
-		})
+			errs[home] = r.PutRoutes(ctx, rs)
+		}
+	} else {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for home, rs := range byHome {
+			wg.Go(func() {
+				r, _ := q.router(home)
+				err := r.PutRoutes(ctx, rs)
+				mu.Lock()
+				errs[home] = err
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	out := map[string]*driver.Route{}
 	var first error
 	for home, rs := range byHome {

@@ -16,7 +16,8 @@ var _ qdriver.Router = (*DB)(nil)
 
 // PutRoutes implements driver.Router.
 func (d *DB) PutRoutes(ctx context.Context, routes []*qdriver.Route) error {
-	err := d.w.do(ctx, true, func(t *tx) error {
+	// One route is one write (the look-up only reads): no savepoint needed.
+	err := d.w.do(ctx, len(routes) > 1, func(t *tx) error {
 		for _, r := range routes {
 			shard, found, err := t.queryInt(sqlRouteShard, r.ID)
 			if err != nil {
