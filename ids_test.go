@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -448,5 +449,65 @@ func TestReshard_RebuildsIDRoutes(t *testing.T) {
 			}
 		}
 		q.Close()
+	}
+}
+
+// A directory written before ids were unique per queue has no routes: the
+// first Open builds them, so its keyed messages' ids are refused elsewhere
+// too; an id such a directory already holds twice is logged, not lost.
+func TestIDs_OpenBuildsTheRoutesOfAnOlderDirectory(t *testing.T) {
+	t.Parallel()
+	const n = 4
+	dir := t.TempDir()
+	q, err := queuesqlite.Open(dir, &queuesqlite.Config{Shards: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 40 {
+		m := queuesqlite.NewMessage("job", i)
+		m.ShardKey = fmt.Sprint("tenant-", i%3)
+		ids = append(ids, send(t, q, m, nil))
+	}
+	twice := idFor(t, 0, n, "twice")
+	m := queuesqlite.NewMessage("job", "home")
+	m.ID = twice
+	send(t, q, m, nil)
+	q.Close()
+	routed := len(routeIDs(t, dir))
+	if routed == 0 {
+		t.Fatal("no message was stored outside its id's home")
+	}
+	// Back to an older directory: no routes, and one id stored twice.
+	for _, path := range dbtest.ShardFiles(t, dir) {
+		if _, err := dbtest.Open(t, path).Exec(`DELETE FROM id_routes; DELETE FROM meta WHERE key = 'id_routes'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plantCopy(t, dir, twice, 0, 2)
+	if _, err := dbtest.Open(t, queuesqlite.ShardPath(dir, 2)).Exec(`UPDATE messages SET shard_key = 'k' WHERE id = ?`, twice); err != nil {
+		t.Fatal(err)
+	}
+	logs := &logCapture{}
+	q, err = queuesqlite.Open(dir, &queuesqlite.Config{Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if got := len(routeIDs(t, dir)); got != routed {
+		t.Fatalf("%d routes after open, want the %d the messages need", got, routed)
+	}
+	if !logs.has("id stored twice, in shards written before ids were unique per queue; keep one of them") {
+		t.Fatalf("the id stored twice was not reported: %v", logs.msgs)
+	}
+	for _, id := range ids {
+		dup := queuesqlite.NewMessage("job", "dup")
+		dup.ID = id
+		if _, err := q.Send(context.Background(), dup, nil); !errors.Is(err, queuesqlite.ErrDuplicate) {
+			t.Fatalf("send of existing id %s: %v, want ErrDuplicate", id, err)
+		}
+	}
+	if c := countID(t, dir, twice); c != 2 {
+		t.Fatalf("id %s: %d rows, want both kept", twice, c)
 	}
 }

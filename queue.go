@@ -81,6 +81,11 @@ func Open(dir string, cfg *Config) (*Queue, error) {
 		lock.unlock()
 		return nil, err
 	}
+	if err := buildRoutes(context.Background(), dbs, c.Clock(), c.Logger); err != nil {
+		closeAll(dbs)
+		lock.unlock()
+		return nil, err
+	}
 	c.Shards = len(dbs)
 	shards := make([]driver.Driver, len(dbs))
 	for i, db := range dbs {

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"strconv"
 	"time"
 
-	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
 )
 
@@ -258,6 +256,9 @@ func (r *resharder) finish(ctx context.Context, first *sqlite.DB, span int) (int
 			return 0, err
 		}
 	}
+	if err := first.SetMeta(ctx, metaIDRoutes, "1"); err != nil { // rebuilt above
+		return 0, err
+	}
 	for i := r.to; i < span; i++ {
 		r.files[i].Close()
 		delete(r.files, i)
@@ -281,33 +282,7 @@ func (r *resharder) routeShard(ctx context.Context, i int) error {
 	if r.to == 1 {
 		return nil
 	}
-	src, err := r.file(ctx, i)
-	if err != nil {
-		return err
-	}
-	var after int64
-	for {
-		ks, err := src.KeyedAfter(ctx, after, reshardBatch)
-		if err != nil || len(ks) == 0 {
-			return err
-		}
-		after = ks[len(ks)-1].Seq
-		byHome := map[int][]*driver.Route{}
-		for _, k := range ks {
-			if home := shardFor(k.ID, r.to); home != i {
-				byHome[home] = append(byHome[home], &driver.Route{ID: k.ID, Shard: i, At: r.now, Token: rand.Int64()})
-			}
-		}
-		for home, rs := range byHome {
-			dst, err := r.file(ctx, home)
-			if err != nil {
-				return err
-			}
-			if err := dst.PutRoutes(ctx, rs); err != nil {
-				return err
-			}
-		}
-	}
+	return routeFile(ctx, r.file, r.to, i, r.now, nil)
 }
 
 // checkUniqueIDs refuses to start when an id is stored in two files (a
