@@ -102,41 +102,11 @@ func (q *Queue) homeZeroIDs(ms, rows []*Message) error {
 // outside their home, and returns them by id. On failure it drops the
 // routes it created and writes nothing more.
 func (q *Queue) putRoutes(ctx context.Context, rows []*Message) (map[string]*driver.Route, error) {
-	if len(q.shards) == 1 {
-		return nil, nil
-	}
-	byHome := map[int][]*driver.Route{}
-	now := q.now()
-	for _, m := range rows {
-		home := q.homeOf(m.ID)
-		if _, ok := q.router(home); !ok || home == m.Shard {
-			continue
-		}
-		byHome[home] = append(byHome[home], &driver.Route{ID: m.ID, Shard: m.Shard, At: now, Token: rand.Int64()})
-	}
+	byHome := q.routesByHome(rows)
 	if len(byHome) == 0 {
 		return nil, nil
 	}
-	errs := make(map[int]error, len(byHome))
-	if len(byHome) == 1 {
-		for home, rs := range byHome {
-			r, _ := q.router(home)
-			errs[home] = r.PutRoutes(ctx, rs)
-		}
-	} else {
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for home, rs := range byHome {
-			wg.Go(func() {
-				r, _ := q.router(home)
-				err := r.PutRoutes(ctx, rs)
-				mu.Lock()
-				errs[home] = err
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-	}
+	errs := q.putByHome(ctx, byHome)
 	out := map[string]*driver.Route{}
 	var first error
 	for home, rs := range byHome {
@@ -155,6 +125,50 @@ func (q *Queue) putRoutes(ctx context.Context, rows []*Message) (map[string]*dri
 		return nil, first
 	}
 	return out, nil
+}
+
+// routesByHome returns the routes the rows need, by home shard: one for
+// each row stored outside its id's home.
+func (q *Queue) routesByHome(rows []*Message) map[int][]*driver.Route {
+	if len(q.shards) == 1 {
+		return nil
+	}
+	byHome := map[int][]*driver.Route{}
+	now := q.now()
+	for _, m := range rows {
+		home := q.homeOf(m.ID)
+		if _, ok := q.router(home); !ok || home == m.Shard {
+			continue
+		}
+		byHome[home] = append(byHome[home], &driver.Route{ID: m.ID, Shard: m.Shard, At: now, Token: rand.Int64()})
+	}
+	return byHome
+}
+
+// putByHome writes each home's routes (homes in parallel) and returns the
+// errors by home.
+func (q *Queue) putByHome(ctx context.Context, byHome map[int][]*driver.Route) map[int]error {
+	errs := make(map[int]error, len(byHome))
+	if len(byHome) == 1 { // the common case: no goroutine
+		for home, rs := range byHome {
+			r, _ := q.router(home)
+			errs[home] = r.PutRoutes(ctx, rs)
+		}
+		return errs
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for home, rs := range byHome {
+		wg.Go(func() {
+			r, _ := q.router(home)
+			err := r.PutRoutes(ctx, rs)
+			mu.Lock()
+			errs[home] = err
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return errs
 }
 
 // dropRoutes deletes the routes this send created for the ids given (all

@@ -168,24 +168,14 @@ func checkShardFiles(ctx context.Context, first *sqlite.DB, dir string, n int, c
 			Err:  fmt.Errorf("%w: shard 0 records %s, but the queue's files were made for %s", ErrShardMismatch, plural(n, "shard"), made),
 			Hint: fixHint(dir)}
 	}
-	present, err := shardFiles(dir)
+	missing, beyond, err := compareShardFiles(dir, n)
 	if err != nil {
 		return false, err
 	}
-	var missing []int
-	have := map[int]bool{}
-	for _, i := range present {
-		have[i] = true
-		if i >= n {
-			return false, &StorageError{Op: "open", Path: first.Path(),
-				Err:  fmt.Errorf("%w: shard 0 records %s, but %s exists", ErrShardMismatch, plural(n, "shard"), ShardPath(dir, i)),
-				Hint: fixHint(dir)}
-		}
-	}
-	for i := range n {
-		if !have[i] {
-			missing = append(missing, i)
-		}
+	if beyond >= 0 {
+		return false, &StorageError{Op: "open", Path: first.Path(),
+			Err:  fmt.Errorf("%w: shard 0 records %s, but %s exists", ErrShardMismatch, plural(n, "shard"), ShardPath(dir, beyond)),
+			Hint: fixHint(dir)}
 	}
 	if len(missing) > 0 && (ok || !creating) {
 		return false, &StorageError{Op: "open", Path: first.Path(),
@@ -194,6 +184,29 @@ func checkShardFiles(ctx context.Context, first *sqlite.DB, dir string, n int, c
 				dir + "` records the count of the files present (their messages are gone)"}
 	}
 	return ok, nil
+}
+
+// compareShardFiles lists the shards below n whose file is missing in dir,
+// and the highest shard file at or beyond n (-1 when there is none).
+func compareShardFiles(dir string, n int) (missing []int, beyond int, err error) {
+	present, err := shardFiles(dir)
+	if err != nil {
+		return nil, -1, err
+	}
+	beyond = -1
+	have := map[int]bool{}
+	for _, i := range present {
+		have[i] = true
+		if i >= n {
+			beyond = i
+		}
+	}
+	for i := range n {
+		if !have[i] {
+			missing = append(missing, i)
+		}
+	}
+	return missing, beyond, nil
 }
 
 // fixHint names the fix for a shard count record that disagrees with the
