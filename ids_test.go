@@ -511,3 +511,60 @@ func TestIDs_OpenBuildsTheRoutesOfAnOlderDirectory(t *testing.T) {
 		t.Fatalf("id %s: %d rows, want both kept", twice, c)
 	}
 }
+
+// A send whose message cannot be stored removes the route it wrote, so the
+// id is not left refused for other shards; a route it only renewed stays.
+func TestIDs_FailedInsertDropsItsRoute(t *testing.T) {
+	t.Parallel()
+	const n = 4
+	cfg := fast()
+	cfg.Shards = n
+	q, dir := setup(t, cfg)
+	ctx := context.Background()
+	// Shard 2 holds id x already, unrouted (as an older directory can).
+	x := idFor(t, 0, n, "x")
+	send(t, q, keyed(t, x, 0, n, "home"), nil)
+	if _, err := dbtest.Open(t, queuesqlite.ShardPath(dir, 0)).Exec(`DELETE FROM messages WHERE id = ?`, x); err != nil {
+		t.Fatal(err)
+	}
+	plantRow(t, dir, x, 2)
+	if _, err := q.Send(ctx, keyed(t, x, 2, n, "again"), nil); !errors.Is(err, queuesqlite.ErrDuplicate) {
+		t.Fatalf("send of an id shard 2 holds: %v, want ErrDuplicate", err)
+	}
+	if got := routeIDs(t, dir); len(got) != 0 {
+		t.Fatalf("routes after the failed send: %v, want none (it created the route, so it drops it)", got)
+	}
+	// A batch: the part for shard 2 fails, the part for shard 3 is stored
+	// and keeps its route.
+	y := idFor(t, 0, n, "y")
+	_, err := q.SendBatch(ctx, []*queuesqlite.Message{keyed(t, x, 2, n, "again"), keyed(t, y, 3, n, "y")}, nil)
+	if !errors.Is(err, queuesqlite.ErrDuplicate) {
+		t.Fatalf("batch: %v, want ErrDuplicate", err)
+	}
+	if got := routeIDs(t, dir); fmt.Sprint(got) != fmt.Sprint([]string{y}) {
+		t.Fatalf("routes after the half-failed batch: %v, want only %s", got, y)
+	}
+	// A repeated send of a stored, routed message renews its route and is
+	// refused by the target's unique index: the route stays.
+	if _, err := q.Send(ctx, keyed(t, y, 3, n, "y"), nil); !errors.Is(err, queuesqlite.ErrDuplicate) {
+		t.Fatalf("repeated send: %v, want ErrDuplicate", err)
+	}
+	if got := routeIDs(t, dir); fmt.Sprint(got) != fmt.Sprint([]string{y}) {
+		t.Fatalf("routes after a repeated send: %v, want %s kept", got, y)
+	}
+	if m, err := q.Get(ctx, y); err != nil || m.Shard != 3 {
+		t.Fatalf("get %s: %v %+v", y, err, m)
+	}
+}
+
+// plantRow stores a minimal pending message with id in shard file to, as a
+// directory written before ids were unique per queue can hold.
+func plantRow(t *testing.T, dir, id string, to int) {
+	t.Helper()
+	now := time.Now().UnixMicro()
+	if _, err := dbtest.Open(t, queuesqlite.ShardPath(dir, to)).Exec(`INSERT INTO messages (id, status, destination, source, content,
+		priority, created_at, updated_at, run_at, max_attempts) VALUES (?, 0, 'nobody', 'client', '"planted"', 1, ?, ?, ?, 3)`,
+		id, now, now, now); err != nil {
+		t.Fatal(err)
+	}
+}
