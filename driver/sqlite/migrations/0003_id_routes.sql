@@ -16,11 +16,11 @@ CREATE INDEX id_routes_age ON id_routes (routed_at);
 CREATE TRIGGER messages_id_routed BEFORE INSERT ON messages
 WHEN EXISTS (SELECT 1 FROM id_routes WHERE id = NEW.id)
 BEGIN
-    SELECT RAISE(ABORT, 'duplicate id: this id is routed to another shard');
+    SELECT RAISE(ABORT, 'a message with this id is stored in another shard (this one, its home, routes it there)');
 END;
 
 CREATE TRIGGER id_routes_id_stored BEFORE INSERT ON id_routes
 WHEN EXISTS (SELECT 1 FROM messages WHERE id = NEW.id)
 BEGIN
-    SELECT RAISE(ABORT, 'duplicate id: a message with this id is stored in its home shard');
+    SELECT RAISE(ABORT, 'a message with this id is stored in this shard, its home');
 END;
