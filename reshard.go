@@ -149,8 +149,8 @@ func (r *resharder) plan(ctx context.Context, first *sqlite.DB) (from int, resum
 	}
 	from = 1
 	if ok {
-		if from, err = strconv.Atoi(stored); err != nil {
-			return 0, false, fmt.Errorf("reshard: %w: shard count %q", ErrCorrupt, stored)
+		if from, err = parseShardCount(first.Path(), r.dir, stored); err != nil {
+			return 0, false, fmt.Errorf("reshard: %w", err)
 		}
 	}
 	if pending, ok, err := first.Meta(ctx, metaReshardTo); err != nil {
