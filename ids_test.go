@@ -256,9 +256,15 @@ func TestReshard_DuplicateIDStopsWithoutLosingARow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for i := range 50 {
-		ids = append(ids, send(t, q, queuesqlite.NewMessage("job", i), nil))
+	// More ids than one page of the duplicate check (2000 per file); the
+	// planted id sorts after every generated one, so it is on a later page.
+	batch := make([]*queuesqlite.Message, 4100)
+	for i := range batch {
+		batch[i] = queuesqlite.NewMessage("job", i)
+	}
+	ids, err := q.SendBatch(context.Background(), batch, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
 	id := idFor(t, 0, 2, "planted")
 	m := queuesqlite.NewMessage("job", "original")
