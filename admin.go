@@ -79,8 +79,9 @@ type FileCheck struct {
 }
 
 // CheckDir checks every shard file of the queue in dir on its own, without
-// opening the queue: each file is opened (which reads its header and
-// schema) and given a full integrity check. Unlike Open, which stops at the
+// opening the queue: each file is opened read-only (which reads its header
+// and schema; nothing is created or written, so it works on a read-only
+// file system) and given a full integrity check. Unlike Open, which stops at the
 // first damaged file, it reports on all of them. It fails only when dir
 // holds no queue.
 func CheckDir(ctx context.Context, dir string) ([]FileCheck, error) {
@@ -102,8 +103,10 @@ func CheckDir(ctx context.Context, dir string) ([]FileCheck, error) {
 	return out, nil
 }
 
+// checkFile opens path read-only (so a check creates and changes nothing,
+// and works on a read-only file system) and runs the full check.
 func checkFile(ctx context.Context, path string) error {
-	db, err := sqlite.Open(ctx, path, nil)
+	db, err := sqlite.Open(ctx, path, &sqlite.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}

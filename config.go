@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"time"
 )
 
@@ -23,6 +24,9 @@ const (
 	RetainFailedDefault        = 7 * 24 * time.Hour
 	RetainExpiredDefault       = 24 * time.Hour
 	RetainCancelledDefault     = 24 * time.Hour
+	// FileModeDefault: the queue's files are readable and writable by their
+	// owner only.
+	FileModeDefault os.FileMode = 0o600
 )
 
 // Limits of Config; larger values are refused with ErrInvalidArgument. Each
@@ -103,6 +107,16 @@ type Config struct {
 	// if a group never read them. Defaults 7 days and 1,000,000.
 	ListenRetention time.Duration
 	ListenKeep      int
+	// FileMode is the permission bits of the files the queue creates: the
+	// shard files (SQLite gives their -wal and -shm files the same mode)
+	// and queue.lock. Directories it creates get the same bits plus search
+	// permission wherever read is given (0600 -> 0700, 0640 -> 0750). The
+	// umask still applies, and files that exist keep their mode. The owner
+	// must keep read and write. Default 0600: no other local user can read
+	// the messages. Open refuses a queue directory that another user (root
+	// excepted) owns or that every user can write to, or that its group can
+	// write to unless FileMode gives the group write permission (0660).
+	FileMode os.FileMode
 	// Logger receives the queue's logs; nil keeps the queue quiet.
 	Logger *slog.Logger
 	// Clock replaces time.Now, for tests. Default time.Now.
@@ -166,6 +180,9 @@ func (c *Config) resolve() (Config, error) {
 	if r.Backoff == nil {
 		r.Backoff = DefaultBackoff
 	}
+	if r.FileMode == 0 {
+		r.FileMode = FileModeDefault
+	}
 	if r.Logger == nil {
 		r.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -222,6 +239,9 @@ func (r *Config) validate() error {
 	default:
 		return fmt.Errorf("%w: Config.Synchronous %q (want %q or %q)", ErrInvalidArgument, r.Synchronous, SyncNormal, SyncFull)
 	}
+	if err := validFileMode(r.FileMode); err != nil {
+		return err
+	}
 	if r.Lease > 0 && r.Lease < 30*time.Millisecond {
 		return fmt.Errorf("%w: Config.Lease %v is too short to renew (minimum 30ms)", ErrInvalidArgument, r.Lease)
 	}
@@ -232,4 +252,18 @@ func setDefault[T int | time.Duration](v *T, def T) {
 	if *v == 0 {
 		*v = def
 	}
+}
+
+// validFileMode checks Config.FileMode: permission bits only (0 for the
+// default), with read and write for the owner.
+func validFileMode(m os.FileMode) error {
+	switch {
+	case m == 0:
+		return nil
+	case m&^os.ModePerm != 0:
+		return fmt.Errorf("%w: Config.FileMode %v has bits other than permissions (want e.g. 0600 or 0640)", ErrInvalidArgument, m)
+	case m&0o600 != 0o600:
+		return fmt.Errorf("%w: Config.FileMode %#o does not let the owner read and write (want e.g. 0600 or 0640)", ErrInvalidArgument, uint32(m))
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ package queuesqlite
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -15,8 +16,25 @@ import (
 // kernel drops it when the process dies, so a crash never leaves it stale.
 type dirLock struct{ f *os.File }
 
+// lockFileName is the lock file in the queue directory.
+const lockFileName = "queue.lock"
+
+// lockDir locks dir, creating the lock file with the default mode if needed.
 func lockDir(dir string, exclusive bool) (*dirLock, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "queue.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	return lockDirMode(dir, exclusive, FileModeDefault)
+}
+
+// lockDirMode locks dir, creating the lock file with mode if needed. The
+// lock file is never opened through a symlink (O_NOFOLLOW): one planted
+// there would make the queue create or lock another file.
+func lockDirMode(dir string, exclusive bool, mode os.FileMode) (*dirLock, error) {
+	path := filepath.Join(dir, lockFileName)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, mode)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, &StorageError{Op: "lock queue directory", Path: path,
+			Err:  fmt.Errorf("%w: %s is a symlink; the queue does not open its files through links", ErrInvalidArgument, lockFileName),
+			Hint: "remove it (and find out who put it there); it is recreated as a plain file"}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock queue directory: %w", err)
 	}
@@ -38,4 +56,39 @@ func (l *dirLock) unlock() {
 	if l != nil {
 		l.f.Close() // closing the descriptor releases the lock
 	}
+}
+
+// lockDirReadOnly takes dir's lock shared through a read-only descriptor,
+// creating nothing: without a lock file, or without the right to read it,
+// it returns no lock (nil) and the caller reads without one. A reshard in
+// progress (the lock held exclusively) is errDirBusy.
+func lockDirReadOnly(dir string) (*dirLock, error) {
+	path := filepath.Join(dir, lockFileName)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
+		return nil, nil
+	case errors.Is(err, syscall.ELOOP):
+		return nil, &StorageError{Op: "lock queue directory", Path: path,
+			Err: fmt.Errorf("%w: %s is a symlink; the queue does not open its files through links", ErrInvalidArgument, lockFileName)}
+	case err != nil:
+		return nil, fmt.Errorf("lock queue directory: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, errDirBusy
+		}
+		return nil, fmt.Errorf("lock queue directory: %w", err)
+	}
+	return &dirLock{f: f}, nil
+}
+
+// fileOwner returns the user id owning the file fi describes.
+func fileOwner(fi fs.FileInfo) (uid int, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return int(st.Uid), true
 }

@@ -48,7 +48,9 @@ type Queue struct {
 }
 
 // Open opens the queue stored in directory dir, creating it if needed. The
-// queue is a set of SQLite files (Config.Shards of them) in that directory.
+// queue is a set of SQLite files (Config.Shards of them) in that directory,
+// created with Config.FileMode (owner-only by default); a directory other
+// users can write to is refused, and no file is opened through a symlink.
 // Several processes may open the same directory at once; each message is
 // processed by one of them at a time. The shard count recorded in the
 // directory must agree with its shard files: a lost or damaged record, a
@@ -62,14 +64,14 @@ func Open(dir string, cfg *Config) (*Queue, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty queue directory", ErrInvalidArgument)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("open queue: %w", err)
+	if err := prepareDir(dir, c.FileMode); err != nil {
+		return nil, err
 	}
 	requested := 0
 	if cfg != nil {
 		requested = cfg.Shards
 	}
-	lock, err := lockDir(dir, false)
+	lock, err := lockDirMode(dir, false, c.FileMode)
 	if errors.Is(err, errDirBusy) {
 		return nil, fmt.Errorf("open queue %s: %w: a reshard is running; wait for it to finish", dir, err)
 	}

@@ -113,7 +113,12 @@ func (q *Queue) change(ctx context.Context, id string, fn func(driver.Driver, dr
 type ListOpts struct {
 	Statuses    []Status // any of these; nil = all
 	Destination string   // "" = all
-	Limit       int      // per shard; 0 = 100
+	Limit       int      // per shard; 0 = 100 (ListPage: per page)
+	// Tag, when not "", keeps only messages carrying this tag.
+	Tag string
+	// CreatedFrom and CreatedBefore, when not zero, keep only messages sent
+	// at or after CreatedFrom and before CreatedBefore.
+	CreatedFrom, CreatedBefore time.Time
 }
 
 // List returns messages matching opts, shard by shard, in send order within
@@ -128,7 +133,7 @@ func (q *Queue) List(ctx context.Context, opts *ListOpts) ([]*Message, error) {
 	}
 	var out []*Message
 	for shard, d := range q.shards {
-		ms, err := d.List(ctx, driver.ListParams{Statuses: o.Statuses, Destination: o.Destination, Limit: o.Limit})
+		ms, err := d.List(ctx, o.params(0, o.Limit))
 		if err != nil {
 			return out, err
 		}

@@ -118,6 +118,13 @@ func TestShardCount_TamperedRecordIsRefused(t *testing.T) {
 					t.Fatalf("open: %v, want a hint naming the fix", err)
 				}
 			}
+			if q, err := queuesqlite.OpenReadOnly(dir, nil); err == nil {
+				n := q.ShardCount()
+				q.Close()
+				t.Fatalf("OpenReadOnly accepted the queue with %d shards", n)
+			} else if !strings.Contains(err.Error(), "doctor --fix-shard-count") {
+				t.Fatalf("OpenReadOnly: %v, want the hint naming the fix", err)
+			}
 			if got := fileNames(t, dir); !slices.Equal(got, files) {
 				t.Fatalf("files changed by the refused open: %v -> %v", files, got)
 			}

@@ -46,7 +46,7 @@ func plural(n int, noun string) string {
 // recorded count must agree with the files in the directory; Open creates
 // files only while the queue itself is being created.
 func openShards(ctx context.Context, dir string, requested int, c Config) ([]*sqlite.DB, error) {
-	opts := &sqlite.Options{Synchronous: c.Synchronous, PollInterval: c.PollInterval, Logger: c.Logger}
+	opts := &sqlite.Options{Synchronous: c.Synchronous, PollInterval: c.PollInterval, Logger: c.Logger, FileMode: c.FileMode}
 	_, statErr := os.Stat(ShardPath(dir, 0))
 	isNew := errors.Is(statErr, os.ErrNotExist)
 	first, err := sqlite.Open(ctx, ShardPath(dir, 0), opts)
@@ -80,12 +80,8 @@ func openShards(ctx context.Context, dir string, requested int, c Config) ([]*sq
 // it against the requested one and against the files present, and reports
 // whether every file of the count is known to exist.
 func shardCount(ctx context.Context, first *sqlite.DB, dir string, isNew bool, requested int) (int, bool, error) {
-	if pending, ok, err := first.Meta(ctx, metaReshardTo); err != nil {
+	if err := reshardPending(ctx, first); err != nil {
 		return 0, false, err
-	} else if ok {
-		return 0, false, &StorageError{Op: "open", Path: first.Path(),
-			Err:  fmt.Errorf("%w: a reshard to %s was interrupted", ErrInvalidState, plural(atoiOr(pending, 0), "shard")),
-			Hint: fmt.Sprintf("finish it with `queuesqlite reshard --to %s` (it resumes where it stopped)", pending)}
 	}
 	stored, ok, err := first.Meta(ctx, metaShardCount)
 	if err != nil {
@@ -110,23 +106,40 @@ func shardCount(ctx context.Context, first *sqlite.DB, dir string, isNew bool, r
 	return n, complete, nil
 }
 
+// reshardPending refuses a queue whose reshard was interrupted.
+func reshardPending(ctx context.Context, first *sqlite.DB) error {
+	pending, ok, err := first.Meta(ctx, metaReshardTo)
+	if err != nil || !ok {
+		return err
+	}
+	return &StorageError{Op: "open", Path: first.Path(),
+		Err:  fmt.Errorf("%w: a reshard to %s was interrupted", ErrInvalidState, plural(atoiOr(pending, 0), "shard")),
+		Hint: fmt.Sprintf("finish it with `queuesqlite reshard --to %s` (it resumes where it stopped)", pending)}
+}
+
+// countMissing refuses a directory whose shard count record is missing
+// while it holds shard files beyond the first: the count was lost, and
+// guessing would hide the other files' messages.
+func countMissing(first *sqlite.DB, dir string) error {
+	present, err := shardFiles(dir)
+	if err != nil || len(present) == 0 || present[len(present)-1] == 0 {
+		return err
+	}
+	return &StorageError{Op: "open", Path: first.Path(),
+		Err:  fmt.Errorf("%w: the shard count record is missing, and the directory holds %s", ErrShardMismatch, plural(len(present), "shard file")),
+		Hint: fixHint(dir)}
+}
+
 // recordShardCount records the count of a queue being created and returns
 // the count recorded (another process's, if it was first).
 func recordShardCount(ctx context.Context, first *sqlite.DB, dir string, isNew bool, requested int) (string, error) {
-	present, err := shardFiles(dir)
-	if err != nil {
-		return "", err
-	}
-	if len(present) > 0 && present[len(present)-1] > 0 {
-		// A creator records the count before it creates file 1: if the
-		// count is still missing, it was lost, and guessing would hide the
-		// other files' messages.
-		if stored, ok, err := first.Meta(ctx, metaShardCount); err != nil || ok {
-			return stored, err
+	if err := countMissing(first, dir); err != nil {
+		// A creator records the count before it creates file 1: one that
+		// has done so meanwhile is no loss.
+		if stored, ok, merr := first.Meta(ctx, metaShardCount); merr != nil || ok {
+			return stored, merr
 		}
-		return "", &StorageError{Op: "open", Path: first.Path(),
-			Err:  fmt.Errorf("%w: the shard count record is missing, and the directory holds %s", ErrShardMismatch, plural(len(present), "shard file")),
-			Hint: fixHint(dir)}
+		return "", err
 	}
 	n := max(requested, 1)
 	if !isNew && n != 1 {

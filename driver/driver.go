@@ -177,6 +177,11 @@ type ListParams struct {
 	Destination string   // "" = all
 	AfterSeq    int64    // for paging: only seq > AfterSeq
 	Limit       int      // 0 = driver default (100)
+	// Tag, when not "", keeps only messages carrying this tag.
+	Tag string
+	// CreatedFrom and CreatedBefore, when not zero, keep only messages
+	// created at or after CreatedFrom and before CreatedBefore.
+	CreatedFrom, CreatedBefore time.Time
 }
 
 // ChangeParams identifies a message to change.

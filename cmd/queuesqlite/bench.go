@@ -91,7 +91,7 @@ func benchOptions(cmd *cobra.Command, o benchOpts) (benchkit.Options, error) {
 		if err != nil {
 			return opts, err
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return opts, err
 		}
 		opts.Dir = dir

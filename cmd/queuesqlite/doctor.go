@@ -77,11 +77,11 @@ func runDoctor(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "queue %s: %d shard file(s)\n", dir, len(checks))
+	fmt.Fprintf(out, "queue %s: %d shard file(s)\n", clean(dir, errorMax), len(checks))
 	problems := 0
 	for _, c := range checks {
 		if c.Err == nil {
-			fmt.Fprintf(out, "ok       %s\n", c.Path)
+			fmt.Fprintf(out, "ok       %s\n", clean(c.Path, errorMax))
 			continue
 		}
 		problems++
@@ -101,5 +101,5 @@ func printProblem(out io.Writer, err error) {
 	if errors.Is(err, queuesqlite.ErrCorrupt) {
 		label = "CORRUPT"
 	}
-	fmt.Fprintf(out, "%-8s %v\n", label, err)
+	fmt.Fprintf(out, "%-8s %s\n", label, clean(err.Error(), errorMax))
 }

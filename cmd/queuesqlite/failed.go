@@ -46,7 +46,7 @@ func newFailedListCmd() *cobra.Command {
 			if limit <= 0 {
 				return fmt.Errorf("--limit must be at least 1, not %d", limit)
 			}
-			return withQueue(cmd, func(q *queuesqlite.Queue) error { return runFailedList(cmd, q, dest, limit, asJSON) })
+			return withQueueReadOnly(cmd, func(q *queuesqlite.Queue) error { return runFailedList(cmd, q, dest, limit, asJSON) })
 		},
 	}
 	cmd.Flags().StringVar(&dest, "destination", "", "only messages for this destination")
@@ -105,19 +105,20 @@ func printFailed(w io.Writer, ms []*queuesqlite.Message) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tDESTINATION\tATTEMPTS\tFINISHED\tLAST ERROR")
 	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\n", m.ID, m.Destination, m.Attempt, m.MaxAttempts,
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\n", clean(m.ID, fieldMax), clean(m.Destination, fieldMax), m.Attempt, m.MaxAttempts,
 			m.FinishedAt.UTC().Format(time.RFC3339), firstLine(m.LastError, 80))
 	}
 	return tw.Flush()
 }
 
-// firstLine returns the first line of s, cut to at most n runes.
+// firstLine returns the first line of s, cut to at most n runes, escaped
+// for the terminal (see clean).
 func firstLine(s string, n int) string {
 	s, _, _ = strings.Cut(s, "\n")
 	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
+		s = string(r[:n-1]) + "…"
 	}
-	return s
+	return clean(s, n)
 }
 
 func newFailedRetryCmd() *cobra.Command {
@@ -159,7 +160,7 @@ func retryIDs(cmd *cobra.Command, q *queuesqlite.Queue, ids []string) error {
 			continue
 		}
 		n++
-		fmt.Fprintf(cmd.OutOrStdout(), "requeued %s\n", id)
+		fmt.Fprintf(cmd.OutOrStdout(), "requeued %s\n", clean(id, fieldMax))
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "requeued %d of %d message(s)\n", n, len(ids))
 	return errors.Join(errs...)

@@ -43,7 +43,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(stderr, "queuesqlite: %v\n", err)
+		fmt.Fprintf(stderr, "queuesqlite: %s\n", cleanLines(err.Error(), errorMax))
 		return 1
 	}
 	return 0

@@ -55,7 +55,7 @@ func runSend(cmd *cobra.Command, o *sendOpts, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(cmd.OutOrStdout(), id)
+	fmt.Fprintln(cmd.OutOrStdout(), clean(id, fieldMax))
 	return q.Close()
 }
 
@@ -65,7 +65,7 @@ func (o *sendOpts) message(args []string) (*queuesqlite.Message, error) {
 		return nil, fmt.Errorf("send needs a destination and a JSON content, got %d argument(s); e.g. queuesqlite send process_image '{\"url\":\"https://example.com/a.jpg\"}'", len(args))
 	}
 	if !json.Valid([]byte(args[1])) {
-		return nil, fmt.Errorf("the content %q is not valid JSON (quote it for the shell, e.g. '{\"n\":1}')", args[1])
+		return nil, fmt.Errorf("the content \"%s\" is not valid JSON (quote it for the shell, e.g. '{\"n\":1}')", clean(args[1], echoMax))
 	}
 	if o.maxAttempts < 0 {
 		return nil, fmt.Errorf("--max-attempts must be 0 (the default) or more, not %d", o.maxAttempts)
@@ -73,5 +73,10 @@ func (o *sendOpts) message(args []string) (*queuesqlite.Message, error) {
 	m := queuesqlite.NewMessage(args[0], json.RawMessage(args[1]))
 	m.ID, m.Priority, m.Delay, m.TTL, m.MaxAttempts = o.id, o.priority.p, o.delay.d, o.ttl.d, o.maxAttempts
 	m.Source = "queuesqlite-cli"
+	// Every check Send makes, before the queue (and its directory) is
+	// created for a message that would be refused.
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
 	return m, nil
 }

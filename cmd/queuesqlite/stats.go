@@ -6,8 +6,11 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -30,7 +33,7 @@ func newStatsCmd() *cobra.Command {
 		Short: "Print message counts per status, destination and shard",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withQueue(cmd, func(q *queuesqlite.Queue) error {
+			return withQueueReadOnly(cmd, func(q *queuesqlite.Queue) error {
 				st, err := q.Stats(cmd.Context())
 				if err != nil {
 					return err
@@ -102,7 +105,7 @@ func sum(counts map[queuesqlite.Status]int) int {
 // printStats writes Stats as three tables: per status, per destination,
 // per shard.
 func printStats(w io.Writer, dir string, st *queuesqlite.Stats) error {
-	fmt.Fprintf(w, "queue %s: %d messages in %d shard(s)\n", dir, sum(st.ByStatus), len(st.Shards))
+	fmt.Fprintf(w, "queue %s: %d messages in %d shard(s)\n", clean(dir, errorMax), sum(st.ByStatus), len(st.Shards))
 	fmt.Fprintf(w, "oldest pending: %s\n\n", ageText(st.OldestPending, st.OldestPendingAge))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATUS\tCOUNT")
@@ -112,7 +115,7 @@ func printStats(w io.Writer, dir string, st *queuesqlite.Stats) error {
 	fmt.Fprintln(tw)
 	var dests, shards []countRow
 	for _, k := range sortedKeys(st.ByDestination) {
-		dests = append(dests, countRow{k, st.ByDestination[k]})
+		dests = append(dests, countRow{clean(k, fieldMax), st.ByDestination[k]})
 	}
 	for _, s := range st.Shards {
 		shards = append(shards, countRow{fmt.Sprint(s.Shard), s.ByStatus})
@@ -156,8 +159,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
 }
 
+// writeJSON writes v as indented JSON. encoding/json escapes C0 controls
+// but writes C1 and bidi controls raw; those are escaped too (\u009b), which
+// is the same JSON (outside strings, JSON has no non-ASCII characters).
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	var out strings.Builder
+	for _, r := range string(b) {
+		if unicode.IsControl(r) && r >= utf8.RuneSelf || unicode.Is(unicode.Bidi_Control, r) {
+			fmt.Fprintf(&out, `\u%04x`, r)
+			continue
+		}
+		out.WriteRune(r)
+	}
+	out.WriteByte('\n')
+	_, err = io.WriteString(w, out.String())
+	return err
 }

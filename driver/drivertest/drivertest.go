@@ -43,6 +43,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("Callbacks", func(t *testing.T) { testCallbacks(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("Listen", func(t *testing.T) { testListen(t, open) })
+	t.Run("ListFilters", func(t *testing.T) { testListFilters(t, open) })
 }
 
 // newMsg returns a pending message ready to insert, created at t0 + seq ms.

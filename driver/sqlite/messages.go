@@ -229,7 +229,8 @@ func (d *DB) writeMessages(ctx context.Context, op, query string, args ...any) (
 }
 
 // Cleanup implements driver.Driver. It deletes in short transactions, then
-// runs an incremental vacuum to return free pages and truncates the WAL.
+// gives the file's free pages back (Compact) whenever it has some, whether
+// or not this run deleted anything.
 func (d *DB) Cleanup(ctx context.Context, p qdriver.CleanupParams) (qdriver.CleanupResult, error) {
 	var res qdriver.CleanupResult
 	batch := p.BatchSize
@@ -257,23 +258,13 @@ func (d *DB) Cleanup(ctx context.Context, p qdriver.CleanupParams) (qdriver.Clea
 			}
 		}
 	}
-	if res.Deleted > 0 {
-		if err := d.Compact(ctx); err != nil {
-			return res, err
-		}
+	// Whatever this run deleted: a run that crashed after its deletes left
+	// free pages that only a vacuum gives back.
+	if err := d.compact(ctx, res.Deleted > 0); err != nil {
+		return res, err
 	}
 	res.BytesFreed = before - fileSize(d.path)
 	return res, nil
-}
-
-// Compact gives free pages back to the file system (incremental vacuum) and
-// truncates the write-ahead log.
-func (d *DB) Compact(ctx context.Context) error {
-	err := d.w.do(ctx, false, func(t *tx) error { return t.drain(sqlIncrVacuum) })
-	if err != nil {
-		return d.wrap("vacuum", err)
-	}
-	return d.wrap("checkpoint", d.w.doOutsideTx(ctx, func(t *tx) error { return t.drain(sqlCheckpoint) }))
 }
 
 // Get implements driver.Driver.
@@ -290,19 +281,8 @@ func (d *DB) Get(ctx context.Context, id string) (*queuetype.Message, error) {
 
 // List implements driver.Driver.
 func (d *DB) List(ctx context.Context, p qdriver.ListParams) ([]*queuetype.Message, error) {
-	args := []any{p.AfterSeq}
-	for _, s := range p.Statuses {
-		args = append(args, int64(s))
-	}
-	if p.Destination != "" {
-		args = append(args, p.Destination)
-	}
-	n := p.Limit
-	if n <= 0 {
-		n = listLimitDefault
-	}
-	args = append(args, int64(n))
-	ms, err := d.readMessages(ctx, listSQL(len(p.Statuses), p.Destination != ""), args...)
+	query, args := listQuery(p)
+	ms, err := d.readMessages(ctx, query, args...)
 	return ms, d.wrap("list", err)
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	qdriver "github.com/queue-sqlite/queuesqlite/driver"
@@ -103,6 +104,9 @@ func (d *DB) StoredIDs(ctx context.Context, ids []string) (map[string]bool, erro
 
 func (d *DB) readRoutes(ctx context.Context, query string, args ...any) ([]*qdriver.Route, error) {
 	rows, err := d.read.QueryContext(ctx, query, args...)
+	if err != nil && strings.Contains(err.Error(), "no such table: id_routes") {
+		return nil, nil // a file of an older schema opened read-only: it has no routes
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,7 @@ const (
 	sqlQuickCheck   = `PRAGMA quick_check`
 	sqlIntegrity    = `PRAGMA integrity_check`
 	sqlSchemaExists = `SELECT count(*) FROM sqlite_master`
+	sqlHasMessages  = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'messages'`
 
 	// ?1 id, ?2 type, ?3 status, ?4 destination, ?5 source, ?6 content,
 	// ?7 priority, ?8 created_at (= updated_at), ?9 run_at, ?10 expire_at,
@@ -166,19 +167,6 @@ func headSQL(n int) string {
 		parts[i] = fmt.Sprintf(`SELECT max(priority) AS p FROM messages WHERE status = 0 AND destination = ?%d`, i+1)
 	}
 	return `SELECT max(p) FROM (` + strings.Join(parts, " UNION ALL ") + `)`
-}
-
-// listSQL builds the List query: ?1 after seq, then one parameter per status,
-// then the destination if filtered, then the limit.
-func listSQL(statuses int, byDestination bool) string {
-	var where strings.Builder
-	if statuses > 0 {
-		where.WriteString(" AND status IN (?" + strings.Repeat(", ?", statuses-1) + ")")
-	}
-	if byDestination {
-		where.WriteString(" AND destination = ?")
-	}
-	return fmt.Sprintf(sqlListTemplate, where.String())
 }
 
 // Listen data statements.

@@ -64,6 +64,15 @@ type Options struct {
 	ReadConns int
 	// Logger receives debug and warning messages; nil discards them.
 	Logger *slog.Logger
+	// FileMode is the mode of the database file when Open creates it (its
+	// -wal and -shm files take the same). Default FileModeDefault (0600).
+	FileMode os.FileMode
+	// ReadOnly opens an existing file for reading only: Open creates and
+	// writes nothing (no file, no log, no migration), so it works on a
+	// read-only file system or a file this user cannot write; every write
+	// fails. A file with no -wal beside it is read as immutable: a process
+	// that starts writing it meanwhile is not seen (see readOnlyImmutable).
+	ReadOnly bool
 }
 
 func (o *Options) withDefaults() (Options, error) {
@@ -94,6 +103,9 @@ func (o *Options) withDefaults() (Options, error) {
 	if r.Logger == nil {
 		r.Logger = slog.New(slog.DiscardHandler)
 	}
+	if r.FileMode == 0 {
+		r.FileMode = FileModeDefault
+	}
 	return r, nil
 }
 
@@ -105,20 +117,32 @@ type DB struct {
 	read  *sql.DB
 	appMu sync.Mutex
 	app   *sql.DB // lazily opened pool for the application's transactions
+	// immutable: opened read-only with no write-ahead log beside the file,
+	// so SQLite is told the file cannot change (see readOnlyImmutable).
+	immutable bool
+
+	// vacuumStepHook, when set (by tests only), is called after each vacuum
+	// step, before the checkpoint that follows it.
+	vacuumStepHook func()
 }
 
 var _ driver.Driver = (*DB)(nil)
 
-// Open opens (creating if needed) the SQLite file at path, checks it can be
-// read, applies pending schema migrations and starts its writer. A file that
-// is not a database, or is damaged, fails with ErrCorrupt naming the file; a
-// schema newer than this library fails with ErrSchemaTooNew.
+// Open opens (creating if needed, with Options.FileMode) the SQLite file at
+// path, checks it can be read, applies pending schema migrations and starts
+// its writer. A file that is not a database, or is damaged, fails with
+// ErrCorrupt naming the file; a schema newer than this library fails with
+// ErrSchemaTooNew, and an SQLite database that is not a queue's, or a
+// symlink, with ErrInvalidArgument: those are refused untouched.
 func Open(ctx context.Context, path string, opts *Options) (*DB, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	d := &DB{path: path, opts: o}
+	if err := d.prepareNode(); err != nil {
+		return nil, err
+	}
 	scan := openScan(path) // before this process's connection creates a log
 	wdb, err := sql.Open("sqlite3", d.dsn(true))
 	if err != nil {
@@ -205,6 +229,20 @@ func openScan(path string) string {
 	return ""
 }
 
+// prepareNode makes sure the file is there and no link: a read-only
+// open needs an existing file (and picks how to open it, see
+// readOnlyImmutable); any other creates it with Options.FileMode.
+func (d *DB) prepareNode() error {
+	if !d.opts.ReadOnly {
+		return createFile(d.path, d.opts.FileMode)
+	}
+	if err := checkNotLinks(d.path, true); err != nil {
+		return err
+	}
+	d.immutable = readOnlyImmutable(d.path)
+	return nil
+}
+
 // prepareRetrying runs prepareFile, retrying while the file is locked for up
 // to the busy timeout: when several processes create the same file at once,
 // the switch of a new file to WAL mode (in the connection's set-up) needs an
@@ -226,8 +264,9 @@ func (d *DB) prepareRetrying(ctx context.Context, wdb *sql.DB, scan string) erro
 	}
 }
 
-// prepareFile checks the file is a readable, sound database (scan is the
-// check to run, if any) and migrates it.
+// prepareFile checks the file is a readable, sound database of a queue
+// (scan is the check to run, if any) and migrates it. Nothing is written
+// (not even the journal mode) before the schema version is checked.
 func (d *DB) prepareFile(ctx context.Context, wdb *sql.DB, scan string) error {
 	conn, err := wdb.Conn(ctx)
 	if err != nil {
@@ -238,10 +277,21 @@ func (d *DB) prepareFile(ctx context.Context, wdb *sql.DB, scan string) error {
 	if err := conn.QueryRowContext(ctx, sqlSchemaExists).Scan(&n); err != nil {
 		return d.wrap("open", err)
 	}
+	// Read-only until the file is known to be a queue this library can
+	// write: a refused file is left byte for byte as it was.
+	if err := checkSchema(ctx, conn, n); err != nil {
+		return d.refuse(err)
+	}
+	if d.opts.ReadOnly && n == 0 {
+		return d.refuse(fmt.Errorf("%w: the file is empty, not a queue's", queuetype.ErrInvalidArgument))
+	}
 	if scan != "" {
 		if err := d.scan(ctx, conn, "open", scan); err != nil {
 			return err
 		}
+	}
+	if d.opts.ReadOnly {
+		return nil // an older schema is read as it is: it cannot be migrated
 	}
 	if err := setJournal(ctx, conn, n == 0); err != nil {
 		return d.wrap("open", err)
@@ -250,6 +300,15 @@ func (d *DB) prepareFile(ctx context.Context, wdb *sql.DB, scan string) error {
 		return d.wrap("migrate", err)
 	}
 	return nil
+}
+
+// refuse wraps an error of checkSchema: a sentinel error naming the file,
+// or an SQLite error.
+func (d *DB) refuse(err error) error {
+	if errors.Is(err, queuetype.ErrSchemaTooNew) || errors.Is(err, queuetype.ErrInvalidArgument) {
+		return &queuetype.StorageError{Op: "open", Path: d.path, Err: err}
+	}
+	return d.wrap("open", err)
 }
 
 // pageSize is the page size of new files. Every commit writes each page it
@@ -329,6 +388,7 @@ func (d *DB) dsn(writer bool) string {
 	} else {
 		q.Set("_query_only", "true")
 	}
+	d.readOnlyParams(q)
 	return "file:" + uriPath(d.path) + "?" + q.Encode()
 }
 
@@ -380,6 +440,7 @@ func (d *DB) AppDB() (*sql.DB, error) {
 		q.Set("_busy_timeout", fmt.Sprint(d.opts.BusyTimeout.Milliseconds()))
 		q.Set("_txlock", "immediate")
 		q.Set("_synchronous", d.opts.Synchronous)
+		d.readOnlyParams(q)
 		db, err := sql.Open("sqlite3", "file:"+uriPath(d.path)+"?"+q.Encode())
 		if err != nil {
 			return nil, d.wrap("open", err)
