@@ -64,7 +64,7 @@ func Reshard(ctx context.Context, dir string, to int, cfg *Config) (*ReshardResu
 		return nil, err
 	}
 	defer lock.unlock()
-	r := &resharder{dir: dir, to: to, now: c.Clock(), opts: &sqlite.Options{Synchronous: c.Synchronous, Logger: c.Logger}}
+	r := &resharder{dir: dir, to: to, now: c.Clock(), opts: &sqlite.Options{Synchronous: c.Synchronous, Logger: c.Logger, FileMode: c.FileMode}}
 	defer r.close()
 	return r.run(ctx)
 }
