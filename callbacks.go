@@ -15,8 +15,9 @@ const finishedBatch = 1000
 func (q *Queue) finished(m *Message) {
 	if cb, ok := q.callbacks.Take(m.ID); ok {
 		msg := m.Clone()
-		if !q.cbPool.Submit(func() { cb(msg) }) {
-			q.logger.Warn("callback dropped: queue closing", "id", m.ID)
+		if !q.cbPool.Submit(m.ID, func() { cb(msg) }) {
+			q.abandoned.callbacksDropped.Add(1)
+			q.logger.Warn("callback dropped: the queue closed before it could run", "id", m.ID)
 		}
 	}
 	q.waiters.wake(m.ID)
@@ -48,7 +49,9 @@ func (q *Queue) collectRemoteResults(ctx context.Context) {
 	for shard, d := range q.shards {
 		ms, err := d.Finished(ctx, q.instance, finishedBatch)
 		if err != nil {
-			q.logger.Warn("look for finished messages", "shard", shard, "err", err)
+			if ctx.Err() == nil { // else: the queue is closing
+				q.logger.Warn("look for finished messages", "shard", shard, "err", err)
+			}
 			continue
 		}
 		if len(ms) == 0 {
@@ -60,7 +63,7 @@ func (q *Queue) collectRemoteResults(ctx context.Context) {
 			seqs[i] = m.Seq
 			q.finished(m)
 		}
-		if err := d.AckCallbacks(ctx, seqs); err != nil {
+		if err := d.AckCallbacks(ctx, seqs); err != nil && ctx.Err() == nil {
 			q.logger.Warn("acknowledge callbacks", "shard", shard, "err", err)
 		}
 	}

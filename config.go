@@ -76,9 +76,12 @@ type Config struct {
 	// Default DefaultBackoff.
 	Backoff BackoffFunc
 	// Lease is how long a claimed message stays leased to this process
-	// without a heartbeat; the heartbeat renews it every Lease/3 while the
-	// handler runs. If the process dies, its messages run again once the
-	// lease expires. Default 30s.
+	// without a heartbeat; the heartbeat (a beat counter stored per queue
+	// run, and the lease renewal) runs every Lease/3. If the process dies,
+	// freezes or stops cleanly, its messages run again once another process
+	// has seen its counter stand still for one Lease of its own monotonic
+	// clock (at once after a clean stop), so wall-clock steps play no part.
+	// Default 30s.
 	Lease time.Duration
 	// PollInterval bounds how late work or results written by another
 	// process are noticed (a PRAGMA data_version check, not a query of the
@@ -88,7 +91,10 @@ type Config struct {
 	// ClaimBatch is the most messages one claim takes. Default 100.
 	ClaimBatch int
 	// MaintenanceInterval is how often expired leases are rescued and
-	// overdue messages expired. Default 1s.
+	// overdue messages expired. Default 1s. Every 30 intervals a running
+	// queue also counts the messages of destinations it has no handler for,
+	// and logs (once per destination) one whose ready messages made no
+	// progress for 60 intervals: no process seems to handle it.
 	MaintenanceInterval time.Duration
 	// CleanupInterval is how often finished messages past their retention
 	// are deleted. Default 5m.
@@ -119,7 +125,11 @@ type Config struct {
 	FileMode os.FileMode
 	// Logger receives the queue's logs; nil keeps the queue quiet.
 	Logger *slog.Logger
-	// Clock replaces time.Now, for tests. Default time.Now.
+	// Clock replaces time.Now for the wall times the queue stores and
+	// compares: creation, run, expiry and finish times, and the lease times
+	// shown for display. Timers, deadlines, heartbeats and the judgement of
+	// dead lease owners use the monotonic clock and never read it; tests step
+	// the wall clock with it. Default time.Now.
 	Clock func() time.Time
 }
 

@@ -13,7 +13,10 @@
 // worker claims it under a lease that its process renews while the handler
 // runs; if the process dies (crash, kill -9, power cut) or freezes past the
 // lease, the lease expires and the message runs again with that attempt
-// counted, until MaxAttempts, after which it is failed. So a handler may run
+// counted, until MaxAttempts, after which it is failed. Whether a process is
+// dead is judged by its heartbeat counter, watched on the monotonic clock, so
+// a step of the system clock (here or in another process) neither re-runs
+// healthy work nor delays the rescue of a dead process's messages. So a handler may run
 // more than once for one message, only when an attempt was interrupted, and
 // should be idempotent; when nothing fails, each message runs once, even with
 // several processes sharing the queue. Outcomes are fenced: an attempt that

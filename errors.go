@@ -23,6 +23,16 @@ var (
 	ErrHandlerExists   = queuetype.ErrHandlerExists
 	ErrShardMismatch   = queuetype.ErrShardMismatch
 	ErrStarted         = queuetype.ErrStarted
+	ErrLocked          = queuetype.ErrLocked
+)
+
+// Causes of a handler's cancelled context, as context.Cause reports them. A
+// handler that returns context.Cause(ctx) (or wraps it) stores the reason
+// with the attempt.
+var (
+	ErrStopping       = queuetype.ErrStopping       // the queue is stopping; the attempt is not charged
+	ErrHandlerTimeout = queuetype.ErrHandlerTimeout // HandlerOpts.Timeout passed; matches context.DeadlineExceeded
+	// ErrLeaseLost (above) is the cause when the worker lost the message's lease.
 )
 
 // StorageError describes a storage failure with the file concerned and a

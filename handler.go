@@ -19,9 +19,10 @@ import (
 // RunAgainAfter(d) runs it again later without counting the attempt. A
 // panic counts as a failed attempt, with its stack stored as the error.
 //
-// ctx is cancelled when the handler's Timeout passes, when the queue stops
-// (cause exec.ErrStopping) and when this worker loses the message's lease
-// (cause ErrLeaseLost); context.Cause tells which.
+// ctx is cancelled when the handler's Timeout passes (cause
+// ErrHandlerTimeout, which also matches context.DeadlineExceeded), when the
+// queue stops past its deadline (cause ErrStopping) and when this worker
+// loses the message's lease (cause ErrLeaseLost); context.Cause tells which.
 type HandlerFunc func(ctx context.Context, m *Message) (any, error)
 
 // HandlerOpts are per-handler settings. Zero fields take the queue's defaults.
@@ -32,9 +33,20 @@ type HandlerOpts struct {
 	Backoff BackoffFunc
 	// Timeout cancels an attempt's context after this long; 0 = no limit.
 	Timeout time.Duration
+	// TimeoutGrace is how long a handler may go on after its Timeout
+	// cancelled its context. A handler still running then is abandoned: its
+	// worker is freed for other messages, the attempt fails (counted against
+	// MaxAttempts, with an error saying the handler ignored its timeout),
+	// its lease is no longer renewed, and it is logged and counted
+	// (Queue.Abandoned). If it returns later, its outcome is discarded.
+	// Default TimeoutGraceDefault; it applies only with a Timeout.
+	TimeoutGrace time.Duration
 	// Description says what the handler does, for stats and the CLI.
 	Description string
 }
+
+// TimeoutGraceDefault is the default HandlerOpts.TimeoutGrace.
+const TimeoutGraceDefault = 5 * time.Second
 
 type handler struct {
 	name string
@@ -49,14 +61,18 @@ func (q *Queue) Handle(name string, fn HandlerFunc, opts *HandlerOpts) error {
 	if name == "" || fn == nil {
 		return fmt.Errorf("%w: a handler needs a name and a function", ErrInvalidArgument)
 	}
+	if err := queuetype.ValidateDestination(name); err != nil {
+		return fmt.Errorf("register handler: %w", err)
+	}
 	var o HandlerOpts
 	if opts != nil {
 		o = *opts
 	}
-	if o.MaxAttempts < 0 || o.Timeout < 0 {
-		return fmt.Errorf("%w: handler %q: negative MaxAttempts or Timeout", ErrInvalidArgument, name)
+	if o.MaxAttempts < 0 || o.Timeout < 0 || o.TimeoutGrace < 0 {
+		return fmt.Errorf("%w: handler %q: negative MaxAttempts, Timeout or TimeoutGrace", ErrInvalidArgument, name)
 	}
 	setDefault(&o.MaxAttempts, q.cfg.MaxAttempts)
+	setDefault(&o.TimeoutGrace, TimeoutGraceDefault)
 	if o.Backoff == nil {
 		o.Backoff = q.cfg.Backoff
 	}
@@ -96,12 +112,25 @@ func (q *Queue) invoke(ctx context.Context, m *Message) (any, error) {
 	h := q.handlerMap()[m.Destination]
 	if h.opts.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, h.opts.Timeout,
-			fmt.Errorf("handler %s timed out after %v", h.name, h.opts.Timeout))
+		ctx, cancel = context.WithTimeoutCause(ctx, h.opts.Timeout, &timeoutCause{h.name, h.opts.Timeout})
 		defer cancel()
 	}
 	return h.fn(ctx, m)
 }
+
+// timeoutCause is the cause of a handler context whose Timeout passed: it
+// names the handler and the limit, and matches ErrHandlerTimeout (and so
+// context.DeadlineExceeded).
+type timeoutCause struct {
+	handler string
+	after   time.Duration
+}
+
+func (e *timeoutCause) Error() string {
+	return fmt.Sprintf("handler %s timed out after %v", e.handler, e.after)
+}
+
+func (e *timeoutCause) Unwrap() error { return ErrHandlerTimeout }
 
 // outcome turns what a handler returned into the completion to record.
 func (q *Queue) outcome(j *exec.Job, result any, err error) driver.Completion {
@@ -117,7 +146,7 @@ func (q *Queue) outcome(j *exec.Job, result any, err error) driver.Completion {
 		}
 		err = fmt.Errorf("encode result: %v: %w", encErr, ErrSkipRetry)
 	}
-	if cause := j.Cause(); errors.Is(cause, exec.ErrStopping) {
+	if cause := j.Cause(); errors.Is(cause, ErrStopping) && !errors.Is(err, exec.ErrTimeoutIgnored) {
 		c.Status, c.Uncharge, c.Error = StatusPending, true, "released at shutdown: "+err.Error()
 		return c
 	}
@@ -137,6 +166,15 @@ func (q *Queue) outcome(j *exec.Job, result any, err error) driver.Completion {
 	}
 	c.Status, c.RunAt = StatusRetrying, now.Add(h.opts.Backoff(m.Attempt))
 	return c
+}
+
+// timeouts gives the executor a message's handler timeout and grace.
+func (q *Queue) timeouts(m *Message) (time.Duration, time.Duration) {
+	h := q.handlerMap()[m.Destination]
+	if h == nil {
+		return 0, 0
+	}
+	return h.opts.Timeout, h.opts.TimeoutGrace
 }
 
 // released is the completion that gives an abandoned attempt back.

@@ -177,7 +177,11 @@ func TestQueue_TimeoutCancelsTheAttempt(t *testing.T) {
 	q, _ := setup(t, fast())
 	q.Handle("slow", func(ctx context.Context, m *queuesqlite.Message) (any, error) {
 		<-ctx.Done()
-		return nil, context.Cause(ctx)
+		cause := context.Cause(ctx)
+		if !errors.Is(cause, queuesqlite.ErrHandlerTimeout) || !errors.Is(cause, context.DeadlineExceeded) {
+			t.Errorf("cause %v: want ErrHandlerTimeout, matching context.DeadlineExceeded", cause)
+		}
+		return nil, cause
 	}, &queuesqlite.HandlerOpts{Timeout: 10 * time.Millisecond, MaxAttempts: 1})
 	start(t, q)
 	m := wait(t, q, send(t, q, queuesqlite.NewMessage("slow", nil), nil))

@@ -13,6 +13,7 @@ import (
 	"github.com/queue-sqlite/queuesqlite/internal/exec"
 	"github.com/queue-sqlite/queuesqlite/internal/fetch"
 	"github.com/queue-sqlite/queuesqlite/internal/listen"
+	"github.com/queue-sqlite/queuesqlite/internal/liveness"
 	"github.com/queue-sqlite/queuesqlite/internal/maintain"
 	"github.com/queue-sqlite/queuesqlite/internal/notify"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
@@ -26,15 +27,26 @@ const completeBatchMax = 1000
 // transactions) come in batches rather than one message at a time.
 const claimGather = time.Millisecond
 
+// A running queue looks for destinations that no process seems to handle
+// every unhandledCheckIntervals maintenance intervals (30 s by default; it
+// counts messages, one scan per shard), and logs one whose ready messages
+// made no progress for unhandledWarnIntervals (1 min by default).
+const (
+	unhandledCheckIntervals = 30
+	unhandledWarnIntervals  = 60
+)
+
 // runState is one Start..Stop cycle of the workers.
 type runState struct {
 	owner        string   // lease owner: instance and start number
 	destinations []string // the handler names this run claims for
+	maxAttempts  []int    // their handlers' MaxAttempts, parallel to destinations
 	fetcher      *fetch.Fetcher
 	exec         *exec.Executor
 	completer    *complete.Completer
 	maint        *maintain.Maintainer
-	listen       *listen.Dispatcher // nil without listeners
+	owners       []*liveness.Tracker // per shard: which lease owners are dead
+	listen       *listen.Dispatcher  // nil without listeners
 	stopFetch    context.CancelFunc
 	fetchDone    chan struct{}
 	changes      *notify.Sub
@@ -63,6 +75,9 @@ func (q *Queue) Start(ctx context.Context) error {
 		r.destinations = append(r.destinations, name)
 	}
 	slices.Sort(r.destinations)
+	for _, name := range r.destinations {
+		r.maxAttempts = append(r.maxAttempts, q.handlerMap()[name].opts.MaxAttempts)
+	}
 	q.wire(r)
 	q.run.Store(r)
 	go func() {
@@ -93,9 +108,13 @@ func (q *Queue) wire(r *runState) {
 			r.completer.Add(&complete.Item{Shard: j.Msg.Shard, C: q.outcome(j, result, err), Msg: j.Msg})
 		},
 		Abandon: func(j *exec.Job) {
+			q.abandonedAtStop(j)
 			r.completer.Add(&complete.Item{Shard: j.Msg.Shard, C: q.released(j.Msg), Msg: j.Msg})
 		},
-		Release: func() { slots.Release(1) },
+		Release:  func() { slots.Release(1) },
+		Timeout:  q.timeouts,
+		TimedOut: q.timedOut,
+		Late:     q.lateHandler,
 	})
 	r.fetcher = fetch.New(fetch.Config{
 		Slots: slots, MaxBatch: c.ClaimBatch, Poll: c.MaintenanceInterval, Logger: q.logger,
@@ -104,19 +123,25 @@ func (q *Queue) wire(r *runState) {
 		Deliver: r.exec.Submit,
 		Other:   q.finished,
 	})
+	r.owners = make([]*liveness.Tracker, len(q.shards))
+	for i, d := range q.shards {
+		r.owners[i] = liveness.New(d, r.owner, c.Lease)
+	}
 	r.maint = maintain.Start(maintain.Config{
-		Shards: q.shards, Now: q.now, Me: q.instance, Owner: r.owner, Lease: c.Lease,
+		Shards: q.shards, Now: q.now, Me: q.instance, Owner: r.owner, Lease: c.Lease, Owners: r.owners,
 		Interval: c.MaintenanceInterval, CleanupEvery: c.CleanupInterval, Retention: q.retention(),
-		Leased:    func() map[int][]int64 { return leased(r.exec) },
-		LeaseLost: func(shard int, seq int64) { q.leaseLost(r, shard, seq) },
+		Leased:    func() map[int][]maintain.Held { return leased(r.exec) },
+		LeaseLost: func(shard int, h maintain.Held) { q.leaseLost(r, shard, h) },
 		Finished: func(_ int, ms []*queuetype.Message) {
 			for _, m := range ms {
 				q.finished(m)
 			}
 		},
-		Ready:        r.fetcher.Wake,
-		AfterCleanup: q.pruneRoutesLogged,
-		Logger:       q.logger,
+		Ready: r.fetcher.Wake, AfterCleanup: q.pruneRoutesLogged,
+		Served: r.destinations, Unhandled: q.unhandled,
+		UnhandledEvery: unhandledCheckIntervals * c.MaintenanceInterval,
+		UnhandledAfter: unhandledWarnIntervals * c.MaintenanceInterval,
+		Logger:         q.logger,
 	})
 	fetchCtx, stopFetch := context.WithCancel(context.Background())
 	r.stopFetch, r.fetchDone = stopFetch, make(chan struct{})
@@ -141,30 +166,58 @@ func (q *Queue) wire(r *runState) {
 	}()
 }
 
-// Stop stops claiming, lets running handlers finish until ctx is done, then
-// cancels them (cause exec.ErrStopping) and returns their messages to
-// pending without counting the attempt. Outcomes are recorded before Stop
-// returns. Stop is idempotent, and concurrent calls wait for the same stop.
+// stopMargin is how long Stop goes on after its context ended: handlers and
+// listeners get a short grace to return, then are abandoned, and outcomes
+// are recorded. Storage calls still waiting then (for a lock held by
+// another connection) give up, so Stop returns by ctx's end plus
+// stopMargin (and a little scheduling), whatever handlers, listeners or
+// other processes do.
+const stopMargin = time.Second
+
+// Stop stops claiming, lets running handlers (and listeners) finish until
+// ctx is done, then cancels them (cause ErrStopping) and returns their
+// messages to pending without counting the attempt; a handler already past
+// its Timeout is charged instead. Handlers and listeners that still run a
+// short grace later are abandoned (logged, counted in Abandoned). Outcomes
+// are recorded before Stop returns, unless storage stays locked by another
+// connection past stopMargin after ctx ends (those messages' leases then
+// expire and they run again). Stop is idempotent, and concurrent calls wait
+// for the same stop.
 func (q *Queue) Stop(ctx context.Context) error {
 	r := q.run.Load()
 	if r == nil {
 		return nil
 	}
 	r.stopOnce.Do(func() {
+		hard, cancel := afterEnd(ctx, stopMargin)
+		defer cancel()
+		r.completer.GiveUpAt(hard)
 		r.stopFetch()
 		<-r.fetchDone
+		var wg sync.WaitGroup
 		if r.listen != nil {
-			r.listen.Stop(ctx)
+			wg.Go(func() { r.listen.Stop(ctx, hard) })
 		}
 		r.exec.Stop(ctx)
-		r.completer.Stop(ctx)
-		r.maint.Stop()
+		wg.Wait()
+		r.completer.Stop(hard)
+		r.maint.Stop(hard)
 		r.changes.Close()
 		q.run.CompareAndSwap(r, nil)
 		close(r.stopped)
 	})
 	<-r.stopped
 	return nil
+}
+
+// afterEnd returns a context that ends d after ctx ends.
+func afterEnd(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	hard, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(d, cancel)
+		context.AfterFunc(hard, func() { t.Stop() })
+	})
+	return hard, func() { stop(); cancel() }
 }
 
 func (q *Queue) now() time.Time { return q.cfg.Clock().UTC() }
@@ -178,23 +231,59 @@ func (q *Queue) retention() map[queuetype.Status]time.Duration {
 	}
 }
 
-// leased groups the running jobs' seqs by shard, for the heartbeat.
-func leased(e *exec.Executor) map[int][]int64 {
-	out := map[int][]int64{}
+// leased groups the running jobs' attempts by shard, for the heartbeat.
+func leased(e *exec.Executor) map[int][]maintain.Held {
+	out := map[int][]maintain.Held{}
 	for _, j := range e.InFlight() {
-		out[j.Msg.Shard] = append(out[j.Msg.Shard], j.Msg.Seq)
+		out[j.Msg.Shard] = append(out[j.Msg.Shard], maintain.Held{Seq: j.Msg.Seq, Attempt: j.Msg.Attempt})
 	}
 	return out
 }
 
-// leaseLost cancels the handler of a message whose lease is gone.
-func (q *Queue) leaseLost(r *runState, shard int, seq int64) {
+// unhandled logs, once per destination for the life of the queue, that
+// messages wait for a destination no handler here serves and no other
+// process seems to work on.
+func (q *Queue) unhandled(dest string, pending int, stuckFor time.Duration) {
+	if _, logged := q.unhandledLogged.LoadOrStore(dest, true); logged {
+		return
+	}
+	q.logger.Warn("messages wait for a destination that no process handles", "destination", dest,
+		"pending", pending, "no_progress_for", stuckFor.Round(time.Second),
+		"hint", "register a handler for it (Handle) in a worker process; Stats().Unhandled lists such destinations")
+}
+
+// leaseLost cancels the handler of an attempt whose lease is gone (not a
+// later attempt of the same message this run may have claimed since).
+func (q *Queue) leaseLost(r *runState, shard int, h maintain.Held) {
 	for _, j := range r.exec.InFlight() {
-		if j.Msg.Shard == shard && j.Msg.Seq == seq {
+		if j.Msg.Shard == shard && j.Msg.Seq == h.Seq && j.Msg.Attempt == h.Attempt {
 			q.logger.Warn("lease lost; cancelling handler", "id", j.Msg.ID, "attempt", j.Msg.Attempt)
 			r.exec.Cancel(j, ErrLeaseLost)
 		}
 	}
+}
+
+// timedOut logs and counts a handler given up for ignoring its timeout.
+func (q *Queue) timedOut(j *exec.Job) {
+	q.abandoned.handlersTimedOut.Add(1)
+	q.abandoned.running.Add(1)
+	q.logger.Warn("handler ignored its timeout; abandoned it and freed its worker", "id", j.Msg.ID,
+		"destination", j.Msg.Destination, "attempt", j.Msg.Attempt, "running", j.Ran().Round(time.Millisecond))
+}
+
+// abandonedAtStop logs and counts a handler still running when Stop gave up.
+func (q *Queue) abandonedAtStop(j *exec.Job) {
+	q.abandoned.handlersAtStop.Add(1)
+	q.abandoned.running.Add(1)
+	q.logger.Warn("handler still running at the stop deadline; abandoned it and released its message",
+		"id", j.Msg.ID, "destination", j.Msg.Destination, "attempt", j.Msg.Attempt)
+}
+
+// lateHandler logs an abandoned handler that returned at last.
+func (q *Queue) lateHandler(j *exec.Job) {
+	q.abandoned.running.Add(-1)
+	q.logger.Warn("abandoned handler returned; its outcome is discarded", "id", j.Msg.ID,
+		"attempt", j.Msg.Attempt, "running", j.Ran().Round(time.Millisecond))
 }
 
 func (q *Queue) applyCompletions(ctx context.Context, shard int, cs []*driver.Completion) error {

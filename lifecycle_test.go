@@ -9,7 +9,6 @@ import (
 
 	"github.com/queue-sqlite/queuesqlite"
 	"github.com/queue-sqlite/queuesqlite/internal/dbtest"
-	"github.com/queue-sqlite/queuesqlite/internal/exec"
 )
 
 func TestQueue_StopLetsRunningHandlersFinish(t *testing.T) {
@@ -55,7 +54,7 @@ func TestQueue_StopDeadlineReleasesWithoutChargingAnAttempt(t *testing.T) {
 		polite.Add(1)
 		running <- struct{}{}
 		<-ctx.Done()
-		if !errors.Is(context.Cause(ctx), exec.ErrStopping) {
+		if !errors.Is(context.Cause(ctx), queuesqlite.ErrStopping) {
 			t.Errorf("cause %v, want ErrStopping", context.Cause(ctx))
 		}
 		return nil, ctx.Err()

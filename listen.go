@@ -75,6 +75,9 @@ func (q *Queue) addListener(key string, prefix bool, fn ListenFunc, opts *Listen
 	if fn == nil {
 		return fmt.Errorf("%w: nil listener", ErrInvalidArgument)
 	}
+	if err := queuetype.ValidateListenKey(key); err != nil {
+		return err
+	}
 	if _, err := q.listenStore(); err != nil {
 		return err
 	}
@@ -157,6 +160,9 @@ func listenValue(key string, value any) (Value, error) {
 	if key == "" {
 		return Value{}, fmt.Errorf("%w: empty listen key", ErrInvalidArgument)
 	}
+	if err := queuetype.ValidateListenKey(key); err != nil {
+		return Value{}, err
+	}
 	return queuetype.NewValue(value)
 }
 
@@ -214,21 +220,13 @@ func (q *Queue) ListListenData(ctx context.Context, prefix string) ([]*ListenEnt
 // InTx runs fn in a transaction on DB() and commits it when fn returns nil.
 // Use it to send messages (SendTx) and set listen data (SetListenDataTx)
 // atomically: both or neither. Workers and listeners in this process are
-// woken as soon as it commits.
+// woken as soon as it commits. While another connection holds the write
+// lock, InTx waits as long as ctx allows, then fails with ErrLocked.
 func (q *Queue) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	db, err := q.DB()
-	if err != nil {
+	if _, err := q.DB(); err != nil {
 		return err
 	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
+	if err := q.sqlite[0].InAppTx(ctx, fn); err != nil {
 		return err
 	}
 	if r := q.run.Load(); r != nil {
@@ -305,6 +303,12 @@ func (q *Queue) startListeners(r *runState) {
 		Now: q.now, Lease: q.cfg.Lease, Poll: q.cfg.MaintenanceInterval, Batch: listenBatch, Window: listenWindow,
 		PruneEvery: q.cfg.CleanupInterval, Retention: q.cfg.ListenRetention, Keep: q.cfg.ListenKeep,
 		Logger: q.logger,
+		Owners: r.owners[0], // the listen data lives in the first shard
+		Abandoned: func(string, string, int64) {
+			q.abandoned.listeners.Add(1)
+			q.abandoned.running.Add(1)
+		},
+		Late: func(string) { q.abandoned.running.Add(-1) },
 	})
 }
 

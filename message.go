@@ -52,3 +52,19 @@ func ParseStatus(name string) (Status, error) { return queuetype.ParseStatus(nam
 // ParsePriority turns a priority name ("low", "normal", "high", "urgent")
 // into a Priority.
 func ParsePriority(name string) (Priority, error) { return queuetype.ParsePriority(name) }
+
+// Limits of messages and listen data (bytes for lengths); larger values are
+// refused with ErrInvalidArgument at Send, Handle, Listen and SetListenData.
+const (
+	MaxDestinationLength = queuetype.MaxDestinationLength
+	MaxListenKeyLength   = queuetype.MaxListenKeyLength
+	MaxTags              = queuetype.MaxTags
+	MaxTagLength         = queuetype.MaxTagLength
+)
+
+// MinTime and MaxTime bound RunAt and ExpireAt (also as given by Delay and
+// TTL): from the Unix epoch to the end of year 9999, UTC.
+var (
+	MinTime = queuetype.MinTime
+	MaxTime = queuetype.MaxTime
+)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
@@ -42,9 +43,13 @@ type Queue struct {
 	cbPool    *callback.Pool
 	waiters   waiters
 	processed atomic.Int64
-	lock      *dirLock // the directory's shared lock (SQLite queues)
-	bgCancel  context.CancelFunc
-	bg        sync.WaitGroup
+	abandoned abandonCounters
+	// unhandledLogged holds the destinations already logged as handled by
+	// no process, so each is logged once.
+	unhandledLogged sync.Map
+	lock            *dirLock // the directory's shared lock (SQLite queues)
+	bgCancel        context.CancelFunc
+	bg              sync.WaitGroup
 }
 
 // Open opens the queue stored in directory dir, creating it if needed. The
@@ -118,6 +123,7 @@ func newQueue(c Config, shards []driver.Driver) *Queue {
 	}
 	q.handlers.Store(&map[string]*handler{})
 	q.cbPool = callback.NewPool(c.CallbackWorkers, c.Logger)
+	q.cbPool.Late = func(string) { q.abandoned.running.Add(-1) }
 	ctx, cancel := context.WithCancel(context.Background())
 	q.bgCancel = cancel
 	for _, d := range shards {
@@ -173,8 +179,18 @@ func (q *Queue) DB() (*sql.DB, error) {
 	return q.sqlite[0].AppDB()
 }
 
+// callbackGrace is how long Close waits, after its deadline, for callbacks
+// that are still running before it abandons them.
+const callbackGrace = 200 * time.Millisecond
+
 // Close stops the workers (waiting up to Config.StopTimeout for running
 // handlers), runs queued callbacks within that time, and closes the files.
+// It returns within StopTimeout plus about 1.5 s (stopMargin and
+// callbackGrace) whatever handlers, listeners, callbacks or other processes
+// holding the database's lock do: what still runs then is abandoned,
+// logged with its message id or listener name, and counted (Abandoned). A
+// callback still running is never called again; one not yet started never
+// runs (the message's outcome is stored: Get returns it).
 // Close is idempotent; every other method returns ErrClosed afterwards.
 func (q *Queue) Close() error {
 	q.mu.Lock()
@@ -186,9 +202,7 @@ func (q *Queue) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), q.cfg.StopTimeout)
 	defer cancel()
 	_ = q.Stop(ctx)
-	if dropped := q.cbPool.Close(ctx); dropped > 0 {
-		q.logger.Warn("callbacks dropped at close", "n", dropped)
-	}
+	q.closeCallbacks(ctx)
 	q.bgCancel()
 	q.bg.Wait()
 	var first error
@@ -199,4 +213,19 @@ func (q *Queue) Close() error {
 	}
 	q.lock.unlock()
 	return first
+}
+
+// closeCallbacks runs queued callbacks until ctx ends, then drops the rest
+// and abandons those still running callbackGrace later.
+func (q *Queue) closeCallbacks(ctx context.Context) {
+	dropped, abandoned := q.cbPool.Close(ctx, callbackGrace)
+	for _, id := range dropped {
+		q.logger.Warn("callback dropped: the queue closed before it could run", "id", id)
+	}
+	for _, id := range abandoned {
+		q.logger.Warn("callback still running at close; abandoned it (it is not called again)", "id", id)
+	}
+	q.abandoned.callbacksDropped.Add(int64(len(dropped)))
+	q.abandoned.callbacks.Add(int64(len(abandoned)))
+	q.abandoned.running.Add(int64(len(abandoned)))
 }

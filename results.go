@@ -38,28 +38,47 @@ func (q *Queue) Get(ctx context.Context, id string) (*Message, error) {
 }
 
 // Wait blocks until the message is finished (completed, failed, expired or
-// cancelled) and returns it, or returns ctx's error. It works for messages
-// sent by any process.
+// cancelled) and returns it. It works for messages sent by any process. When
+// ctx ends first, the error wraps ctx's error (errors.Is(err,
+// context.DeadlineExceeded) after a timeout) and says the message had not
+// finished.
 func (q *Queue) Wait(ctx context.Context, id string) (*Message, error) {
 	w := q.waiters.add(id)
 	defer q.waiters.remove(id, w)
 	safety := time.NewTicker(q.cfg.MaintenanceInterval)
 	defer safety.Stop()
+	var last *Message
 	for {
+		if ctx.Err() != nil {
+			return nil, notFinished(ctx, id, last)
+		}
 		m, err := q.Get(ctx, id)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, notFinished(ctx, id, last) // the read was cut short by ctx
+			}
 			return nil, err
 		}
 		if m.Status.Terminal() {
 			return m, nil
 		}
+		last = m
 		select {
 		case <-w:
 		case <-safety.C:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, notFinished(ctx, id, last)
 		}
 	}
+}
+
+// notFinished is Wait's error when ctx ended first.
+func notFinished(ctx context.Context, id string, last *Message) error {
+	if last == nil {
+		return fmt.Errorf("wait for message %s: not finished when the wait ended: %w", id, ctx.Err())
+	}
+	return fmt.Errorf("wait for message %s: not finished when the wait ended (still %s, attempt %d): %w",
+		id, last.Status, last.Attempt, ctx.Err())
 }
 
 // Cancel cancels a message that has not started (pending, scheduled or

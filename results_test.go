@@ -178,7 +178,9 @@ func TestQueue_CallbacksFireExactlyOnceAcrossInstances(t *testing.T) {
 
 func TestQueue_DeadWorkersMessageIsRescued(t *testing.T) {
 	t.Parallel()
-	q, dir := setup(t, fast())
+	cfg := fast()
+	cfg.Lease = 300 * time.Millisecond // a holder with no liveness row is watched for one lease
+	q, dir := setup(t, cfg)
 	id := send(t, q, queuesqlite.NewMessage("job", nil), nil)
 	// Simulate a process that claimed the message and died: processing,
 	// attempt 1, under a lease that has already run out.
@@ -201,7 +203,10 @@ func TestQueue_DeadWorkersMessageIsRescued(t *testing.T) {
 func TestQueue_HandlerLearnsItLostTheLease(t *testing.T) {
 	t.Parallel()
 	cfg := fast()
-	cfg.Lease = 90 * time.Millisecond // heartbeat every 30ms
+	// Heartbeat every 500ms: often enough to notice the theft soon, and a
+	// lease long enough that a loaded machine's late heartbeat never lets
+	// it expire (a rescue would then muddle what the test looks at).
+	cfg.Lease = 1500 * time.Millisecond
 	logs := &logCapture{}
 	cfg.Logger = slog.New(logs)
 	q, dir := setup(t, cfg)

@@ -80,7 +80,7 @@ func (q *Queue) SendTx(ctx context.Context, tx *sql.Tx, ms ...*Message) ([]strin
 	if err := q.homeZeroIDs(ms, rows); err != nil {
 		return nil, err
 	}
-	if err := q.shards[0].InsertTx(ctx, tx, driver.InsertParams{Messages: rows}); err != nil {
+	if err := q.shards[0].InsertTx(ctx, tx, driver.InsertParams{Messages: rows, MaxAttemptsDefault: q.cfg.MaxAttempts}); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(rows))
@@ -100,9 +100,15 @@ func (q *Queue) prepare(ms []*Message) ([]*Message, error) {
 	rows := make([]*Message, len(ms))
 	for i, m := range ms {
 		if err := m.Validate(); err != nil {
+			if len(ms) == 1 {
+				return nil, err // a single Send: no index to name
+			}
 			return nil, fmt.Errorf("message %d: %w", i, err)
 		}
 		rows[i] = q.row(m, now)
+		if err := rows[i].ValidateTimes(); err != nil { // what Delay and TTL gave
+			return nil, fmt.Errorf("message %d: %w", i, err)
+		}
 	}
 	if err := checkBatchIDs(rows); err != nil {
 		return nil, err
@@ -137,18 +143,11 @@ func (q *Queue) row(m *Message, now time.Time) *Message {
 	if string(r.Metadata) == "null" {
 		r.Metadata = nil
 	}
-	if r.MaxAttempts == 0 {
-		r.MaxAttempts = q.maxAttemptsFor(r.Destination)
-	}
+	// MaxAttempts 0 stays 0: it is stored unset (Config.MaxAttempts as a
+	// stand-in), and the worker that claims the message resolves it from its
+	// handler (see driver.ClaimParams.MaxAttempts).
 	r.Shard = q.shardOf(&r)
 	return &r
-}
-
-func (q *Queue) maxAttemptsFor(dest string) int {
-	if h, ok := q.handlerMap()[dest]; ok {
-		return h.opts.MaxAttempts
-	}
-	return q.cfg.MaxAttempts
 }
 
 // insert stores rows, one transaction per shard (shards in parallel),
@@ -208,7 +207,7 @@ func (q *Queue) takeCallbacks(ids []string) {
 }
 
 func (q *Queue) insertShard(ctx context.Context, shard int, part []*Message, withCallback bool) error {
-	p := driver.InsertParams{Messages: part}
+	p := driver.InsertParams{Messages: part, MaxAttemptsDefault: q.cfg.MaxAttempts}
 	if withCallback {
 		p.CallbackOwners = make([]string, len(part))
 		for i := range part {

@@ -33,6 +33,8 @@ func TestQueue_SendStoresEveryField(t *testing.T) {
 	if got.RunAt.Sub(before) < time.Hour || got.ExpireAt.Sub(got.RunAt) < time.Hour-time.Second {
 		t.Fatalf("run at %v expire at %v (sent at %v)", got.RunAt, got.ExpireAt, before)
 	}
+	// Config.MaxAttempts is stored as a stand-in until a worker claims the
+	// message and takes its handler's value.
 	if got.MaxAttempts != queuesqlite.MaxAttemptsDefault || got.Type != "task" {
 		t.Fatalf("defaults: max attempts %d type %q", got.MaxAttempts, got.Type)
 	}

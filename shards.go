@@ -296,6 +296,7 @@ func (q *Queue) claim(ctx context.Context, r *runState, n int) ([]*Message, erro
 	now := q.now()
 	p := driver.ClaimParams{Destinations: r.destinations, Max: n, Owner: r.owner, Now: now,
 		LeaseUntil: now.Add(q.cfg.Lease), Me: q.instance}
+	p.MaxAttempts = r.maxAttempts
 	order, err := q.claimOrder(ctx, r)
 	if err != nil {
 		return nil, err

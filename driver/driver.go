@@ -39,8 +39,10 @@ type Driver interface {
 	// Claim takes up to Max ready messages for the given destinations, highest
 	// priority first and in send order within a priority, leases them to
 	// Owner and counts an attempt. Ready messages whose expire time has passed
-	// are not run: they come back with StatusExpired. Returned messages are in
-	// claim order.
+	// are not run: they come back with StatusExpired. A claimed row that
+	// cannot be decoded is failed at once, alone (its attempt counted), and
+	// comes back with StatusFailed and a LastError naming what is wrong.
+	// Returned messages are in claim order.
 	Claim(ctx context.Context, p ClaimParams) ([]*Message, error)
 	// Head reports the highest priority among ready messages for the given
 	// destinations, and false when there are none. It does not write.
@@ -48,13 +50,26 @@ type Driver interface {
 	// Complete records the outcomes of attempts. Each outcome is applied only
 	// if its attempt still holds the lease (fencing); Applied reports which.
 	Complete(ctx context.Context, cs []*Completion) error
-	// ExtendLeases renews Owner's leases on the given messages and returns
-	// the seqs it still holds; a missing seq means that lease was lost.
+	// ExtendLeases renews Owner's leases on the given attempts (seq and
+	// attempt number) and returns the seqs it still holds; a missing seq
+	// means that attempt lost its lease.
 	ExtendLeases(ctx context.Context, p LeaseParams) ([]int64, error)
 
-	// Rescue returns messages whose lease expired (their worker died) to
-	// pending with the attempt counted, or fails them when attempts are used
-	// up. It returns the rescued messages with their new status.
+	// BeatOwner records that the lease owner is alive: it creates the
+	// owner's liveness row or bumps its beat counter.
+	BeatOwner(ctx context.Context, p OwnerParams) error
+	// RetireOwner marks the owner as stopped cleanly, so whatever it still
+	// leases is rescued at once.
+	RetireOwner(ctx context.Context, owner string) error
+	// Owners reports every owner's liveness row, and (with NoRow set) the
+	// owners that hold a lease but have no row.
+	Owners(ctx context.Context) ([]OwnerState, error)
+
+	// Rescue returns the messages leased to the dead owners in p (their
+	// worker died, froze or stopped) to pending with the attempt counted, or
+	// fails them when attempts are used up, frees the listener groups they
+	// hold, and forgets dead owners that hold nothing any more. It returns the rescued messages with their new
+	// status. It never compares the lease time of an owner with a row.
 	Rescue(ctx context.Context, p MaintainParams) ([]*Message, error)
 	// Promote makes scheduled and retrying messages whose run time has come
 	// ready, and returns how many it promoted.
@@ -107,12 +122,18 @@ type Execer interface {
 }
 
 // InsertParams holds messages to insert. Every message must have its ID,
-// Status (pending or scheduled), times and MaxAttempts set.
+// Status (pending or scheduled) and times set.
 type InsertParams struct {
 	Messages []*Message
 	// CallbackOwners, when not nil, is parallel to Messages: the instance
 	// that waits for each message's callback, or "" for none.
 	CallbackOwners []string
+	// MaxAttemptsDefault is stored for messages whose MaxAttempts is 0, as
+	// a stand-in marked unset: the claim that first takes such a message
+	// replaces it with ClaimParams.MaxAttempts of its destination (reads
+	// return the stand-in until then). Required when a message has no
+	// MaxAttempts.
+	MaxAttemptsDefault int
 }
 
 // ClaimParams selects and leases ready messages.
@@ -123,6 +144,10 @@ type ClaimParams struct {
 	Now          time.Time // the claim time; messages expired by then are expired, not claimed
 	LeaseUntil   time.Time // when the new leases run out unless renewed
 	Me           string    // this instance's callback owner id
+	// MaxAttempts, parallel to Destinations, is each destination's handler
+	// MaxAttempts. A claimed message sent without MaxAttempts takes it (and
+	// keeps it from then on); nil or 0 keeps the sender's MaxAttemptsDefault.
+	MaxAttempts []int
 }
 
 // Completion is the outcome of one attempt, to be recorded if the attempt
@@ -148,7 +173,31 @@ type Completion struct {
 type LeaseParams struct {
 	Owner string
 	Seqs  []int64
-	Until time.Time
+	// Attempts is parallel to Seqs: the attempt number each lease was
+	// claimed for. A lease is renewed only when seq, owner and attempt all
+	// match, so an attempt whose message was rescued and claimed again (even
+	// by the same owner) learns it lost its lease.
+	Attempts []int
+	Until    time.Time // stored for display; no rescue compares it
+}
+
+// OwnerParams identifies a live lease owner.
+type OwnerParams struct {
+	Owner string
+	Lease time.Duration // the owner beats at least once per Lease
+	Now   time.Time     // stored for display only
+}
+
+// OwnerState is one lease owner's liveness as stored.
+type OwnerState struct {
+	Owner string
+	Beats int64         // bumped by every heartbeat
+	Lease time.Duration // the owner's lease
+	Gone  bool          // stopped cleanly
+	// NoRow: the owner holds a message or listener-group lease but has no
+	// liveness row (a file written by an older version, or a row already
+	// forgotten). Beats, Lease and Gone are zero.
+	NoRow bool
 }
 
 // MaintainParams bounds a maintenance pass.
@@ -156,6 +205,13 @@ type MaintainParams struct {
 	Now   time.Time
 	Limit int
 	Me    string // this instance's callback owner id
+	// Dead (Rescue only) names the owners judged dead: their leases are
+	// rescued whatever their stored lease time.
+	Dead []string
+	// Ownerless (Rescue only) names owners without a liveness row that were
+	// watched for a lease: their leases are rescued once the stored lease
+	// time has passed Now as well.
+	Ownerless []string
 }
 
 // CleanupParams says which finished messages to delete: those with a status

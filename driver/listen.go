@@ -30,8 +30,9 @@ type ListenStore interface {
 	ListenHead(ctx context.Context) (first, last int64, err error)
 
 	// ClaimListenGroup creates the group if needed (its cursor starting at
-	// the newest change) and leases it to Owner unless another owner holds a
-	// live lease. It returns the group's cursor and whether it is now held.
+	// the newest change) and leases it to Owner when nobody holds it or its
+	// holder is in p.Dead (or in p.Ownerless with its lease time passed). It
+	// returns the group's cursor and whether it is now held.
 	ClaimListenGroup(ctx context.Context, p ListenLeaseParams) (cursor int64, held bool, err error)
 	// AdvanceListenGroup moves the cursor forward to Seq (never back) and
 	// renews the lease; held is false when Owner no longer holds it.
@@ -69,7 +70,11 @@ type ListenLeaseParams struct {
 	Owner string
 	Seq   int64 // for Advance: the new cursor
 	Now   time.Time
-	Until time.Time // the lease runs out then unless renewed
+	Until time.Time // stored for display; a live holder keeps the group whatever the clocks say
+	// Dead and Ownerless (Claim only) are the owners judged dead, as in
+	// MaintainParams: the group may be taken from them.
+	Dead      []string
+	Ownerless []string
 }
 
 // ListenFailure is a change a listener gave up on.

@@ -1,6 +1,7 @@
 package queuetype
 
 import (
+	"context"
 	"errors"
 	"strings"
 )
@@ -37,7 +38,29 @@ var (
 	ErrShardMismatch = errors.New("shard count mismatch")
 	// ErrStarted: the operation is only allowed before Start (or after Stop).
 	ErrStarted = errors.New("queue already started")
+	// ErrLocked: another connection or process (a long transaction on
+	// Queue.DB, another tool, a frozen process) held the database's write
+	// lock until the caller's context ended. Nothing was written; the error
+	// also matches the context's error (context.DeadlineExceeded).
+	ErrLocked = errors.New("database is locked by another connection or process")
+	// ErrStopping is the cause (context.Cause) of a handler's context
+	// cancelled because the queue is stopping and the stop deadline passed;
+	// the attempt is given back, not charged.
+	ErrStopping = errors.New("queue is stopping")
+	// ErrHandlerTimeout is the cause (context.Cause) of a handler's context
+	// cancelled because its HandlerOpts.Timeout passed. It also matches
+	// context.DeadlineExceeded with errors.Is.
+	ErrHandlerTimeout error = handlerTimeout{}
 )
+
+// handlerTimeout is ErrHandlerTimeout: a deadline, so it matches
+// context.DeadlineExceeded.
+type handlerTimeout struct{}
+
+func (handlerTimeout) Error() string { return "handler timed out" }
+
+// Is makes errors.Is(err, context.DeadlineExceeded) hold.
+func (handlerTimeout) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // StorageError describes a failure of a storage file in terms an operator can
 // act on: what was being done, to which file, and what to do about it.

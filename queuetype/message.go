@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // TypeTask is the type of a message sent to a handler.
@@ -15,6 +16,24 @@ const SourceDefault = "client"
 
 // MaxIDLength bounds a caller-chosen message id.
 const MaxIDLength = 256
+
+// Limits of what a message and the listen data may hold; larger values are
+// refused with ErrInvalidArgument. Lengths are in bytes.
+const (
+	MaxDestinationLength = 256  // a destination (handler name)
+	MaxListenKeyLength   = 1024 // a listen key or listen prefix
+	MaxTags              = 100  // tags per message
+	MaxTagLength         = 256  // one tag
+)
+
+// Times a message may carry (RunAt, ExpireAt, and those Delay and TTL
+// give): from the Unix epoch to the end of year 9999, UTC. Times are stored
+// as unix microseconds; outside this range they would not round-trip (year
+// 300000 overflows and would run, or expire, at once).
+var (
+	MinTime = time.Unix(0, 0).UTC()
+	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
 
 // Message is one unit of work: its content, where it goes, and everything the
 // queue knows about running it. The same type is what Send takes, what a
@@ -43,7 +62,7 @@ type Message struct {
 	Tags        []string        // set by the sender: free-form labels
 	Metadata    json.RawMessage // set by the sender: a JSON object of extra data
 	LeaseOwner  string          // the worker holding it while processing
-	LeaseExpiry time.Time       // when that lease runs out unless renewed
+	LeaseExpiry time.Time       // when that lease runs out unless renewed, by the owner's clock (for display; rescue follows the owner's heartbeat)
 	ShardKey    string          // set by the sender: messages with one key share a shard and keep order
 
 	// Delay and TTL are send-time conveniences: when RunAt (ExpireAt) is
@@ -112,8 +131,8 @@ func (m *Message) Validate() error {
 	if m.err != nil {
 		return fmt.Errorf("%w: content: %v", ErrInvalidArgument, m.err)
 	}
-	if m.Destination == "" {
-		return fmt.Errorf("%w: message has no destination (the handler name)", ErrInvalidArgument)
+	if err := ValidateDestination(m.Destination); err != nil {
+		return err
 	}
 	if len(m.ID) > MaxIDLength {
 		return fmt.Errorf("%w: message id longer than %d bytes", ErrInvalidArgument, MaxIDLength)
@@ -129,6 +148,64 @@ func (m *Message) Validate() error {
 	}
 	if m.MaxAttempts < 0 || m.Delay < 0 || m.TTL < 0 {
 		return fmt.Errorf("%w: negative max attempts, delay or TTL", ErrInvalidArgument)
+	}
+	if err := validateTags(m.Tags); err != nil {
+		return err
+	}
+	return m.ValidateTimes()
+}
+
+// ValidateTimes reports a RunAt or ExpireAt (when set) outside MinTime ..
+// MaxTime, wrapping ErrInvalidArgument. Send checks it again once Delay and
+// TTL have been turned into times.
+func (m *Message) ValidateTimes() error {
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{{"RunAt", m.RunAt}, {"ExpireAt", m.ExpireAt}} {
+		if !f.t.IsZero() && (f.t.Before(MinTime) || f.t.After(MaxTime)) {
+			return fmt.Errorf("%w: %s %v is outside %v .. %v", ErrInvalidArgument, f.name, f.t,
+				MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// ValidateDestination reports an empty or too long destination (handler
+// name), wrapping ErrInvalidArgument.
+func ValidateDestination(name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: message has no destination (the handler name)", ErrInvalidArgument)
+	}
+	if len(name) > MaxDestinationLength {
+		return fmt.Errorf("%w: destination of %d bytes, longer than %d", ErrInvalidArgument, len(name), MaxDestinationLength)
+	}
+	return nil
+}
+
+// ValidateListenKey reports a listen key (or prefix) longer than
+// MaxListenKeyLength, wrapping ErrInvalidArgument.
+func ValidateListenKey(key string) error {
+	if len(key) > MaxListenKeyLength {
+		return fmt.Errorf("%w: listen key of %d bytes, longer than %d", ErrInvalidArgument, len(key), MaxListenKeyLength)
+	}
+	return nil
+}
+
+// validateTags refuses more than MaxTags tags, tags longer than
+// MaxTagLength and tags that are not valid UTF-8 (JSON would silently turn
+// their bytes into U+FFFD).
+func validateTags(tags []string) error {
+	if len(tags) > MaxTags {
+		return fmt.Errorf("%w: %d tags, more than %d", ErrInvalidArgument, len(tags), MaxTags)
+	}
+	for i, tag := range tags {
+		switch {
+		case len(tag) > MaxTagLength:
+			return fmt.Errorf("%w: tag %d is %d bytes, longer than %d", ErrInvalidArgument, i, len(tag), MaxTagLength)
+		case !utf8.ValidString(tag):
+			return fmt.Errorf("%w: tag %d (%q) is not valid UTF-8", ErrInvalidArgument, i, tag)
+		}
 	}
 	return nil
 }

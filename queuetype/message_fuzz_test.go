@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 )
 
 // FuzzMessage builds messages from fuzzed content, metadata and fields, as
@@ -27,6 +29,12 @@ func FuzzMessage(f *testing.F) {
 	f.Add("job", []byte(`1`), []byte(``), "", 4, 0, "")
 	f.Add("job", []byte(`1`), []byte(``), "", -1, -1, "")
 	f.Add("job", []byte(strings.Repeat(`{"a":`, 1000)+"1"+strings.Repeat("}", 1000)), []byte(``), "", 0, 1, "")
+	f.Add("job", []byte(`1`), []byte(``), "", 1, 0, "ok,\xffbad")
+	f.Add("job", []byte(`1`), []byte(``), "", 1, 0, "ünïcode,日本")
+	f.Add("job", []byte(`1`), []byte(``), "", 1, 0, strings.Repeat("t,", MaxTags)+"t")
+	f.Add("job", []byte(`1`), []byte(``), "", 1, 0, strings.Repeat("t", MaxTagLength+1))
+	f.Add(strings.Repeat("d", MaxDestinationLength), []byte(`1`), []byte(``), "", 1, 0, "")
+	f.Add(strings.Repeat("d", MaxDestinationLength+1), []byte(`1`), []byte(``), "", 1, 0, "")
 	f.Fuzz(func(t *testing.T, dest string, content, metadata []byte, id string, priority, maxAttempts int, tags string) {
 		m := NewMessage(dest, json.RawMessage(content))
 		m.ID, m.Priority, m.MaxAttempts = id, Priority(priority), maxAttempts
@@ -35,8 +43,9 @@ func FuzzMessage(f *testing.F) {
 			m.Tags = strings.Split(tags, ",")
 		}
 		err := m.Validate()
-		want := dest != "" && len(id) <= MaxIDLength && priority >= 0 && priority <= 3 && maxAttempts >= 0 &&
-			json.Valid(content) && (len(metadata) == 0 || isObjectOrNull(metadata))
+		want := dest != "" && len(dest) <= MaxDestinationLength && len(id) <= MaxIDLength && priority >= 0 &&
+			priority <= 3 && maxAttempts >= 0 && json.Valid(content) && (len(metadata) == 0 || isObjectOrNull(metadata)) &&
+			tagsOK(m.Tags)
 		if (err == nil) != want {
 			t.Fatalf("Validate() = %v, want valid=%t", err, want)
 		}
@@ -58,6 +67,59 @@ func FuzzMessage(f *testing.F) {
 		m.Result = content
 		if err := m.DecodeResult(&r); err != nil {
 			t.Fatalf("DecodeResult of valid JSON %q: %v", content, err)
+		}
+	})
+}
+
+// tagsOK is what Validate documents for tags: at most MaxTags, each valid
+// UTF-8 of at most MaxTagLength bytes.
+func tagsOK(tags []string) bool {
+	if len(tags) > MaxTags {
+		return false
+	}
+	for _, tag := range tags {
+		if len(tag) > MaxTagLength || !utf8.ValidString(tag) {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzMessage_Times sends fuzzed RunAt and ExpireAt (unix seconds plus
+// nanoseconds): Validate accepts exactly the times in MinTime .. MaxTime,
+// and what it accepts survives the stored unix microseconds.
+func FuzzMessage_Times(f *testing.F) {
+	f.Add(int64(0), int64(0), int64(0), int64(0))
+	f.Add(time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), int64(0), int64(0), int64(0))
+	f.Add(int64(0), int64(0), time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), int64(0))
+	f.Add(MaxTime.Unix(), int64(MaxTime.Nanosecond()), MaxTime.Unix()+1, int64(0))
+	f.Add(int64(-1), int64(999_999_999), int64(1), int64(0))
+	f.Add(int64(-62135596800), int64(1), int64(0), int64(0)) // just after the zero time
+	f.Add(int64(1<<62), int64(0), int64(-1<<62), int64(0))
+	f.Fuzz(func(t *testing.T, runSec, runNsec, expSec, expNsec int64) {
+		m := NewMessage("job", nil)
+		m.RunAt, m.ExpireAt = time.Unix(runSec, runNsec), time.Unix(expSec, expNsec)
+		if runSec == 0 && runNsec == 0 {
+			m.RunAt = time.Time{}
+		}
+		if expSec == 0 && expNsec == 0 {
+			m.ExpireAt = time.Time{}
+		}
+		in := func(tm time.Time) bool { return tm.IsZero() || !tm.Before(MinTime) && !tm.After(MaxTime) }
+		err := m.Validate()
+		if want := in(m.RunAt) && in(m.ExpireAt); (err == nil) != want {
+			t.Fatalf("Validate() of RunAt %v ExpireAt %v = %v, want valid=%t", m.RunAt, m.ExpireAt, err, want)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrInvalidArgument) {
+				t.Fatalf("Validate() = %v, does not wrap ErrInvalidArgument", err)
+			}
+			return
+		}
+		for _, tm := range []time.Time{m.RunAt, m.ExpireAt} {
+			if back := time.UnixMicro(tm.UnixMicro()); !tm.IsZero() && !back.Equal(tm.Truncate(time.Microsecond)) {
+				t.Fatalf("accepted time %v does not survive unix microseconds: %v", tm, back)
+			}
 		}
 	})
 }

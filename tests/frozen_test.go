@@ -24,7 +24,10 @@ func TestFrozenWorker_LosesItsLeasesAndIsFenced(t *testing.T) {
 	const n = 8
 	createQueue(t, qdir, 0, n, "slow")
 	raw := openRaw(t, qdir)
-	lease := time.Second
+	// Long enough that the frozen worker, while it still runs, renews its
+	// leases in time even on a loaded machine (else it would rescue and
+	// rerun its own messages before the freeze).
+	lease := 2 * time.Second
 	frozen := startChild(t, dir, "frozen", "worker", workerSpec{Dir: qdir, Records: dir, Name: "frozen", Workers: n,
 		Lease: lease, Maintenance: 100 * time.Millisecond, StopAfter: 5 * time.Second, Handlers: map[string]string{"slow": "hold"}})
 	frozen.waitLines("holding ", n)

@@ -41,6 +41,12 @@ func createQueue(t testing.TB, dir string, shards, n int, dest string) []string 
 	return ids
 }
 
+// sendMore adds n messages to an existing queue.
+func sendMore(t testing.TB, dir string, n int, dest string) {
+	t.Helper()
+	createQueue(t, dir, 0, n, dest)
+}
+
 // rawQueue reads a queue's shard files with plain SQL, beside whatever
 // processes use the queue.
 type rawQueue struct {

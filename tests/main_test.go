@@ -44,6 +44,8 @@ func runRole(role string) int {
 		"contention": contentionRole,
 		"sender":     senderRole,
 		"idsender":   idSenderRole,
+		"listener":   listenerRole,
+		"locker":     lockerRole,
 	}
 	fn, ok := roles[role]
 	if !ok {

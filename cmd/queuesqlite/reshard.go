@@ -49,7 +49,15 @@ func runReshard(cmd *cobra.Command, to int) error {
 	if res.Resumed {
 		verb = "finished an interrupted reshard"
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %d -> %d shards, moved %d of %d messages\n",
-		verb, dir, res.From, res.To, res.Moved, res.Total)
+	fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %d -> %d %s, moved %d of %d messages\n",
+		verb, dir, res.From, res.To, plural(res.To, "shard"), res.Moved, res.Total)
 	return nil
+}
+
+// plural returns word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }

@@ -33,7 +33,7 @@ func TestReshard(t *testing.T) {
 	if moved, _ := strconv.Atoi(m[1]); moved == 0 || moved == 200 {
 		t.Fatalf("moved %d of 200 to 3 shards", moved)
 	}
-	q, _ = openDir(t, dir, nil)
+	q, closeQ = openDir(t, dir, nil)
 	if q.ShardCount() != 3 {
 		t.Fatalf("%d shards after reshard", q.ShardCount())
 	}
@@ -45,6 +45,12 @@ func TestReshard(t *testing.T) {
 		if got.Shard != queuesqlite.ShardFor(id, 3) {
 			t.Fatalf("message %s in shard %d, routes to %d", id, got.Shard, queuesqlite.ShardFor(id, 3))
 		}
+	}
+	closeQ()
+	// and back to one: "1 shard", not "1 shards"
+	out = ok(t, "reshard", "--dir", dir, "--to", "1")
+	if !regexp.MustCompile(`: 3 -> 1 shard, moved \d+ of 200 messages\n$`).MatchString(out) {
+		t.Fatalf("reshard to one shard printed:\n%s", out)
 	}
 }
 

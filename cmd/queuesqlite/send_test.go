@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,5 +53,28 @@ func TestSend_DuplicateID(t *testing.T) {
 	}
 	if st.ByStatus[queuesqlite.StatusPending] != 1 {
 		t.Errorf("%d pending after a refused duplicate, want 1", st.ByStatus[queuesqlite.StatusPending])
+	}
+}
+
+// TestSend_WorkerHandlerDecidesMaxAttempts: a message sent from the shell
+// without --max-attempts runs as often as the worker's handler allows.
+func TestSend_WorkerHandlerDecidesMaxAttempts(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "q")
+	id := strings.TrimSpace(ok(t, "send", "--dir", dir, "flaky", `{}`))
+	q, _ := openDir(t, dir, &queuesqlite.Config{Workers: 2, Backoff: func(int) time.Duration { return time.Millisecond }})
+	var runs atomic.Int32
+	q.Handle("flaky", func(context.Context, *queuesqlite.Message) (any, error) {
+		runs.Add(1)
+		return nil, errors.New("always fails")
+	}, &queuesqlite.HandlerOpts{MaxAttempts: 2})
+	if err := q.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), testDeadline)
+	defer cancel()
+	m, err := q.Wait(ctx, id)
+	if err != nil || m.Status != queuesqlite.StatusFailed || m.Attempt != 2 || runs.Load() != 2 {
+		t.Fatalf("message %+v, %v, ran %d times; want failed after 2 attempts", m, err, runs.Load())
 	}
 }

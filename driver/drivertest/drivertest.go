@@ -38,12 +38,14 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("Claim", func(t *testing.T) { testClaim(t, open) })
 	t.Run("Complete", func(t *testing.T) { testComplete(t, open) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, open) })
+	t.Run("Owners", func(t *testing.T) { testOwners(t, open) })
 	t.Run("Maintenance", func(t *testing.T) { testMaintenance(t, open) })
 	t.Run("Admin", func(t *testing.T) { testAdmin(t, open) })
 	t.Run("Callbacks", func(t *testing.T) { testCallbacks(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("Listen", func(t *testing.T) { testListen(t, open) })
 	t.Run("ListFilters", func(t *testing.T) { testListFilters(t, open) })
+	t.Run("MaxAttempts", func(t *testing.T) { testMaxAttempts(t, open) })
 }
 
 // newMsg returns a pending message ready to insert, created at t0 + seq ms.

@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"bytes"
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/queuetype"
@@ -47,21 +49,45 @@ func encodeTags(tags []string) (any, error) {
 	return string(b), nil
 }
 
-// insertArgs returns the parameters of sqlInsert for m.
-func insertArgs(m *queuetype.Message, callbackOwner string) ([]any, error) {
+// insertArgs returns the parameters of sqlInsert for m. A message without
+// MaxAttempts stores standIn, marked unset, for its worker to resolve.
+func insertArgs(m *queuetype.Message, callbackOwner string, standIn int) ([]any, error) {
 	tags, err := encodeTags(m.Tags)
+	if err != nil {
+		return nil, err
+	}
+	maxAttempts, unset, err := storedMaxAttempts(m, standIn)
 	if err != nil {
 		return nil, err
 	}
 	return []any{
 		m.ID, m.Type, int64(m.Status), m.Destination, m.Source, string(m.Content),
 		int64(m.Priority), micros(m.CreatedAt), micros(m.RunAt), nullMicros(m.ExpireAt),
-		int64(m.MaxAttempts), tags, nullJSON(m.Metadata), nullText(m.ShardKey), nullText(callbackOwner),
+		maxAttempts, tags, nullJSON(m.Metadata), nullText(m.ShardKey), nullText(callbackOwner), unset,
 	}, nil
 }
 
+// storedMaxAttempts returns the max_attempts and max_attempts_unset columns
+// for m: its own MaxAttempts, or standIn marked unset when it has none.
+func storedMaxAttempts(m *queuetype.Message, standIn int) (maxAttempts, unset int64, err error) {
+	if m.MaxAttempts > 0 {
+		return int64(m.MaxAttempts), 0, nil
+	}
+	if standIn <= 0 {
+		return 0, 0, fmt.Errorf("%w: message %q has no MaxAttempts and the insert no MaxAttemptsDefault",
+			queuetype.ErrInvalidArgument, m.ID)
+	}
+	return int64(standIn), 1, nil
+}
+
 // decodeMessage reads one row in messageColumns order. Values are what the
-// driver returns: int64, float64, string, []byte or nil.
+// driver returns: int64, float64, string, []byte or nil. A row that a
+// foreign tool or a damaged byte left undecodable (text columns that are not
+// the JSON they must hold, an unknown status or priority) gives an error
+// naming the message and every bad column, wrapping ErrCorrupt; the message
+// is then still returned as far as it could be read (tags that do not decode
+// are left out, the other columns as stored), so one bad row can be dealt
+// with alone.
 func decodeMessage(v []driver.Value) (*queuetype.Message, error) {
 	if len(v) != 24 {
 		return nil, fmt.Errorf("decode message: %d columns, want 24", len(v))
@@ -90,12 +116,47 @@ func decodeMessage(v []driver.Value) (*queuetype.Message, error) {
 		LeaseExpiry: asTime(v[21]),
 		ShardKey:    asString(v[22]),
 	}
+	var problems []string
 	if tags := asBytes(v[18]); len(tags) > 0 {
 		if err := json.Unmarshal(tags, &m.Tags); err != nil {
-			return nil, fmt.Errorf("decode tags of message %s: %w", m.ID, err)
+			m.Tags = nil
+			problems = append(problems, "column tags is not a JSON array of strings")
 		}
 	}
+	problems = append(problems, checkColumns(m)...)
+	if len(problems) > 0 {
+		return m, fmt.Errorf("%w: message %q (seq %d) cannot be decoded: %s",
+			queuetype.ErrCorrupt, m.ID, m.Seq, strings.Join(problems, "; "))
+	}
 	return m, nil
+}
+
+// checkColumns lists what is wrong with the decoded columns of m other than
+// its tags: each must hold what the queue itself writes there.
+func checkColumns(m *queuetype.Message) []string {
+	var problems []string
+	if !json.Valid(m.Content) {
+		problems = append(problems, "column content is not valid JSON")
+	}
+	if len(m.Result) > 0 && !json.Valid(m.Result) {
+		problems = append(problems, "column result is not valid JSON")
+	}
+	if len(m.Metadata) > 0 && !isJSONObject(m.Metadata) {
+		problems = append(problems, "column metadata is not a JSON object")
+	}
+	if !m.Status.Valid() {
+		problems = append(problems, fmt.Sprintf("column status holds the unknown status %d", int(m.Status)))
+	}
+	if !m.Priority.Valid() {
+		problems = append(problems, fmt.Sprintf("column priority holds the unknown priority %d", int(m.Priority)))
+	}
+	return problems
+}
+
+// isJSONObject reports whether b is a JSON object.
+func isJSONObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
 
 func asInt(v driver.Value) int64 {

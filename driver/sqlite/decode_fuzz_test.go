@@ -3,13 +3,18 @@ package sqlite
 import (
 	"database/sql/driver"
 	"encoding/json"
+	"strings"
 	"testing"
+
+	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
 
 // FuzzDecodeMessage decodes rows as a damaged or foreign file might hold
 // them (any bytes in the text columns, strings or blobs, odd numbers):
-// decodeMessage never panics, and it fails exactly when the tags are not a
-// JSON array of strings.
+// decodeMessage never panics, always returns the message as far as it reads,
+// and fails exactly when a column does not hold what the queue writes there
+// (tags a JSON array of strings, content JSON, metadata a JSON object, a
+// known status), naming that column.
 func FuzzDecodeMessage(f *testing.F) {
 	f.Add(int64(1), "id-1", int64(2), []byte(`{"a":1}`), []byte(`["x","y"]`), []byte(`{"m":1}`), int64(1700000000000000), false)
 	f.Add(int64(-1), "", int64(99), []byte(``), []byte(`[1]`), []byte(`null`), int64(-1), true)
@@ -30,11 +35,22 @@ func FuzzDecodeMessage(f *testing.F) {
 			nil, when, nil, nil}
 		m, err := decodeMessage(vals)
 		var want []string
-		wantErr := len(tags) > 0 && json.Unmarshal(tags, &want) != nil
-		if (err != nil) != wantErr {
-			t.Fatalf("decode with tags %q: %v (want error: %t)", tags, err, wantErr)
+		bad := map[string]bool{
+			"tags":     len(tags) > 0 && json.Unmarshal(tags, &want) != nil,
+			"content":  !json.Valid(content),
+			"metadata": len(metadata) > 0 && !isJSONObject(metadata),
+			"status":   !queuetype.Status(status).Valid(),
 		}
-		if err == nil && (m.Seq != seq || m.ID != id || string(m.Content) != string(content) || m.CreatedAt.UnixMicro() != when) {
+		wantErr := bad["tags"] || bad["content"] || bad["metadata"] || bad["status"]
+		if (err != nil) != wantErr {
+			t.Fatalf("decode with tags %q content %q metadata %q status %d: %v (want error: %t)", tags, content, metadata, status, err, wantErr)
+		}
+		for column, isBad := range bad {
+			if isBad && !strings.Contains(err.Error(), "column "+column) {
+				t.Fatalf("error %q does not name the bad column %s", err, column)
+			}
+		}
+		if m == nil || m.Seq != seq || m.ID != id || string(m.Content) != string(content) || m.CreatedAt.UnixMicro() != when {
 			t.Fatalf("decoded %+v from seq %d id %q content %q time %d", m, seq, id, content, when)
 		}
 	})

@@ -169,7 +169,8 @@ func (d *DB) ListenHead(ctx context.Context) (int64, int64, error) {
 func (d *DB) ClaimListenGroup(ctx context.Context, p qdriver.ListenLeaseParams) (int64, bool, error) {
 	var rows [][]driver.Value
 	err := d.w.do(ctx, false, func(t *tx) (err error) {
-		rows, err = writerRunner{t}.rows(sqlListenClaimGroup, p.Group, p.Owner, micros(p.Now), micros(p.Until))
+		rows, err = writerRunner{t}.rows(sqlListenClaimGroup, p.Group, p.Owner, micros(p.Now), micros(p.Until),
+			ownerList(p.Dead), ownerList(p.Ownerless))
 		return err
 	})
 	if err != nil || len(rows) == 0 {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 
 	qdriver "github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
@@ -56,7 +59,18 @@ func (d *DB) InsertTx(ctx context.Context, tx qdriver.Execer, p qdriver.InsertPa
 		}
 		return res.LastInsertId()
 	})
+	if isNoMessagesTable(err) {
+		return fmt.Errorf("%w: insert into the caller's transaction: it is not on the queue's database %s "+
+			"(begin it on the queue's DB() pool): %v", queuetype.ErrInvalidArgument, d.path, err)
+	}
 	return d.wrap("insert", err)
+}
+
+// isNoMessagesTable reports the error of a statement run on a database that
+// has no queue in it.
+func isNoMessagesTable(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrError && strings.Contains(se.Error(), "no such table: messages")
 }
 
 func insertAll(p qdriver.InsertParams, exec func([]any) (int64, error)) error {
@@ -65,7 +79,7 @@ func insertAll(p qdriver.InsertParams, exec func([]any) (int64, error)) error {
 		if p.CallbackOwners != nil {
 			owner = p.CallbackOwners[i]
 		}
-		args, err := insertArgs(m, owner)
+		args, err := insertArgs(m, owner, p.MaxAttemptsDefault)
 		if err != nil {
 			return err
 		}
@@ -83,14 +97,23 @@ func (d *DB) Claim(ctx context.Context, p qdriver.ClaimParams) ([]*queuetype.Mes
 		return nil, nil
 	}
 	query := cachedSQL(fmt.Sprint("claim/", n), func() string { return claimSQL(n) })
-	args := make([]any, 0, 5+n)
+	args := make([]any, 0, 5+2*n)
 	args = append(args, micros(p.Now), p.Owner, micros(p.LeaseUntil), int64(p.Max), p.Me)
 	for _, dest := range p.Destinations {
 		args = append(args, dest)
 	}
+	for i := range p.Destinations {
+		var maxAttempts any // NULL: keep what the sender stored
+		if i < len(p.MaxAttempts) && p.MaxAttempts[i] > 0 {
+			maxAttempts = int64(p.MaxAttempts[i])
+		}
+		args = append(args, maxAttempts)
+	}
 	var out []*queuetype.Message
-	err := d.w.do(ctx, false, func(t *tx) (err error) {
-		out, err = t.queryMessages(query, args...)
+	// multi: a claim that fails after its update (failing a bad row) is
+	// rolled back whole, so no claimed row is left leased to nobody.
+	err := d.w.do(ctx, true, func(t *tx) (err error) {
+		out, err = t.claimRows(query, micros(p.Now), p.Me, args)
 		return err
 	})
 	if err != nil {
@@ -159,11 +182,14 @@ func completeArgs(c *qdriver.Completion) []any {
 
 // ExtendLeases implements driver.Driver.
 func (d *DB) ExtendLeases(ctx context.Context, p qdriver.LeaseParams) ([]int64, error) {
+	if len(p.Attempts) != len(p.Seqs) {
+		return nil, fmt.Errorf("%w: extend leases: %d attempts for %d seqs", queuetype.ErrInvalidArgument, len(p.Attempts), len(p.Seqs))
+	}
 	var held []int64
 	err := d.w.do(ctx, false, func(t *tx) error {
 		held = held[:0]
-		for _, seq := range p.Seqs {
-			res, err := t.exec(sqlExtendLease, micros(p.Until), seq, p.Owner)
+		for i, seq := range p.Seqs {
+			res, err := t.exec(sqlExtendLease, micros(p.Until), seq, p.Owner, int64(p.Attempts[i]))
 			if err != nil {
 				return err
 			}
@@ -178,7 +204,64 @@ func (d *DB) ExtendLeases(ctx context.Context, p qdriver.LeaseParams) ([]int64, 
 
 // Rescue implements driver.Driver.
 func (d *DB) Rescue(ctx context.Context, p qdriver.MaintainParams) ([]*queuetype.Message, error) {
-	return d.writeMessages(ctx, "rescue", sqlRescue, micros(p.Now), int64(limit(p.Limit)), p.Me)
+	if len(p.Dead) == 0 && len(p.Ownerless) == 0 {
+		return nil, nil
+	}
+	dead, ownerless := ownerList(p.Dead), ownerList(p.Ownerless)
+	var out []*queuetype.Message
+	err := d.w.do(ctx, false, func(t *tx) (err error) {
+		out, err = t.queryMessages(sqlRescue, micros(p.Now), int64(limit(p.Limit)), p.Me, dead, ownerless)
+		if err == nil {
+			_, err = t.exec(sqlReleaseDeadGroups, dead, ownerless, micros(p.Now))
+		}
+		if err == nil {
+			_, err = t.exec(sqlForgetOwners, dead)
+		}
+		return err
+	})
+	return out, d.wrap("rescue", err)
+}
+
+// BeatOwner implements driver.Driver.
+func (d *DB) BeatOwner(ctx context.Context, p qdriver.OwnerParams) error {
+	err := d.w.do(ctx, false, func(t *tx) error {
+		_, err := t.exec(sqlBeatOwner, p.Owner, p.Lease.Microseconds(), micros(p.Now))
+		return err
+	})
+	return d.wrap("owner heartbeat", err)
+}
+
+// RetireOwner implements driver.Driver.
+func (d *DB) RetireOwner(ctx context.Context, owner string) error {
+	err := d.w.do(ctx, false, func(t *tx) error {
+		_, err := t.exec(sqlRetireOwner, owner)
+		return err
+	})
+	return d.wrap("retire owner", err)
+}
+
+// Owners implements driver.Driver.
+func (d *DB) Owners(ctx context.Context) ([]qdriver.OwnerState, error) {
+	rows, err := d.readRows(ctx, sqlOwners)
+	if err != nil {
+		return nil, d.wrap("read owners", err)
+	}
+	out := make([]qdriver.OwnerState, len(rows))
+	for i, r := range rows {
+		out[i] = qdriver.OwnerState{Owner: asString(r[0]), Beats: asInt(r[1]),
+			Lease: time.Duration(asInt(r[2])) * time.Microsecond, Gone: asInt(r[3]) != 0, NoRow: asInt(r[4]) != 0}
+	}
+	return out, nil
+}
+
+// ownerList encodes owner ids as the JSON array the statements read with
+// json_each.
+func ownerList(owners []string) string {
+	if len(owners) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(owners) // strings always encode
+	return string(b)
 }
 
 // Expire implements driver.Driver.
@@ -265,6 +348,32 @@ func (d *DB) Cleanup(ctx context.Context, p qdriver.CleanupParams) (qdriver.Clea
 	}
 	res.BytesFreed = before - fileSize(d.path)
 	return res, nil
+}
+
+// checkpoint copies the write-ahead log into the database and truncates it.
+// The checkpoint waits for readers (of any process) to leave the log; the
+// writer's connection waits only lockSlice at a time, so this tries again
+// until BusyTimeout has passed or ctx ends. A checkpoint still busy then is
+// no error: a later one empties the log.
+func (d *DB) checkpoint(ctx context.Context) error {
+	deadline := time.Now().Add(d.opts.BusyTimeout)
+	for {
+		var busy int64
+		err := d.w.doOutsideTx(ctx, func(t *tx) (err error) {
+			busy, _, err = t.queryInt(sqlCheckpoint)
+			return err
+		})
+		if err != nil || busy == 0 || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(lockPause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		}
+	}
 }
 
 // Get implements driver.Driver.
@@ -444,10 +553,71 @@ func (d *DB) readMessages(ctx context.Context, query string, args ...any) ([]*qu
 			vals[i] = v
 		}
 		m, err := decodeMessage(vals)
-		if err != nil {
+		if m == nil {
 			return nil, err
 		}
-		out = append(out, m)
+		out = append(out, m) // a row with bad columns, as far as it reads (see decodeMessage)
 	}
 	return out, rows.Err()
+}
+
+// claimRows runs the claim statement and decodes each claimed row on its
+// own. A row that cannot be decoded is failed at once, in the same
+// transaction, with the decode error as its last error (the attempt the
+// claim counted stays counted): it never reaches a handler, and the rows
+// claimed with it run normally. It comes back failed, so its callback and
+// waiters learn of it.
+func (t *tx) claimRows(query string, now int64, me string, args []any) ([]*queuetype.Message, error) {
+	var out []*queuetype.Message
+	var bad []badRow
+	err := t.eachRow(query, args, func(m *queuetype.Message, err error) {
+		if err != nil && m.Status == queuetype.StatusProcessing {
+			bad = append(bad, badRow{m, err})
+		}
+		out = append(out, m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range bad {
+		msg := b.err.Error() + "; failed without running"
+		if _, err := t.exec(sqlFailUndecodable, now, msg, me, b.m.Seq); err != nil {
+			return nil, err
+		}
+		b.m.Status, b.m.LastError = queuetype.StatusFailed, msg
+		b.m.FinishedAt, b.m.UpdatedAt = time.UnixMicro(now).UTC(), time.UnixMicro(now).UTC()
+		b.m.LeaseOwner, b.m.LeaseExpiry = "", time.Time{}
+	}
+	return out, nil
+}
+
+// badRow is a claimed row that could not be decoded.
+type badRow struct {
+	m   *queuetype.Message
+	err error
+}
+
+// eachRow runs a row-returning statement on the writer's connection and
+// passes every row to fn, decoded as far as it could be (see decodeMessage).
+func (t *tx) eachRow(query string, args []any, fn func(*queuetype.Message, error)) error {
+	rows, err := t.w.query(query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals := make([]driver.Value, len(rows.Columns()))
+	for {
+		err := rows.Next(vals)
+		if errors.Is(err, errEOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		m, err := decodeMessage(vals)
+		if m == nil {
+			return err
+		}
+		fn(m, err)
+	}
 }

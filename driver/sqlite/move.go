@@ -50,7 +50,7 @@ func importOne(t *tx, m *queuetype.Message) error {
 	if n, _ := res.RowsAffected(); n == 1 {
 		return nil
 	}
-	here, err := t.queryMessages(sqlGet, m.ID)
+	here, err := t.queryMessages(sqlExportID, m.ID)
 	if err != nil || len(here) == 0 {
 		return err
 	}
@@ -138,6 +138,11 @@ func (d *DB) DeleteMeta(ctx context.Context, key string) error {
 	return d.wrap("delete meta", d.execWrite(ctx, sqlMetaDelete, key))
 }
 
+// importStandIn is the max_attempts stored for a moved message whose
+// MaxAttempts is still unset (exported as 0). A claim replaces it with the
+// handler's MaxAttempts; it is used only by a claim that names none.
+const importStandIn = 1
+
 func importArgs(m *queuetype.Message) ([]any, error) {
 	var tags any
 	if len(m.Tags) > 0 {
@@ -147,11 +152,15 @@ func importArgs(m *queuetype.Message) ([]any, error) {
 		}
 		tags = string(b)
 	}
+	maxAttempts, unset, err := storedMaxAttempts(m, importStandIn)
+	if err != nil {
+		return nil, err
+	}
 	return []any{
 		m.ID, m.Type, int64(m.Status), m.Destination, m.Source, string(m.Content), nullJSON(m.Result),
 		int64(m.Priority), micros(m.CreatedAt), micros(m.UpdatedAt), micros(m.RunAt), nullMicros(m.ExpireAt),
-		nullMicros(m.FinishedAt), int64(m.Attempt), int64(m.MaxAttempts), int64(m.RetryCount),
+		nullMicros(m.FinishedAt), int64(m.Attempt), maxAttempts, int64(m.RetryCount),
 		nullText(m.LastError), tags, nullJSON(m.Metadata), nullText(m.LeaseOwner), nullMicros(m.LeaseExpiry),
-		nullText(m.ShardKey), nil,
+		nullText(m.ShardKey), nil, unset,
 	}, nil
 }

@@ -95,3 +95,34 @@ func TestImport_RepeatedMoveOfAFullMessageIsSkipped(t *testing.T) {
 		t.Fatalf("%d messages after two imports, %v", n, err)
 	}
 }
+
+// The same for a message whose MaxAttempts is left to its worker (stored
+// unset): its copy reads back equal too.
+func TestImport_RepeatedMoveOfAnUnsetMaxAttemptsIsSkipped(t *testing.T) {
+	ctx := context.Background()
+	src, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "b.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	m := &queuetype.Message{ID: "unset", Type: queuetype.TypeTask, Status: queuetype.StatusPending, Destination: "d",
+		Source: queuetype.SourceDefault, Content: []byte(`1`), CreatedAt: now, UpdatedAt: now, RunAt: now}
+	if err := src.Insert(ctx, driver.InsertParams{Messages: []*queuetype.Message{m}, MaxAttemptsDefault: 4}); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := src.Export(ctx, 0, 10)
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("export: %v %v", ms, err)
+	}
+	for try := range 2 {
+		if err := dst.Import(ctx, ms); err != nil {
+			t.Fatalf("import %d: %v", try, err)
+		}
+	}
+}

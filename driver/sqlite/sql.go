@@ -9,10 +9,21 @@ import (
 // migrations/). Times are unix microseconds, UTC.
 
 // messageColumns is the column list every row-returning statement uses; scan
-// reads rows in this order.
-const messageColumns = `seq, id, type, status, destination, source, content, result, priority,
-	created_at, updated_at, run_at, expire_at, finished_at, attempt, max_attempts, retry_count,
+// reads rows in this order. It names only columns of the first schema
+// versions, so a file of an older version can still be read as it is.
+const messageColumns = messageColumnsHead + `max_attempts` + messageColumnsTail
+
+// exportColumns is messageColumns for moving rows between files: a
+// max_attempts still unset (see migration 0004) reads as 0, so the row
+// stays unset where it is imported.
+const exportColumns = messageColumnsHead + `CASE WHEN max_attempts_unset = 1 THEN 0 ELSE max_attempts END` + messageColumnsTail
+
+const (
+	messageColumnsHead = `seq, id, type, status, destination, source, content, result, priority,
+	created_at, updated_at, run_at, expire_at, finished_at, attempt, `
+	messageColumnsTail = `, retry_count,
 	last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, callback_owner`
+)
 
 const (
 	sqlBegin        = `BEGIN IMMEDIATE`
@@ -35,10 +46,12 @@ const (
 
 	// ?1 id, ?2 type, ?3 status, ?4 destination, ?5 source, ?6 content,
 	// ?7 priority, ?8 created_at (= updated_at), ?9 run_at, ?10 expire_at,
-	// ?11 max_attempts, ?12 tags, ?13 metadata, ?14 shard_key, ?15 callback_owner
+	// ?11 max_attempts, ?12 tags, ?13 metadata, ?14 shard_key, ?15 callback_owner,
+	// ?16 max_attempts_unset
 	sqlInsert = `INSERT INTO messages (id, type, status, destination, source, content, priority,
-	created_at, updated_at, run_at, expire_at, max_attempts, tags, metadata, shard_key, callback_owner)
-	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)`
+	created_at, updated_at, run_at, expire_at, max_attempts, tags, metadata, shard_key, callback_owner,
+	max_attempts_unset)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)`
 
 	// ?1 status, ?2 result, ?3 error (NULL keeps the previous), ?4 run_at
 	// (NULL keeps), ?5 finished_at (NULL unless terminal), ?6 1 to give the
@@ -58,11 +71,13 @@ const (
 	updated_at = ?9
 	WHERE seq = ?10 AND status = 1 AND lease_owner = ?11 AND attempt = ?12`
 
-	// ?1 lease until, ?2 seq, ?3 owner
+	// ?1 lease until, ?2 seq, ?3 owner, ?4 attempt
 	sqlExtendLease = `UPDATE messages SET lease_expires_at = ?1
-	WHERE seq = ?2 AND status = 1 AND lease_owner = ?3`
+	WHERE seq = ?2 AND status = 1 AND lease_owner = ?3 AND attempt = ?4`
 
-	// ?1 now, ?2 limit, ?3 me
+	// ?1 now, ?2 limit, ?3 me, ?4 dead owners (JSON array), ?5 owners
+	// without a liveness row watched for a lease (JSON array): theirs are
+	// rescued once the stored lease time has passed too.
 	sqlRescue = `UPDATE messages SET
 	status = CASE WHEN attempt >= max_attempts THEN 3 ELSE 0 END,
 	finished_at = CASE WHEN attempt >= max_attempts THEN ?1 END,
@@ -72,9 +87,44 @@ const (
 	lease_owner = NULL,
 	lease_expires_at = NULL,
 	updated_at = ?1
-	WHERE seq IN (SELECT seq FROM messages WHERE status = 1 AND lease_expires_at < ?1
+	WHERE seq IN (SELECT seq FROM messages WHERE status = 1
+	              AND (lease_owner IN (SELECT value FROM json_each(?4))
+	                   OR (lease_owner IN (SELECT value FROM json_each(?5)) AND lease_expires_at < ?1))
 	              ORDER BY lease_expires_at LIMIT ?2)
 	RETURNING ` + messageColumns
+
+	// ?1 dead owners, ?2 watched owners without a row (JSON arrays), ?3 now:
+	// free the listener groups they hold (their cursors stay).
+	sqlReleaseDeadGroups = `UPDATE listen_cursors SET lease_owner = NULL, lease_expires_at = NULL
+	WHERE lease_owner IN (SELECT value FROM json_each(?1))
+	OR (lease_owner IN (SELECT value FROM json_each(?2)) AND lease_expires_at < ?3)`
+
+	// ?1 dead owners (JSON array): forget those that lease nothing any more.
+	sqlForgetOwners = `DELETE FROM owners WHERE owner IN (SELECT value FROM json_each(?1))
+	AND NOT EXISTS (SELECT 1 FROM messages WHERE status = 1 AND lease_owner = owners.owner)
+	AND NOT EXISTS (SELECT 1 FROM listen_cursors WHERE lease_owner = owners.owner)`
+
+	// ?1 owner, ?2 lease (microseconds), ?3 now
+	sqlBeatOwner = `INSERT INTO owners (owner, beats, lease_us, gone, beat_at) VALUES (?1, 1, ?2, 0, ?3)
+	ON CONFLICT (owner) DO UPDATE SET beats = beats + 1, lease_us = excluded.lease_us, gone = 0,
+	beat_at = excluded.beat_at`
+
+	// ?1 owner
+	sqlRetireOwner = `UPDATE owners SET gone = 1, beats = beats + 1 WHERE owner = ?1`
+
+	// Every liveness row, then the lease holders (of messages and listener
+	// groups) that have none.
+	sqlOwners = `SELECT owner, beats, lease_us, gone, 0 FROM owners
+	UNION SELECT lease_owner, 0, 0, 0, 1 FROM messages WHERE status = 1 AND lease_owner IS NOT NULL
+	      AND lease_owner NOT IN (SELECT owner FROM owners)
+	UNION SELECT lease_owner, 0, 0, 0, 1 FROM listen_cursors WHERE lease_owner IS NOT NULL
+	      AND lease_owner NOT IN (SELECT owner FROM owners)`
+
+	// ?1 now, ?2 error, ?3 me, ?4 seq: a claimed row that cannot be decoded
+	// fails at once, without running.
+	sqlFailUndecodable = `UPDATE messages SET status = 3, finished_at = ?1, updated_at = ?1, last_error = ?2,
+	lease_owner = NULL, lease_expires_at = NULL, callback_owner = NULLIF(callback_owner, ?3)
+	WHERE seq = ?4`
 
 	// ?1 now, ?2 limit
 	sqlPromote = `UPDATE messages SET status = 0, updated_at = ?1
@@ -132,8 +182,9 @@ const (
 // the backlog. Parameters: ?1 now, ?2 owner, ?3 lease until, ?4 limit,
 // ?5 me, ?6.. the destinations.
 func claimSQL(n int) string {
+	set := claimUpdate + claimMaxAttempts(n)
 	if n == 1 {
-		return claimUpdate + `WHERE seq IN (SELECT seq FROM messages WHERE status = 0 AND destination = ?6
+		return set + `WHERE seq IN (SELECT seq FROM messages WHERE status = 0 AND destination = ?6
 		ORDER BY priority DESC, seq LIMIT ?4) RETURNING ` + messageColumns
 	}
 	parts := make([]string, n)
@@ -141,7 +192,7 @@ func claimSQL(n int) string {
 		parts[i] = fmt.Sprintf(`SELECT seq, priority FROM (SELECT seq, priority FROM messages
 		WHERE status = 0 AND destination = ?%d ORDER BY priority DESC, seq LIMIT ?4)`, i+6)
 	}
-	return claimUpdate + `WHERE seq IN (SELECT seq FROM (` + strings.Join(parts, "\n UNION ALL ") + `)
+	return set + `WHERE seq IN (SELECT seq FROM (` + strings.Join(parts, "\n UNION ALL ") + `)
 	              ORDER BY priority DESC, seq LIMIT ?4)
 	RETURNING ` + messageColumns
 }
@@ -158,6 +209,23 @@ const claimUpdate = `UPDATE messages SET
 	callback_owner = CASE WHEN expire_at <= ?1 THEN NULLIF(callback_owner, ?5) ELSE callback_owner END,
 	updated_at = ?1
 	`
+
+// claimMaxAttempts is the part of the claim's SET that resolves the
+// MaxAttempts of messages sent without one: the handler's value for the
+// message's destination (parameters ?6+n.. parallel to the destinations;
+// NULL keeps the stand-in the sender stored).
+func claimMaxAttempts(n int) string {
+	var b strings.Builder
+	b.WriteString(`, max_attempts = CASE WHEN max_attempts_unset = 0 THEN max_attempts
+	ELSE COALESCE(CASE destination`)
+	for i := range n {
+		fmt.Fprintf(&b, ` WHEN ?%d THEN ?%d`, i+6, i+6+n)
+	}
+	b.WriteString(` END, max_attempts) END,
+	max_attempts_unset = 0
+	`)
+	return b.String()
+}
 
 // headSQL builds the query for the best ready priority among n destinations
 // (?1.. the destinations).
@@ -186,12 +254,16 @@ const (
 	sqlListenChanges = `SELECT seq, key, old_kind, old_value, new_kind, new_value, changed_at
 	FROM listen_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2`
 	sqlListenHead = `SELECT COALESCE(max(seq), 0), COALESCE(min(seq), 0) FROM listen_changes`
-	// ?1 group, ?2 owner, ?3 now, ?4 lease until. A new group starts at the
-	// newest change: it sees what happens from its first claim on.
+	// ?1 group, ?2 owner, ?3 now, ?4 lease until, ?5 dead owners (JSON
+	// array), ?6 owners without a liveness row watched for a lease (JSON
+	// array). A new group starts at the newest change: it sees what happens
+	// from its first claim on. A live holder keeps the group whatever ?3 says.
 	sqlListenClaimGroup = `INSERT INTO listen_cursors (grp, seq, lease_owner, lease_expires_at, updated_at)
 	VALUES (?1, (SELECT COALESCE(max(seq), 0) FROM listen_changes), ?2, ?4, ?3)
 	ON CONFLICT (grp) DO UPDATE SET lease_owner = ?2, lease_expires_at = ?4, updated_at = ?3
-	WHERE lease_owner IS NULL OR lease_owner = ?2 OR lease_expires_at < ?3
+	WHERE lease_owner IS NULL OR lease_owner = ?2
+	OR lease_owner IN (SELECT value FROM json_each(?5))
+	OR (lease_owner IN (SELECT value FROM json_each(?6)) AND lease_expires_at < ?3)
 	RETURNING seq`
 	// ?1 group, ?2 owner, ?3 seq, ?4 lease until, ?5 now
 	sqlListenAdvance = `UPDATE listen_cursors SET seq = max(seq, ?3), lease_expires_at = ?4, updated_at = ?5
@@ -213,7 +285,9 @@ const (
 // Resharding statements: moving messages between shard files.
 const (
 	// ?1 after seq, ?2 limit
-	sqlExport     = `SELECT ` + messageColumns + ` FROM messages WHERE seq > ?1 ORDER BY seq LIMIT ?2`
+	sqlExport = `SELECT ` + exportColumns + ` FROM messages WHERE seq > ?1 ORDER BY seq LIMIT ?2`
+	// ?1 id: one row as Export reads it, to compare with an imported copy.
+	sqlExportID   = `SELECT ` + exportColumns + ` FROM messages WHERE id = ?1`
 	sqlDeleteSeq  = `DELETE FROM messages WHERE seq = ?1`
 	sqlCountAll   = `SELECT count(*) FROM messages`
 	sqlMetaDelete = `DELETE FROM meta WHERE key = ?1`
@@ -245,7 +319,7 @@ const (
 	// own, in arrival order); nothing when the id is here already.
 	sqlImport = `INSERT INTO messages (id, type, status, destination, source, content, result, priority,
 	created_at, updated_at, run_at, expire_at, finished_at, attempt, max_attempts, retry_count,
-	last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, callback_owner)
-	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+	last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, callback_owner, max_attempts_unset)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)
 	ON CONFLICT (id) DO NOTHING`
 )

@@ -54,8 +54,12 @@ type Options struct {
 	// Synchronous is "NORMAL" (default) or "FULL"; see the package doc for
 	// what each survives.
 	Synchronous string
-	// BusyTimeout is how long one attempt waits for another process's write
-	// lock before the writer retries (it never reports busy to callers).
+	// BusyTimeout is how long read and application connections wait for a
+	// lock inside SQLite, how long a checkpoint waits for readers, and how
+	// long the writer waits for another connection's write lock before it
+	// logs a warning (and again after each further BusyTimeout). The writer
+	// itself waits for as long as its callers' contexts allow, then fails
+	// them with ErrLocked.
 	BusyTimeout time.Duration
 	// PollInterval is how often the writer looks for commits made by other
 	// processes (PRAGMA data_version); it bounds how late Changes fires.
@@ -155,7 +159,7 @@ func Open(ctx context.Context, path string, opts *Options) (*DB, error) {
 		wdb.Close()
 		return nil, err
 	}
-	d.w = newWriter(path, wdb, o.PollInterval, o.Logger)
+	d.w = newWriter(path, wdb, o.PollInterval, o.BusyTimeout, o.Logger)
 	if err := d.w.start(ctx); err != nil {
 		wdb.Close()
 		return nil, d.wrap("open", err)
@@ -450,6 +454,73 @@ func (d *DB) AppDB() (*sql.DB, error) {
 	return d.app, nil
 }
 
+// InAppTx runs fn in an immediate transaction on the application pool
+// (AppDB) and commits it when fn returns nil. Unlike a transaction begun
+// on AppDB directly, it waits for another connection's write lock only as
+// long as ctx allows: then it fails with an error wrapping ErrLocked and
+// ctx's error, and fn never runs.
+func (d *DB) InAppTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	db, err := d.AppDB()
+	if err != nil {
+		return err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return d.wrap("begin", err)
+	}
+	defer conn.Close()
+	if err := setBusyTimeout(ctx, conn, lockSlice); err != nil {
+		return d.wrap("begin", err)
+	}
+	defer func() {
+		if err := setBusyTimeout(context.Background(), conn, d.opts.BusyTimeout); err != nil {
+			_ = conn.Raw(func(any) error { return sqldriver.ErrBadConn }) // drop the connection rather than reuse it
+		}
+	}()
+	tx, err := d.beginWaiting(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// beginWaiting begins an immediate transaction on conn, trying again while
+// another connection holds the write lock, until ctx ends.
+func (d *DB) beginWaiting(ctx context.Context, conn *sql.Conn) (*sql.Tx, error) {
+	var since time.Time
+	for {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err == nil {
+			return tx, nil
+		}
+		if ctx.Err() != nil && !since.IsZero() {
+			return nil, d.wrap("begin", fmt.Errorf("%w: waited %v for the write lock; nothing was written: %w",
+				queuetype.ErrLocked, time.Since(since).Round(time.Millisecond), ctx.Err()))
+		}
+		if !isBusy(err) {
+			return nil, d.wrap("begin", err)
+		}
+		if since.IsZero() {
+			since = time.Now()
+		}
+		t := time.NewTimer(lockPause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+}
+
+func setBusyTimeout(ctx context.Context, conn *sql.Conn, d time.Duration) error {
+	_, err := conn.ExecContext(ctx, fmt.Sprintf("%s = %d", sqlBusyTimeout, d.Milliseconds()))
+	return err
+}
+
 // Changes implements driver.Driver.
 func (d *DB) Changes() <-chan struct{} { return d.w.changes }
 
@@ -478,6 +549,10 @@ func (d *DB) wrap(op string, err error) error {
 	}
 	var se sqlite3.Error
 	if !errors.As(err, &se) {
+		if errors.Is(err, queuetype.ErrLocked) {
+			return &queuetype.StorageError{Op: op, Path: d.path, Err: err,
+				Hint: "another connection or process holds a write transaction open (a long transaction on Queue.DB, another tool, a frozen process); retry once it ends"}
+		}
 		if errors.Is(err, sql.ErrConnDone) || errors.Is(err, queuetype.ErrClosed) {
 			return fmt.Errorf("%s %s: %w", op, d.path, queuetype.ErrClosed)
 		}

@@ -46,7 +46,7 @@ func (d *DB) compact(ctx context.Context, truncate bool) error {
 			return d.wrap("checkpoint", err)
 		}
 	}
-	return d.wrap("checkpoint", d.w.doOutsideTx(ctx, func(t *tx) error { return t.drain(sqlCheckpoint) }))
+	return d.wrap("checkpoint", d.checkpoint(ctx))
 }
 
 // vacuumStep gives back at most vacuumStepBytes of free pages in one

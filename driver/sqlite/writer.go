@@ -18,6 +18,16 @@ import (
 	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
 
+// lockSlice is the longest the writer's connection waits inside SQLite for
+// another connection's write lock (its busy timeout). Between slices the
+// writer looks at its callers: one whose context ended withdraws, unwritten,
+// so every caller returns by its deadline however long the lock is held.
+const lockSlice = 50 * time.Millisecond
+
+// lockPause spaces the writer's tries for a lock that SQLite reported busy
+// without waiting.
+const lockPause = 2 * time.Millisecond
+
 // maxOpsPerTx bounds how many queued operations one transaction folds in, so
 // a flood of sends cannot hold the write lock for long.
 const maxOpsPerTx = 512
@@ -59,11 +69,14 @@ type writer struct {
 	path      string
 	db        *sql.DB
 	pollEvery time.Duration
+	lockWarn  time.Duration // log a warning after waiting this long for another connection's lock
 	logger    *slog.Logger
 	changes   chan struct{}
 	commits   atomic.Int64 // committed transactions, for WriteTransactions
 	quit      chan struct{}
 	done      chan struct{}
+	closing   atomic.Bool  // stop has begun: the lock is no longer waited for
+	lockedAt  atomic.Int64 // unix nanos since when the writer tries to take the write lock; 0 if it is not trying
 
 	mu      sync.Mutex
 	idle    *sync.Cond // signalled when leadership is released
@@ -75,18 +88,20 @@ type writer struct {
 	conn         *sqlite3.SQLiteConn
 	stmts        map[string]driver.Stmt
 	dataVersion  int64
-	versionCheck time.Time // when data_version was last read
-	lowSpace     bool      // a write failed for lack of space and the log has not been emptied since
-	smallLog     bool      // the checkpoint threshold was lowered after a full disk
-	lastRoomTry  time.Time // when makeRoom last tried
-	lastBatch    int       // ops in the last transaction
+	versionCheck time.Time     // when data_version was last read
+	lowSpace     bool          // a write failed for lack of space and the log has not been emptied since
+	smallLog     bool          // the checkpoint threshold was lowered after a full disk
+	lastRoomTry  time.Time     // when makeRoom last tried
+	lastBatch    int           // ops in the last transaction
+	lockWarned   time.Duration // how long the current lock wait had lasted at its last warning
 	args         []driver.NamedValue
 }
 
-func newWriter(path string, db *sql.DB, pollEvery time.Duration, logger *slog.Logger) *writer {
+func newWriter(path string, db *sql.DB, pollEvery, lockWarn time.Duration, logger *slog.Logger) *writer {
 	w := &writer{
 		path:      path,
 		db:        db,
+		lockWarn:  lockWarn,
 		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
 		changes:   make(chan struct{}, 1),
@@ -118,6 +133,11 @@ func (w *writer) start(ctx context.Context) error {
 				ready <- err
 				return err
 			}
+			slice := fmt.Sprintf("%s = %d", sqlBusyTimeout, min(lockSlice, max(w.lockWarn, time.Millisecond)).Milliseconds())
+			if _, err := w.conn.Exec(slice, nil); err != nil {
+				ready <- err
+				return err
+			}
 			if err := w.readDataVersion(); err != nil {
 				ready <- err
 				return err
@@ -141,7 +161,7 @@ func (w *writer) poll() {
 		case <-ticker.C:
 			if w.acquire() {
 				w.checkDataVersion()
-				w.lead(nil)
+				w.lead(nil, context.Background())
 			}
 		case <-w.quit:
 			return
@@ -163,7 +183,10 @@ func (w *writer) acquire() bool {
 // do runs fn in the writer's next transaction and returns its error. If ctx
 // ends before the writer takes the op, the op is withdrawn and never runs;
 // once taken, do waits for the true outcome, so a caller never reports
-// failure for something that was committed.
+// failure for something that was committed. The writer takes ops only once
+// it holds the write lock, so a caller whose context ends while another
+// connection holds the lock returns at once, with an error wrapping
+// ErrLocked and ctx's error, and nothing written.
 func (w *writer) do(ctx context.Context, multi bool, fn func(*tx) error) error {
 	return w.submit(ctx, multi, false, fn)
 }
@@ -191,10 +214,12 @@ func (w *writer) submit(ctx context.Context, multi, outside bool, fn func(*tx) e
 	w.leading = w.leading || lead
 	w.mu.Unlock()
 	if !lead && !w.wait(ctx, o) {
-		return ctx.Err() // withdrawn before it ran; the leader drops it
+		return w.withdrawn(ctx, w.lockedAt.Load()) // withdrawn before it ran; the leader drops it
 	}
 	if lead || o.state.Load() == opLead {
-		w.lead(o)
+		if ok, lockedAt := w.lead(o, ctx); !ok {
+			return w.withdrawn(ctx, lockedAt) // o was withdrawn: it is no longer ours to touch
+		}
 	}
 	err := o.err
 	o.fn = nil
@@ -217,10 +242,23 @@ func (w *writer) wait(ctx context.Context, o *op) bool {
 	}
 }
 
+// withdrawn is the error of an op withdrawn because its caller's context
+// ended: it says so when the writer was waiting for another connection's
+// write lock.
+func (w *writer) withdrawn(ctx context.Context, since int64) error {
+	if since == 0 {
+		return ctx.Err()
+	}
+	return fmt.Errorf("%w: waited %v for the write lock; nothing was written: %w", queuetype.ErrLocked,
+		time.Since(time.Unix(0, since)).Round(time.Millisecond), ctx.Err())
+}
+
 // lead runs transactions for the queued ops until own (the leader's own
 // op, nil for the poller) is finished, then passes the leadership to the
-// next waiting caller, or releases it when nobody waits.
-func (w *writer) lead(own *op) {
+// next waiting caller, or releases it when nobody waits. It returns false
+// when own was withdrawn because ctx ended while the writer waited for the
+// lock (since lockedAt, unix nanos); own must then not be touched again.
+func (w *writer) lead(own *op, ctx context.Context) (ok bool, lockedAt int64) {
 	if own != nil {
 		own.state.CompareAndSwap(opLead, opQueued) // an ordinary queued op again
 	}
@@ -232,10 +270,19 @@ func (w *writer) lead(own *op) {
 		if w.lastBatch > 1 {
 			runtime.Gosched()
 		}
-		batch := w.take()
+		began, beginErr, leave := w.lock(own, ctx)
+		if leave == leaveWithdrawn {
+			lockedAt := w.lockedAt.Load()
+			w.handOff() // the next waiting caller goes on waiting for the lock
+			return false, lockedAt
+		}
+		if leave == leaveClosing {
+			break
+		}
+		batch := w.take(began || beginErr != nil)
 		w.lastBatch = len(batch)
-		if len(batch) > 0 {
-			w.runCollected(batch)
+		if len(batch) > 0 || began {
+			w.runCollected(batch, began, beginErr)
 		}
 		if time.Since(w.versionCheck) >= w.pollEvery {
 			w.checkDataVersion()
@@ -244,26 +291,101 @@ func (w *writer) lead(own *op) {
 			break
 		}
 	}
-	if own != nil {
-		<-own.done // the finished signal it sent itself
-	}
 	w.handOff()
+	if own != nil {
+		<-own.done // the finished signal it sent itself, or stop's ErrClosed
+	}
+	return true, 0
 }
 
-// take removes up to maxOpsPerTx ops from the queue, dropping withdrawn ones.
-func (w *writer) take() []*op {
+// Why lock tells the leader to leave.
+const (
+	leaveNot       = iota
+	leaveWithdrawn // the leader's own op was withdrawn: its caller's context ended
+	leaveClosing   // the writer is stopping
+)
+
+// lock begins the next transaction when a queued op needs one, waiting for
+// another connection's write lock in slices of lockSlice. Between slices it
+// withdraws own if ctx has ended, gives up when no queued op needs the
+// transaction any more (their callers withdrew) or when the writer stops.
+// It reports whether a transaction was begun, or the error that kept it
+// from beginning (to be reported to the ops), and whether to leave.
+func (w *writer) lock(own *op, ctx context.Context) (began bool, err error, leave int) {
+	for w.needsTx() {
+		// The wait begins with the first try (maybe under a previous leader
+		// whose caller withdrew): a BEGIN that does not return at once is
+		// waiting inside SQLite for another connection's lock.
+		w.lockedAt.CompareAndSwap(0, time.Now().UnixNano())
+		err = w.execNoArgs(sqlBegin)
+		if err == nil || !isBusy(err) {
+			w.endLockWait()
+			return err == nil, err, leaveNot
+		}
+		since := time.Unix(0, w.lockedAt.Load())
+		if waited := time.Since(since); waited-w.lockWarned >= w.lockWarn {
+			w.lockWarned = waited // a lock held this long deserves an operator's look
+			w.logger.Warn("write lock held by another connection or process; waiting", "path", w.path,
+				"waited", waited.Round(time.Millisecond), "err", err)
+		}
+		if w.closing.Load() {
+			return false, nil, leaveClosing
+		}
+		if own != nil && ctx.Err() != nil && own.state.CompareAndSwap(opQueued, opWithdrawn) {
+			return false, nil, leaveWithdrawn
+		}
+		t := time.NewTimer(lockPause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		case <-w.quit:
+		}
+		t.Stop()
+	}
+	w.endLockWait() // nobody waits any more
+	return false, nil, leaveNot
+}
+
+// endLockWait records that the writer no longer waits for the lock.
+func (w *writer) endLockWait() {
+	w.lockedAt.Store(0)
+	w.lockWarned = 0
+}
+
+// needsTx reports whether a queued op waits for a transaction.
+func (w *writer) needsTx() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, o := range w.queue[:min(len(w.queue), maxOpsPerTx)] {
+		if !o.outside && o.state.Load() == opQueued {
+			return true
+		}
+	}
+	return false
+}
+
+// take removes up to maxOpsPerTx ops from the queue, dropping withdrawn
+// ones. Without a transaction (inTx false) it takes only the ops that run
+// outside one: the others stay queued (and withdrawable) until lock has
+// begun one.
+func (w *writer) take(inTx bool) []*op {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := min(len(w.queue), maxOpsPerTx)
 	batch := make([]*op, 0, n)
+	kept := 0
 	for _, o := range w.queue[:n] {
-		if o.state.CompareAndSwap(opQueued, opTaken) {
+		switch {
+		case !inTx && !o.outside && o.state.Load() == opQueued:
+			w.queue[kept] = o // waits for the next transaction
+			kept++
+		case o.state.CompareAndSwap(opQueued, opTaken):
 			batch = append(batch, o)
-		} else {
+		default:
 			opPool.Put(o) // withdrawn: its caller has gone
 		}
 	}
-	w.queue = append(w.queue[:0], w.queue[n:]...)
+	w.queue = append(w.queue[:kept], w.queue[n:]...)
 	return batch
 }
 
@@ -280,15 +402,17 @@ func (w *writer) handOff() {
 		w.queue = w.queue[1:] // withdrawn
 		opPool.Put(o)
 	}
+	w.endLockWait() // nobody goes on waiting for the lock
 	w.leading = false
 	w.idle.Broadcast()
 }
 
-// runCollected commits the transactional ops together, then runs the ops
-// that must run outside a transaction one by one.
-func (w *writer) runCollected(batch []*op) {
+// runCollected commits the transactional ops together (in the transaction
+// lock began, or failing with the error that kept it from beginning), then
+// runs the ops that must run outside a transaction one by one.
+func (w *writer) runCollected(batch []*op, began bool, beginErr error) {
 	if !slices.ContainsFunc(batch, func(o *op) bool { return o.outside }) {
-		w.commit(batch)
+		w.commit(batch, began, beginErr)
 		return
 	}
 	var inTx, outside []*op
@@ -299,8 +423,8 @@ func (w *writer) runCollected(batch []*op) {
 			inTx = append(inTx, o)
 		}
 	}
-	if len(inTx) > 0 {
-		w.commit(inTx)
+	if len(inTx) > 0 || began {
+		w.commit(inTx, began, beginErr)
 	}
 	for _, o := range outside {
 		o.err = o.fn(&tx{w: w})
@@ -311,12 +435,20 @@ func (w *writer) runCollected(batch []*op) {
 // commit runs a batch of ops in one transaction. An op that fails alone (a
 // duplicate id) is rolled back to its savepoint and fails alone; a failure of
 // the transaction itself (disk full, I/O error) fails every op in it, so no
-// caller is told "done" for something that was not committed. Busy is never
-// reported: it is waited out (the busy timeout) and retried.
-func (w *writer) commit(batch []*op) {
+// caller is told "done" for something that was not committed. The first
+// transaction was begun by lock (began), or failed to begin with beginErr;
+// a busy error after it began (which WAL mode makes all but impossible) is
+// retried.
+func (w *writer) commit(batch []*op, began bool, beginErr error) {
 	madeRoom := false
 	for try := 0; ; try++ {
-		err := w.execNoArgs(sqlBegin)
+		var err error
+		switch {
+		case try > 0:
+			err = w.execNoArgs(sqlBegin)
+		case !began:
+			err = beginErr
+		}
 		if err == nil {
 			err = w.runBatch(batch)
 		}
@@ -553,9 +685,11 @@ func (w *writer) named(args []any) []driver.NamedValue {
 	return w.args
 }
 
-// stop waits for the transaction in progress, fails the ops still queued
-// with ErrClosed, and releases the connection.
+// stop waits for the transaction in progress (but not for another
+// connection's lock), fails the ops still queued with ErrClosed, and
+// releases the connection.
 func (w *writer) stop() {
+	w.closing.Store(true)
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -606,29 +740,14 @@ func (t *tx) drain(query string, args ...any) error {
 	}
 }
 
-// queryMessages runs a row-returning statement and decodes every row.
+// queryMessages runs a row-returning statement and decodes every row. A row
+// with bad columns comes back as far as it reads (see decodeMessage): the
+// statement has already changed it, so failing the whole call would hide
+// what was done.
 func (t *tx) queryMessages(query string, args ...any) ([]*queuetype.Message, error) {
-	rows, err := t.w.query(query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []*queuetype.Message
-	vals := make([]driver.Value, len(rows.Columns()))
-	for {
-		err := rows.Next(vals)
-		if errors.Is(err, errEOF) {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		m, err := decodeMessage(vals)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, m)
-	}
+	err := t.eachRow(query, args, func(m *queuetype.Message, _ error) { out = append(out, m) })
+	return out, err
 }
 
 // queryInt runs a one-value query; ok is false when the value is NULL.

@@ -1,7 +1,8 @@
 // Package callback runs completion callbacks on a fixed pool of goroutines,
 // in the order they were queued, so that a slow callback delays only other
 // callbacks and never a task worker. The queue in front of the pool is
-// unbounded: queuing never blocks the caller.
+// unbounded: queuing never blocks the caller. Close is bounded: callbacks
+// that ignore it are abandoned, never waited for.
 package callback
 
 import (
@@ -10,25 +11,36 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 )
 
 // Pool runs submitted functions on a fixed number of goroutines.
 type Pool struct {
+	// Late, if set (before the first Submit), is told when a callback that
+	// Close abandoned returns at last.
+	Late func(id string)
+
 	logger  *slog.Logger
 	mu      sync.Mutex
 	cond    *sync.Cond
-	queue   []func()
+	queue   []*task
 	closing bool
 	wg      sync.WaitGroup
-	idle    chan struct{} // closed and replaced whenever the queue drains
-	running int
+	idle    chan struct{}  // closed and replaced whenever the queue drains
+	running map[*task]bool // the callbacks running now; true once abandoned
+}
+
+// task is one queued callback and the message id it is for.
+type task struct {
+	id string
+	fn func()
 }
 
 // NewPool starts a pool of n goroutines (at least one).
 func NewPool(n int, logger *slog.Logger) *Pool {
-	p := &Pool{logger: logger, idle: make(chan struct{})}
+	p := &Pool{logger: logger, idle: make(chan struct{}), running: map[*task]bool{}}
 	p.cond = sync.NewCond(&p.mu)
 	for range max(n, 1) {
 		p.wg.Go(p.work)
@@ -36,15 +48,15 @@ func NewPool(n int, logger *slog.Logger) *Pool {
 	return p
 }
 
-// Submit queues fn. It never blocks. After Close, fn is dropped and false
-// is returned.
-func (p *Pool) Submit(fn func()) bool {
+// Submit queues fn, the callback of message id. It never blocks. After
+// Close, fn is dropped and false is returned.
+func (p *Pool) Submit(id string, fn func()) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closing {
 		return false
 	}
-	p.queue = append(p.queue, fn)
+	p.queue = append(p.queue, &task{id: id, fn: fn})
 	p.cond.Signal()
 	return true
 }
@@ -59,19 +71,27 @@ func (p *Pool) work() {
 			p.mu.Unlock()
 			return
 		}
-		fn := p.queue[0]
+		t := p.queue[0]
 		p.queue[0] = nil
 		p.queue = p.queue[1:]
-		p.running++
+		p.running[t] = false
 		p.mu.Unlock()
-		p.run(fn)
+		p.run(t.fn)
 		p.mu.Lock()
-		p.running--
-		if len(p.queue) == 0 && p.running == 0 {
+		abandoned := p.running[t]
+		delete(p.running, t)
+		if len(p.queue) == 0 && len(p.running) == 0 {
 			close(p.idle)
 			p.idle = make(chan struct{})
 		}
 		p.mu.Unlock()
+		if abandoned {
+			p.logger.Warn("abandoned callback returned", "id", t.id)
+			if p.Late != nil {
+				p.Late(t.id)
+			}
+			return // Close has stopped waiting for this goroutine
+		}
 	}
 }
 
@@ -90,7 +110,7 @@ func (p *Pool) run(fn func()) {
 func (p *Pool) Wait(ctx context.Context) error {
 	for {
 		p.mu.Lock()
-		if len(p.queue) == 0 && p.running == 0 {
+		if len(p.queue) == 0 && len(p.running) == 0 {
 			p.mu.Unlock()
 			return nil
 		}
@@ -105,17 +125,41 @@ func (p *Pool) Wait(ctx context.Context) error {
 }
 
 // Close runs what is queued until ctx ends, then drops the rest and stops
-// the goroutines. It returns how many callbacks were dropped.
-func (p *Pool) Close(ctx context.Context) int {
+// the goroutines, waiting up to grace for the callbacks still running. It
+// returns the message ids of the callbacks dropped (never run) and of those
+// abandoned (still running after the grace: each was called once and is
+// never called again; its goroutine ends when it returns).
+func (p *Pool) Close(ctx context.Context, grace time.Duration) (dropped, abandoned []string) {
 	_ = p.Wait(ctx)
 	p.mu.Lock()
 	p.closing = true
-	dropped := len(p.queue)
+	for _, t := range p.queue {
+		dropped = append(dropped, t.id)
+	}
 	p.queue = nil
 	p.cond.Broadcast()
 	p.mu.Unlock()
-	p.wg.Wait()
-	return dropped
+	exited := make(chan struct{})
+	go func() {
+		p.wg.Wait()
+		close(exited)
+	}()
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-exited:
+		return dropped, nil
+	case <-timer.C:
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for t, already := range p.running {
+		if !already {
+			p.running[t] = true
+			abandoned = append(abandoned, t.id)
+		}
+	}
+	return dropped, abandoned
 }
 
 // Registry maps message ids to the callbacks waiting for them. Take removes

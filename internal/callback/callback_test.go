@@ -3,6 +3,7 @@ package callback
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,10 +13,10 @@ import (
 func TestPool_SlowCallbackDoesNotBlockSubmitOrOthers(t *testing.T) {
 	p := NewPool(2, slog.New(slog.DiscardHandler))
 	release := make(chan struct{})
-	p.Submit(func() { <-release }) // occupies one goroutine
+	p.Submit("cb", func() { <-release }) // occupies one goroutine
 	var ran atomic.Int32
 	for range 100 {
-		p.Submit(func() { ran.Add(1) })
+		p.Submit("cb", func() { ran.Add(1) })
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for ran.Load() < 100 {
@@ -28,10 +29,10 @@ func TestPool_SlowCallbackDoesNotBlockSubmitOrOthers(t *testing.T) {
 	if err := p.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if dropped := p.Close(context.Background()); dropped != 0 {
-		t.Fatalf("dropped %d", dropped)
+	if dropped, _ := p.Close(context.Background(), time.Minute); len(dropped) != 0 {
+		t.Fatalf("dropped %v", dropped)
 	}
-	if p.Submit(func() {}) {
+	if p.Submit("cb", func() {}) {
 		t.Fatal("submit after close accepted")
 	}
 }
@@ -39,28 +40,28 @@ func TestPool_SlowCallbackDoesNotBlockSubmitOrOthers(t *testing.T) {
 func TestPool_PanicIsContained(t *testing.T) {
 	p := NewPool(1, slog.New(slog.DiscardHandler))
 	var after atomic.Bool
-	p.Submit(func() { panic("bad callback") })
-	p.Submit(func() { after.Store(true) })
+	p.Submit("cb", func() { panic("bad callback") })
+	p.Submit("cb", func() { after.Store(true) })
 	if err := p.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if !after.Load() {
 		t.Fatal("callback after a panicking one did not run")
 	}
-	p.Close(context.Background())
+	p.Close(context.Background(), time.Minute)
 }
 
 func TestPool_CloseDropsWhatCannotRunInTime(t *testing.T) {
 	p := NewPool(1, slog.New(slog.DiscardHandler))
 	release, started := make(chan struct{}), make(chan struct{})
-	p.Submit(func() { close(started); <-release })
-	p.Submit(func() {})
+	p.Submit("cb", func() { close(started); <-release })
+	p.Submit("cb", func() {})
 	<-started
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var wg sync.WaitGroup
-	var dropped int
-	wg.Go(func() { dropped = p.Close(ctx) })
+	var dropped []string
+	wg.Go(func() { dropped, _ = p.Close(ctx, time.Minute) })
 	deadline := time.Now().Add(10 * time.Second)
 	for !p.isClosing() {
 		if time.Now().After(deadline) {
@@ -70,8 +71,8 @@ func TestPool_CloseDropsWhatCannotRunInTime(t *testing.T) {
 	}
 	close(release)
 	wg.Wait()
-	if dropped != 1 {
-		t.Fatalf("dropped %d, want 1", dropped)
+	if len(dropped) != 1 {
+		t.Fatalf("dropped %v, want 1", dropped)
 	}
 }
 
@@ -130,5 +131,40 @@ func TestRegistry_AddNewKeepsTheFirstCallback(t *testing.T) {
 		if !r.AddNew(id, 3) {
 			t.Fatalf("%s: AddNew after Take refused", id)
 		}
+	}
+}
+
+func TestPool_CloseAbandonsACallbackThatNeverReturns(t *testing.T) {
+	p := NewPool(1, slog.New(slog.DiscardHandler))
+	late := make(chan string, 1)
+	p.Late = func(id string) { late <- id }
+	release, started := make(chan struct{}), make(chan struct{})
+	p.Submit("stuck", func() { close(started); <-release })
+	p.Submit("never", func() { t.Error("a dropped callback ran") })
+	<-started
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	closed := make(chan struct{})
+	var dropped, abandoned []string
+	go func() {
+		dropped, abandoned = p.Close(ctx, time.Millisecond)
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited for a callback that never returns")
+	}
+	if !slices.Equal(dropped, []string{"never"}) || !slices.Equal(abandoned, []string{"stuck"}) {
+		t.Fatalf("dropped %v, abandoned %v; want [never], [stuck]", dropped, abandoned)
+	}
+	close(release)
+	select {
+	case id := <-late:
+		if id != "stuck" {
+			t.Fatalf("late %q", id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the abandoned callback's return was not reported")
 	}
 }

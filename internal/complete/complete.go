@@ -52,6 +52,10 @@ type Completer struct {
 	// waiting for run to drain the buffer).
 	stop     atomic.Pointer[context.Context]
 	stopping atomic.Bool // the first Stop has published its context
+	// storage is the context of storage calls: cancelled once the stop
+	// context ends, so a call waiting for a lock held elsewhere gives up.
+	storage     context.Context
+	stopStorage context.CancelFunc
 }
 
 // New starts a completer.
@@ -59,6 +63,7 @@ func New(cfg Config) *Completer {
 	c := &Completer{cfg: cfg, in: make(chan *Item, cfg.Capacity), done: make(chan struct{})}
 	bg := context.Background()
 	c.stop.Store(&bg)
+	c.storage, c.stopStorage = context.WithCancel(bg)
 	go c.run()
 	return c
 }
@@ -75,15 +80,23 @@ func (c *Completer) Add(it *Item) bool {
 	return true
 }
 
+// GiveUpAt sets the deadline of Stop ahead of it: once ctx ends, storage
+// calls in progress are cut short and failing batches given up (their
+// leases then expire). The first of GiveUpAt and Stop sets it.
+func (c *Completer) GiveUpAt(ctx context.Context) {
+	if c.stopping.CompareAndSwap(false, true) {
+		c.stop.Store(&ctx)
+		context.AfterFunc(ctx, c.stopStorage)
+	}
+}
+
 // Stop records what is queued, retrying storage errors until ctx ends, and
 // then stops.
 func (c *Completer) Stop(ctx context.Context) {
 	// Publish ctx before taking mu: an Add blocked on a full buffer holds
 	// the read lock until run drains it, so run must see ctx without mu to
 	// give up failing batches once it ends.
-	if c.stopping.CompareAndSwap(false, true) {
-		c.stop.Store(&ctx)
-	}
+	c.GiveUpAt(ctx)
 	c.mu.Lock()
 	if !c.closed {
 		c.closed = true
@@ -91,6 +104,7 @@ func (c *Completer) Stop(ctx context.Context) {
 	}
 	c.mu.Unlock()
 	<-c.done
+	c.stopStorage()
 }
 
 func (c *Completer) run() {
@@ -137,7 +151,7 @@ func (c *Completer) apply(shard int, cs []*driver.Completion) error {
 	var err error
 	for try := 1; try <= maxTries; try++ {
 		ctx := *c.stop.Load()
-		if err = c.cfg.Apply(context.Background(), shard, cs); err == nil {
+		if err = c.cfg.Apply(c.storage, shard, cs); err == nil {
 			return nil
 		}
 		if errors.Is(err, queuetype.ErrClosed) || ctx.Err() != nil {

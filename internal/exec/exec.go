@@ -19,8 +19,14 @@ import (
 )
 
 // ErrStopping is the cause of a handler context cancelled because the queue
-// is stopping; the attempt is given back, not charged.
-var ErrStopping = errors.New("queue is stopping")
+// is stopping; the attempt is given back, not charged. It is the exported
+// queuetype.ErrStopping (queuesqlite.ErrStopping).
+var ErrStopping = queuetype.ErrStopping
+
+// ErrTimeoutIgnored is the error of an attempt whose handler was still
+// running a grace after its timeout: the executor gave up on it, freed its
+// worker and failed the attempt (charged).
+var ErrTimeoutIgnored = errors.New("handler ignored its timeout")
 
 // stopGrace is how long handlers cancelled at the stop deadline get to
 // return before they are abandoned.
@@ -36,21 +42,32 @@ func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v\n%s", e.Valu
 
 // Job is one attempt of one message.
 type Job struct {
-	Msg    *queuetype.Message
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	state  atomic.Int32 // jobRunning, then jobReturned or jobAbandoned (first wins)
+	Msg     *queuetype.Message
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	state   atomic.Int32  // jobRunning, then jobReturned, jobAbandoned or jobTimedOut (first wins)
+	started time.Time     // when it was handed to a worker
+	timeout time.Duration // the handler's timeout (0: none) and the grace after it
+	grace   time.Duration
 }
 
 const (
 	jobRunning int32 = iota
 	jobReturned
-	jobAbandoned
+	jobAbandoned // given up at shutdown: released uncharged
+	jobTimedOut  // given up past its timeout and grace: failed, charged
 )
 
-// Abandoned reports whether the executor gave up on the job at shutdown;
-// its outcome must then be discarded (the message was released).
-func (j *Job) Abandoned() bool { return j.state.Load() == jobAbandoned }
+// Abandoned reports whether the executor gave up on the job (at shutdown,
+// or because its handler ignored its timeout); its outcome must then be
+// discarded.
+func (j *Job) Abandoned() bool { return j.state.Load() >= jobAbandoned }
+
+// Ran returns how long the job's handler has been running.
+func (j *Job) Ran() time.Duration { return time.Since(j.started) }
+
+// overdue reports whether the job's handler has run past its timeout.
+func (j *Job) overdue() bool { return j.timeout > 0 && j.Ran() >= j.timeout }
 
 // Cause returns why the job's context was cancelled, or nil.
 func (j *Job) Cause() error { return context.Cause(j.ctx) }
@@ -63,10 +80,23 @@ type Config struct {
 	// Done receives every attempt's outcome (err is a *PanicError after a
 	// panic). It is not called for abandoned jobs.
 	Done func(j *Job, result any, err error)
-	// Abandon is called for each job still running after the stop grace.
+	// Abandon is called for each job still running after the stop grace
+	// (unless it is past its timeout: then it goes to Done as below).
 	Abandon func(j *Job)
 	// Release frees the worker slot of a finished job.
 	Release func()
+	// Timeout gives a message's handler timeout and the grace after it
+	// (timeout 0: none). A handler still running timeout+grace after it
+	// started is given up: Done receives an error wrapping
+	// ErrTimeoutIgnored, its worker slot is released, a new worker goroutine
+	// takes its place, and TimedOut is called. Optional.
+	Timeout func(m *queuetype.Message) (timeout, grace time.Duration)
+	// TimedOut is called after a job was given up for ignoring its timeout.
+	TimedOut func(j *Job)
+	// Late is called when the handler of a job that was given up (at
+	// shutdown or past its timeout) returns at last; its outcome is
+	// discarded.
+	Late func(j *Job)
 }
 
 // Executor runs jobs.
@@ -96,7 +126,10 @@ func New(cfg Config) *Executor {
 // waits for long.
 func (e *Executor) Submit(m *queuetype.Message) {
 	ctx, cancel := context.WithCancelCause(e.base)
-	j := &Job{Msg: m, ctx: ctx, cancel: cancel}
+	j := &Job{Msg: m, ctx: ctx, cancel: cancel, started: time.Now()}
+	if e.cfg.Timeout != nil {
+		j.timeout, j.grace = e.cfg.Timeout(m)
+	}
 	e.mu.Lock()
 	e.inFlight[j] = struct{}{}
 	e.mu.Unlock()
@@ -105,13 +138,50 @@ func (e *Executor) Submit(m *queuetype.Message) {
 
 func (e *Executor) work() {
 	for j := range e.jobs {
+		stopWatch := e.watch(j)
 		result, err := e.call(j)
+		stopWatch()
 		if j.state.CompareAndSwap(jobRunning, jobReturned) {
 			e.cfg.Done(j, result, err) // before finish: Stop must not see idle before the outcome is queued
 			e.finish(j)
+		} else if e.cfg.Late != nil {
+			e.cfg.Late(j)
 		}
 		j.cancel(nil)
+		if j.state.Load() == jobTimedOut {
+			return // its slot was released and another goroutine took its place
+		}
 		e.cfg.Release()
+	}
+}
+
+// watch gives the job up, when its handler has a timeout, once the timeout
+// and its grace have passed. The returned func
+// stops the watch.
+func (e *Executor) watch(j *Job) func() {
+	if j.timeout <= 0 {
+		return func() {}
+	}
+	t := time.AfterFunc(j.timeout+max(j.grace, 0)-j.Ran(), func() { e.timedOut(j) })
+	return func() { t.Stop() }
+}
+
+// timedOut gives up a job whose handler ignored its timeout: its outcome is
+// a failed attempt, its lease is no longer renewed (it leaves InFlight), its
+// slot is freed and a new goroutine replaces the stuck worker.
+func (e *Executor) timedOut(j *Job) {
+	if !j.state.CompareAndSwap(jobRunning, jobTimedOut) {
+		return
+	}
+	j.cancel(ErrTimeoutIgnored)
+	err := fmt.Errorf("%w: still running %v after its %v timeout; its goroutine was abandoned",
+		ErrTimeoutIgnored, j.Ran().Round(time.Millisecond), j.timeout)
+	e.cfg.Done(j, nil, err)
+	e.finish(j)
+	e.wg.Go(e.work)
+	e.cfg.Release()
+	if e.cfg.TimedOut != nil {
+		e.cfg.TimedOut(j)
 	}
 }
 
@@ -163,7 +233,9 @@ func (e *Executor) Stop(ctx context.Context) {
 		e.waitIdle(grace)
 		cancel()
 		for _, j := range e.InFlight() {
-			if j.state.CompareAndSwap(jobRunning, jobAbandoned) {
+			if j.overdue() {
+				e.timedOut(j) // past its timeout: charged, not given back
+			} else if j.state.CompareAndSwap(jobRunning, jobAbandoned) {
 				e.finish(j)
 				e.cfg.Abandon(j)
 			}

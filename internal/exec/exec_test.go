@@ -349,12 +349,20 @@ func TestExecutor_StopCancelsWithErrStopping(t *testing.T) {
 	waitChan(t, "handler start", started)
 	e.Stop(doneCtx())
 
-	// The handler honoured its context within the grace: it is not abandoned.
-	if d, a := r.counts("a"); d != 1 || a != 0 {
-		t.Fatalf("Done %d, Abandon %d; want 1, 0", d, a)
+	// The handler honours its context at once, so it normally returns within
+	// the stop grace (Done); a machine too loaded to run it within the grace
+	// abandons it instead. Either way exactly one, and the cause is
+	// ErrStopping.
+	d, a := r.counts("a")
+	if d+a != 1 {
+		t.Fatalf("Done %d, Abandon %d; want exactly one", d, a)
 	}
-	if _, err, _ := r.outcome("a"); !errors.Is(err, exec.ErrStopping) || !errors.Is(r.cause("a"), exec.ErrStopping) {
+	_, err, j := r.outcome("a")
+	if d == 1 && (!errors.Is(err, exec.ErrStopping) || !errors.Is(r.cause("a"), exec.ErrStopping)) {
 		t.Fatalf("cause seen %v, Job.Cause() in Done %v; want ErrStopping", err, r.cause("a"))
+	}
+	if a == 1 && !errors.Is(j.Cause(), exec.ErrStopping) {
+		t.Fatalf("abandoned with Cause() %v; want ErrStopping", j.Cause())
 	}
 }
 
@@ -448,8 +456,7 @@ func TestExecutor_StopWaitsForDoneOfReturnedJob(t *testing.T) {
 	var stoppedFirst atomic.Bool
 	e, r := setup(t, 1, func(ctx context.Context, _ *queuetype.Message) (any, error) {
 		close(started)
-		<-ctx.Done()
-		return nil, nil // honours the stop within the grace
+		return nil, nil // returns before Stop begins, whatever the machine's speed
 	})
 	r.onDone = func(*exec.Job) {
 		close(inDone)
@@ -462,11 +469,11 @@ func TestExecutor_StopWaitsForDoneOfReturnedJob(t *testing.T) {
 	}
 	e.Submit(msg("a"))
 	waitChan(t, "handler start", started)
+	waitChan(t, "Done", inDone) // the handler has returned; its Done is held
 	go func() {
 		defer close(stopped)
 		e.Stop(doneCtx())
 	}()
-	waitChan(t, "Done", inDone)
 	waitChan(t, "Stop", stopped)
 
 	if stoppedFirst.Load() {

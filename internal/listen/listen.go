@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
+	"github.com/queue-sqlite/queuesqlite/internal/liveness"
 	"github.com/queue-sqlite/queuesqlite/internal/notify"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
@@ -60,7 +61,22 @@ type Config struct {
 	Retention  time.Duration
 	Keep       int
 	Logger     *slog.Logger
+	// Owners judges which lease owners of the store's shard are dead: only
+	// from a dead holder (never because of what the clocks say) is the
+	// group's lease taken. Nil: only a free group is claimed.
+	Owners interface {
+		Observe(ctx context.Context) (liveness.Verdict, error)
+	}
+	// Abandoned is told of a listener call still running abandonGrace after
+	// Stop's deadline, which Stop stopped waiting for; Late when such a call
+	// returns at last. Both optional.
+	Abandoned func(listener, key string, seq int64)
+	Late      func(listener string)
 }
+
+// abandonGrace is how long listener calls cancelled at the stop deadline
+// get to return before they are abandoned.
+const abandonGrace = 200 * time.Millisecond
 
 // Dispatcher delivers changes for one group until Stop.
 type Dispatcher struct {
@@ -83,7 +99,15 @@ func Start(cfg Config) *Dispatcher {
 }
 
 func (d *Dispatcher) claim() (int64, bool, error) {
-	cursor, held, err := d.cfg.Store.ClaimListenGroup(context.Background(), d.lease(0))
+	p := d.lease(0)
+	if d.cfg.Owners != nil {
+		v, err := d.cfg.Owners.Observe(context.Background())
+		if err != nil {
+			d.cfg.Logger.Warn("read lease owners", "group", d.cfg.Group, "err", err)
+		}
+		p.Dead, p.Ownerless = v.Dead, v.Ownerless
+	}
+	cursor, held, err := d.cfg.Store.ClaimListenGroup(context.Background(), p)
 	if err != nil {
 		d.cfg.Logger.Warn("claim listener group", "group", d.cfg.Group, "err", err)
 	}
@@ -94,9 +118,12 @@ func (d *Dispatcher) claim() (int64, bool, error) {
 func (d *Dispatcher) Wake() { notify.Signal(d.wake) }
 
 // Stop stops reading changes, lets listeners finish their current change
-// until ctx ends (then cancels them), saves the cursor and releases the
-// group's lease.
-func (d *Dispatcher) Stop(ctx context.Context) {
+// until ctx ends (then cancels them, and abandons those that still run
+// abandonGrace later: their change stays undelivered, so it is delivered
+// again), saves the cursor and releases the group's lease. It returns by
+// the time hard ends even if storage is locked elsewhere; the dispatcher
+// then finishes (or fails) its last writes on its own.
+func (d *Dispatcher) Stop(ctx, hard context.Context) {
 	d.mu.Lock()
 	d.stopCtx = ctx
 	select {
@@ -105,7 +132,12 @@ func (d *Dispatcher) Stop(ctx context.Context) {
 		close(d.stop)
 	}
 	d.mu.Unlock()
-	<-d.done
+	select {
+	case <-d.done:
+	case <-hard.Done():
+		d.cfg.Logger.Warn("listener group did not stop in time (storage locked?); not waiting for it",
+			"group", d.cfg.Group)
+	}
 }
 
 func (d *Dispatcher) stopContext() context.Context {
@@ -155,7 +187,7 @@ func (d *Dispatcher) serve(cursor int64) bool {
 		}
 	}
 	cancel()
-	s.lanesWG.Wait()
+	s.waitLanesOrAbandon()
 	if held := s.saveCursor(); held && stopped {
 		if err := d.cfg.Store.ReleaseListenGroup(context.Background(), d.cfg.Group, d.cfg.Owner); err != nil {
 			d.cfg.Logger.Warn("release listener group", "group", d.cfg.Group, "err", err)
@@ -268,10 +300,44 @@ func (s *session) waitLanes(ctx context.Context) {
 	}
 }
 
+// waitLanesOrAbandon waits for the lanes to return after their context was
+// cancelled, and abandons (logs and reports) the listener calls still
+// running abandonGrace later.
+func (s *session) waitLanesOrAbandon() {
+	exited := make(chan struct{})
+	go func() {
+		s.lanesWG.Wait()
+		close(exited)
+	}()
+	t := time.NewTimer(abandonGrace)
+	defer t.Stop()
+	select {
+	case <-exited:
+		return
+	case <-t.C:
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.lanes {
+		if l.calling == nil || l.abandoned {
+			continue
+		}
+		l.abandoned = true
+		c := l.queue[0]
+		s.d.cfg.Logger.Warn("listener ignored its context at stop; abandoned it (the change will be delivered again)",
+			"listener", l.calling.Name, "key", c.Key, "seq", c.Seq)
+		if s.d.cfg.Abandoned != nil {
+			s.d.cfg.Abandoned(l.calling.Name, c.Key, c.Seq)
+		}
+	}
+}
+
 // lane runs one key's changes in seq order.
 type lane struct {
-	queue   []*queuetype.Change
-	running bool
+	queue     []*queuetype.Change
+	running   bool
+	calling   *Listener // the listener being called now, for waitLanesOrAbandon
+	abandoned bool      // the session stopped waiting for the call in progress
 }
 
 func (s *session) push(c *queuetype.Change) {
@@ -302,7 +368,7 @@ func (s *session) runLane(key string, l *lane) {
 		}
 		c := l.queue[0]
 		s.mu.Unlock()
-		if !s.deliver(c, l) {
+		if !s.deliver(c, l) || s.ctx.Err() != nil {
 			return // stopped mid-change: it stays undelivered, replayed later
 		}
 		s.mu.Lock()
@@ -317,10 +383,13 @@ func (s *session) runLane(key string, l *lane) {
 // returns false if the session ended before the change was fully handled.
 func (s *session) deliver(c *queuetype.Change, l *lane) bool {
 	for _, lis := range s.d.cfg.Listeners {
+		if s.ctx.Err() != nil {
+			return false // the session ended: no further listener is called
+		}
 		if !lis.Matches(c.Key) || (lis.LatestOnly && s.superseded(c, l)) {
 			continue
 		}
-		if !s.deliverTo(lis, c) {
+		if !s.deliverTo(lis, c, l) {
 			return false
 		}
 	}
@@ -348,10 +417,10 @@ func (s *session) superseded(c *queuetype.Change, l *lane) bool {
 
 // deliverTo calls one listener, retrying with backoff; after MaxAttempts
 // failures it records the change as failed for that listener and moves on.
-func (s *session) deliverTo(lis *Listener, c *queuetype.Change) bool {
+func (s *session) deliverTo(lis *Listener, c *queuetype.Change, l *lane) bool {
 	var err error
 	for attempt := 1; attempt <= lis.MaxAttempts; attempt++ {
-		if err = call(s.ctx, lis, c); err == nil {
+		if err = s.call(lis, c, l); err == nil {
 			return true
 		}
 		if s.ctx.Err() != nil {
@@ -369,6 +438,26 @@ func (s *session) deliverTo(lis *Listener, c *queuetype.Change) bool {
 	}
 	s.d.cfg.Logger.Error("listener gave up on a change", "listener", lis.Name, "key", c.Key, "seq", c.Seq, "err", err)
 	return true
+}
+
+// call runs the listener in lane l, noting it for waitLanesOrAbandon.
+func (s *session) call(lis *Listener, c *queuetype.Change, l *lane) error {
+	s.mu.Lock()
+	l.calling = lis
+	s.mu.Unlock()
+	err := call(s.ctx, lis, c)
+	s.mu.Lock()
+	l.calling = nil
+	late := l.abandoned
+	l.abandoned = false
+	s.mu.Unlock()
+	if late {
+		s.d.cfg.Logger.Warn("abandoned listener returned", "listener", lis.Name, "key", c.Key, "seq", c.Seq)
+		if s.d.cfg.Late != nil {
+			s.d.cfg.Late(lis.Name)
+		}
+	}
+	return err
 }
 
 // call runs the listener, turning a panic into an error with its stack.

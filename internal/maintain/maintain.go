@@ -1,6 +1,7 @@
 // Package maintain runs the queue's background upkeep, one goroutine per
-// duty: the lease heartbeat for running handlers, the rescue of messages
-// whose worker died, the promotion of delayed and retrying messages when
+// duty: the heartbeat (the owner's liveness beat and the renewal of running
+// handlers' leases), the rescue of messages whose owner died (judged by
+// package liveness, never by comparing wall clocks), the promotion of delayed and retrying messages when
 // they come due, the expiry of messages that were not started in time, and
 // the cleanup of old finished rows. Every duty is idempotent, so several
 // processes sharing a queue may all run them.
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
+	"github.com/queue-sqlite/queuesqlite/internal/liveness"
 	"github.com/queue-sqlite/queuesqlite/internal/notify"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
@@ -32,19 +34,35 @@ type Config struct {
 	Interval     time.Duration
 	CleanupEvery time.Duration
 	Retention    map[queuetype.Status]time.Duration
-	// Leased returns, per shard, the seqs this run's workers hold.
-	Leased func() map[int][]int64
-	// LeaseLost is told of each held message whose lease is gone.
-	LeaseLost func(shard int, seq int64)
+	// Owners has one liveness tracker per shard (same order as Shards).
+	Owners []*liveness.Tracker
+	// Leased returns, per shard, the attempts this run's workers hold.
+	Leased func() map[int][]Held
+	// LeaseLost is told of each held attempt whose lease is gone.
+	LeaseLost func(shard int, h Held)
 	// Finished receives messages that maintenance moved to a terminal
 	// status (expired, or failed after a rescue), for callbacks.
 	Finished func(shard int, ms []*queuetype.Message)
 	// Ready is told that messages became ready to claim.
 	Ready func()
+	// Served lists the destinations this process has handlers for. Every
+	// UnhandledEvery (0 = never) the others are looked at: Unhandled is told,
+	// once, of each whose ready messages have made no progress (unchanged
+	// counts) for UnhandledAfter, so that no process seems to handle it.
+	Served         []string
+	UnhandledEvery time.Duration
+	UnhandledAfter time.Duration
+	Unhandled      func(destination string, pending int, stuckFor time.Duration)
 	// AfterCleanup, if set, runs after each cleanup pass (the queue prunes
 	// its id routes there).
 	AfterCleanup func(ctx context.Context)
 	Logger       *slog.Logger
+}
+
+// Held is one attempt a worker runs under a lease.
+type Held struct {
+	Seq     int64
+	Attempt int
 }
 
 // Maintainer runs the duties until Stop.
@@ -55,14 +73,21 @@ type Maintainer struct {
 	wg     sync.WaitGroup
 }
 
-// Start launches every duty.
+// Start records the owner's first beat on every shard (before any claim, so
+// the owner never holds a lease without a liveness row) and launches every
+// duty. Every timer runs on the monotonic clock; Now only stamps stored
+// times.
 func Start(cfg Config) *Maintainer {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Maintainer{cfg: cfg, wake: make(chan struct{}, 1), cancel: cancel}
+	m.beat(ctx)
 	m.every(ctx, cfg.Lease/3, m.heartbeat)
 	m.every(ctx, cfg.Interval, m.rescueAndExpire)
 	m.every(ctx, cfg.CleanupEvery, m.cleanup)
 	m.wg.Go(func() { m.promoter(ctx) })
+	if cfg.UnhandledEvery > 0 {
+		m.wg.Go(func() { m.watchUnhandled(ctx) })
+	}
 	return m
 }
 
@@ -70,10 +95,20 @@ func Start(cfg Config) *Maintainer {
 // earlier than what it waits for).
 func (m *Maintainer) WakePromoter() { notify.Signal(m.wake) }
 
-// Stop ends every duty and waits for them.
-func (m *Maintainer) Stop() {
+// Stop ends every duty, waits for them and retires the owner, so anything it
+// still leases is rescued at once by whoever looks next. Call it after the
+// workers have given their messages back. Retiring gives up when ctx ends
+// (or after a lease): an owner left unretired is judged dead by its beats.
+func (m *Maintainer) Stop(ctx context.Context) {
 	m.cancel()
 	m.wg.Wait()
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.Lease)
+	defer cancel()
+	for shard, d := range m.cfg.Shards {
+		if err := d.RetireOwner(ctx, m.cfg.Owner); err != nil {
+			m.cfg.Logger.Warn("retire lease owner", "shard", shard, "err", err)
+		}
+	}
 }
 
 func (m *Maintainer) every(ctx context.Context, d time.Duration, fn func(context.Context)) {
@@ -91,45 +126,82 @@ func (m *Maintainer) every(ctx context.Context, d time.Duration, fn func(context
 	})
 }
 
-// heartbeat renews the leases of running handlers and reports lost ones.
+// beat bumps the owner's liveness counter on every shard.
+func (m *Maintainer) beat(ctx context.Context) {
+	p := driver.OwnerParams{Owner: m.cfg.Owner, Lease: m.cfg.Lease, Now: m.cfg.Now()}
+	for shard, d := range m.cfg.Shards {
+		if err := d.BeatOwner(ctx, p); err != nil && ctx.Err() == nil {
+			m.cfg.Logger.Warn("owner heartbeat failed", "shard", shard, "err", err)
+		}
+	}
+}
+
+// warn logs a duty's failure, unless the duty failed because the
+// maintainer is stopping: Stop cancels the calls in flight, and what they
+// return then (context canceled) is the stop, not a fault.
+func (m *Maintainer) warn(ctx context.Context, msg string, args ...any) {
+	if ctx.Err() != nil {
+		return
+	}
+	m.cfg.Logger.Warn(msg, args...)
+}
+
+// heartbeat beats, then renews the leases of running handlers and reports
+// lost ones.
 func (m *Maintainer) heartbeat(ctx context.Context) {
+	m.beat(ctx)
 	until := m.cfg.Now().Add(m.cfg.Lease)
-	for shard, seqs := range m.cfg.Leased() {
-		held, err := m.cfg.Shards[shard].ExtendLeases(ctx, driver.LeaseParams{Owner: m.cfg.Owner, Seqs: seqs, Until: until})
+	for shard, hs := range m.cfg.Leased() {
+		p := driver.LeaseParams{Owner: m.cfg.Owner, Until: until}
+		for _, h := range hs {
+			p.Seqs, p.Attempts = append(p.Seqs, h.Seq), append(p.Attempts, h.Attempt)
+		}
+		held, err := m.cfg.Shards[shard].ExtendLeases(ctx, p)
 		if err != nil {
-			m.cfg.Logger.Warn("lease heartbeat failed", "shard", shard, "err", err)
+			m.warn(ctx, "lease heartbeat failed", "shard", shard, "err", err)
 			continue
 		}
 		still := make(map[int64]bool, len(held))
 		for _, s := range held {
 			still[s] = true
 		}
-		for _, s := range seqs {
-			if !still[s] {
-				m.cfg.LeaseLost(shard, s)
+		for _, h := range hs {
+			if !still[h.Seq] {
+				m.cfg.LeaseLost(shard, h)
 			}
 		}
 	}
 }
 
-// rescueAndExpire returns dead workers' messages and expires stale ones.
+// rescueAndExpire returns dead owners' messages and expires stale ones.
 func (m *Maintainer) rescueAndExpire(ctx context.Context) {
 	for shard, d := range m.cfg.Shards {
 		p := driver.MaintainParams{Now: m.cfg.Now(), Limit: batchLimit, Me: m.cfg.Me}
-		rescued, err := d.Rescue(ctx, p)
-		if err != nil {
-			m.cfg.Logger.Warn("rescue failed", "shard", shard, "err", err)
-		} else if len(rescued) > 0 {
-			m.cfg.Logger.Info("rescued messages from expired leases", "shard", shard, "n", len(rescued))
-			m.report(shard, rescued)
-			m.cfg.Ready()
-		}
+		m.rescue(ctx, shard, p)
 		expired, err := d.Expire(ctx, p)
 		if err != nil {
-			m.cfg.Logger.Warn("expiry failed", "shard", shard, "err", err)
+			m.warn(ctx, "expiry failed", "shard", shard, "err", err)
 		} else if len(expired) > 0 {
 			m.report(shard, expired)
 		}
+	}
+}
+
+// rescue returns the messages of the owners the shard's tracker judges dead.
+func (m *Maintainer) rescue(ctx context.Context, shard int, p driver.MaintainParams) {
+	v, err := m.cfg.Owners[shard].Observe(ctx)
+	if err != nil {
+		m.warn(ctx, "read lease owners failed", "shard", shard, "err", err)
+		return
+	}
+	p.Dead, p.Ownerless = v.Dead, v.Ownerless
+	rescued, err := m.cfg.Shards[shard].Rescue(ctx, p)
+	if err != nil {
+		m.warn(ctx, "rescue failed", "shard", shard, "err", err)
+	} else if len(rescued) > 0 {
+		m.cfg.Logger.Info("rescued messages of dead lease owners", "shard", shard, "n", len(rescued), "owners", v.Dead)
+		m.report(shard, rescued)
+		m.cfg.Ready()
 	}
 }
 
@@ -168,7 +240,7 @@ func (m *Maintainer) promote(ctx context.Context) time.Duration {
 	for shard, d := range m.cfg.Shards {
 		n, err := d.Promote(ctx, driver.MaintainParams{Now: m.cfg.Now(), Limit: batchLimit})
 		if err != nil {
-			m.cfg.Logger.Warn("promotion failed", "shard", shard, "err", err)
+			m.warn(ctx, "promotion failed", "shard", shard, "err", err)
 			continue
 		}
 		if n > 0 {
@@ -194,7 +266,7 @@ func (m *Maintainer) cleanup(ctx context.Context) {
 	for shard, d := range m.cfg.Shards {
 		res, err := d.Cleanup(ctx, driver.CleanupParams{Before: before})
 		if err != nil {
-			m.cfg.Logger.Warn("cleanup failed", "shard", shard, "err", err)
+			m.warn(ctx, "cleanup failed", "shard", shard, "err", err)
 			continue
 		}
 		if res.Deleted > 0 {

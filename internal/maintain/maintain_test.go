@@ -16,6 +16,7 @@ import (
 
 	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+	"github.com/queue-sqlite/queuesqlite/internal/liveness"
 	"github.com/queue-sqlite/queuesqlite/internal/maintain"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
@@ -25,6 +26,10 @@ var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // off is a cadence no test waits for, for the duties a test is not about.
 const off = time.Hour
+
+// ownerlessWatch is how long the tests' trackers watch a lease holder with
+// no liveness row before it counts as dead.
+const ownerlessWatch = 10 * time.Millisecond
 
 // clock is the one clock of a test: the database only sees its times.
 type clock struct{ us atomic.Int64 }
@@ -103,10 +108,10 @@ type events struct {
 	ready    int
 }
 
-func (e *events) leaseLost(shard int, seq int64) {
+func (e *events) leaseLost(shard int, h maintain.Held) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.lost = append(e.lost, seq)
+	e.lost = append(e.lost, h.Seq)
 }
 
 func (e *events) finishedFn(shard int, ms []*queuetype.Message) {
@@ -139,10 +144,14 @@ func (e *events) snapshot() (lost []int64, finished map[string]queuetype.Status,
 // config returns a Config over shards with every duty off; tests turn on
 // the one they exercise.
 func config(shards []driver.Driver, c *clock, ev *events) maintain.Config {
+	owners := make([]*liveness.Tracker, len(shards))
+	for i, d := range shards {
+		owners[i] = liveness.New(d, "me-run", ownerlessWatch)
+	}
 	return maintain.Config{
 		Shards: shards, Now: c.now, Me: "me", Owner: "me-run", Lease: off, Interval: off, CleanupEvery: off,
-		Retention: map[queuetype.Status]time.Duration{},
-		Leased:    func() map[int][]int64 { return nil },
+		Owners: owners, Retention: map[queuetype.Status]time.Duration{},
+		Leased:    func() map[int][]maintain.Held { return nil },
 		LeaseLost: ev.leaseLost, Finished: ev.finishedFn, Ready: ev.readyFn,
 		Logger: slog.New(slog.DiscardHandler),
 	}
@@ -162,7 +171,7 @@ func stop(t *testing.T, m *maintain.Maintainer) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		m.Stop()
+		m.Stop(context.Background())
 	}()
 	select {
 	case <-done:
@@ -197,7 +206,9 @@ func TestMaintainer_HeartbeatExtendsLeasesAndReportsLost(t *testing.T) {
 
 	// "taken" outlives its lease; it is rescued and another worker claims it.
 	clk.set(t0.Add(10 * time.Second))
-	if _, err := db.Rescue(context.Background(), driver.MaintainParams{Now: clk.now(), Limit: 10, Me: "me"}); err != nil {
+	// me-run has no liveness row yet: its expired lease is rescued, the live one kept.
+	if _, err := db.Rescue(context.Background(), driver.MaintainParams{Now: clk.now(), Limit: 10, Me: "me",
+		Ownerless: []string{"me-run"}}); err != nil {
 		t.Fatal(err)
 	}
 	stolen := claimOne(t, db, "other-run", clk.now(), clk.now().Add(time.Hour))
@@ -208,7 +219,9 @@ func TestMaintainer_HeartbeatExtendsLeasesAndReportsLost(t *testing.T) {
 	ev := &events{}
 	cfg := config([]driver.Driver{db}, clk, ev)
 	cfg.Lease = 30 * time.Millisecond // heartbeat every 10ms
-	cfg.Leased = func() map[int][]int64 { return map[int][]int64{0: {taken.Seq, held.Seq}} }
+	cfg.Leased = func() map[int][]maintain.Held {
+		return map[int][]maintain.Held{0: {{Seq: taken.Seq, Attempt: taken.Attempt}, {Seq: held.Seq, Attempt: held.Attempt}}}
+	}
 	start(t, cfg)
 
 	waitFor(t, "the lost lease to be reported", func() bool { lost, _, _ := ev.snapshot(); return len(lost) > 0 })
@@ -432,7 +445,7 @@ func TestMaintainer_StopEndsEveryDuty(t *testing.T) {
 	var leased atomic.Int32
 	cfg := config([]driver.Driver{spy}, newClock(t0), ev)
 	cfg.Lease, cfg.Interval, cfg.CleanupEvery = 3*time.Millisecond, time.Millisecond, time.Millisecond
-	cfg.Leased = func() map[int][]int64 { leased.Add(1); return nil }
+	cfg.Leased = func() map[int][]maintain.Held { leased.Add(1); return nil }
 	m := maintain.Start(cfg)
 	waitFor(t, "the duties to run", func() bool { return leased.Load() > 0 && spy.passes.Load() > 0 })
 
@@ -443,5 +456,55 @@ func TestMaintainer_StopEndsEveryDuty(t *testing.T) {
 	if leased.Load() != afterHeartbeats || spy.passes.Load() != afterPasses {
 		t.Fatalf("duties ran after Stop returned: heartbeats %d->%d, promoter passes %d->%d",
 			afterHeartbeats, leased.Load(), afterPasses, spy.passes.Load())
+	}
+}
+
+// Rescue follows the owners' beat counters, not the clock: with the clock an
+// hour past every lease, the owner that keeps beating keeps its message and
+// only the one whose counter stopped loses its own (failed: its last attempt).
+func TestMaintainer_RescuesOnlyOwnersThatStopBeating(t *testing.T) {
+	t.Parallel()
+	db := openShard(t)
+	const ownerLease = 500 * time.Millisecond // the live owner beats every 100ms: only a long stall would fail the test
+	insert(t, db, msgSpec{id: "live", maxAttempts: 1})
+	insert(t, db, msgSpec{id: "dead", maxAttempts: 1})
+	ctx := context.Background()
+	for _, o := range []string{"live-run", "dead-run"} {
+		if err := db.BeatOwner(ctx, driver.OwnerParams{Owner: o, Lease: ownerLease, Now: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claimOne(t, db, "live-run", t0, t0.Add(time.Second))
+	claimOne(t, db, "dead-run", t0, t0.Add(time.Second))
+	stopBeating := make(chan struct{})
+	beaten := make(chan struct{})
+	go func() {
+		defer close(beaten)
+		tick := time.NewTicker(ownerLease / 5)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				_ = db.BeatOwner(ctx, driver.OwnerParams{Owner: "live-run", Lease: ownerLease, Now: t0})
+			case <-stopBeating:
+				return
+			}
+		}
+	}()
+	defer func() { close(stopBeating); <-beaten }()
+
+	ev := &events{}
+	cfg := config([]driver.Driver{db}, newClock(t0.Add(time.Hour)), ev)
+	cfg.Interval = 2 * time.Millisecond
+	start(t, cfg)
+	waitFor(t, "the dead owner's message to be failed", func() bool {
+		_, fin, _ := ev.snapshot()
+		return fin["dead"] == queuetype.StatusFailed
+	})
+	if got := get(t, db, "live"); got.Status != queuetype.StatusProcessing || got.LeaseOwner != "live-run" {
+		t.Fatalf("live owner's message: %s by %q; want still processing by live-run", got.Status, got.LeaseOwner)
+	}
+	if got := get(t, db, "dead"); got.Status != queuetype.StatusFailed || got.Attempt != 1 {
+		t.Fatalf("dead owner's message: %s attempt %d; want failed at attempt 1", got.Status, got.Attempt)
 	}
 }
