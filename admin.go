@@ -17,11 +17,13 @@ type CleanupResult struct {
 	Deleted       int   // finished messages deleted
 	BytesFreed    int64 // bytes given back to the file system
 	ChangesPruned int   // listen-data changes every listener group was past (or past retention)
+	RoutesPruned  int   // id routes whose message is gone (sharded queues)
 }
 
 // Cleanup deletes finished messages older than their retention
-// (Config.Retention) and listen-data changes no listener group still needs,
-// and gives the space back to the file system. The
+// (Config.Retention), listen-data changes no listener group still needs and
+// id routes whose message is gone, and gives the space back to the file
+// system. The
 // workers run it every Config.CleanupInterval; call it to run it now.
 func (q *Queue) Cleanup(ctx context.Context) (CleanupResult, error) {
 	var total CleanupResult
@@ -49,7 +51,9 @@ func (q *Queue) Cleanup(ctx context.Context) (CleanupResult, error) {
 			return total, err
 		}
 	}
-	return total, nil
+	n, err := q.pruneRoutes(ctx)
+	total.RoutesPruned = n
+	return total, err
 }
 
 // Check runs an integrity check of every shard and returns what it found:

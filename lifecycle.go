@@ -137,7 +137,7 @@ func (q *Queue) wire(r *runState) {
 				q.finished(m)
 			}
 		},
-		Ready:  r.fetcher.Wake,
+		Ready: r.fetcher.Wake, AfterCleanup: q.pruneRoutesLogged,
 		Served: r.destinations, Unhandled: q.unhandled,
 		UnhandledEvery: unhandledCheckIntervals * c.MaintenanceInterval,
 		UnhandledAfter: unhandledWarnIntervals * c.MaintenanceInterval,

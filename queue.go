@@ -57,7 +57,10 @@ type Queue struct {
 // created with Config.FileMode (owner-only by default); a directory other
 // users can write to is refused, and no file is opened through a symlink.
 // Several processes may open the same directory at once; each message is
-// processed by one of them at a time.
+// processed by one of them at a time. The shard count recorded in the
+// directory must agree with its shard files: a lost or damaged record, a
+// missing file or one beyond the count makes Open fail (ErrShardMismatch or
+// ErrCorrupt, naming the fix) without writing anything.
 func Open(dir string, cfg *Config) (*Queue, error) {
 	c, err := cfg.resolve()
 	if err != nil {
@@ -82,6 +85,11 @@ func Open(dir string, cfg *Config) (*Queue, error) {
 	}
 	dbs, err := openShards(context.Background(), dir, requested, c)
 	if err != nil {
+		lock.unlock()
+		return nil, err
+	}
+	if err := buildRoutes(context.Background(), dbs, c.Clock(), c.Logger); err != nil {
+		closeAll(dbs)
 		lock.unlock()
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
@@ -70,7 +69,7 @@ func openShardsReadOnly(ctx context.Context, dir string, requested int, c Config
 		return nil, err
 	}
 	dbs := []*sqlite.DB{first}
-	n, err := recordedShardCount(ctx, first)
+	n, err := recordedShardCount(ctx, first, dir)
 	if err == nil && requested != 0 && requested != n {
 		err = mismatch(first.Path(), n, requested)
 	}
@@ -87,23 +86,26 @@ func openShardsReadOnly(ctx context.Context, dir string, requested int, c Config
 	return dbs, nil
 }
 
-// recordedShardCount reads the shard count from shard 0, refusing a queue
-// whose reshard was interrupted (as Open does).
-func recordedShardCount(ctx context.Context, first *sqlite.DB) (int, error) {
-	if pending, ok, err := first.Meta(ctx, metaReshardTo); err != nil {
+// recordedShardCount reads the shard count from shard 0 and checks it
+// against the files in dir, refusing (as Open does, but writing nothing) a
+// queue whose reshard was interrupted or whose count record disagrees with
+// its files. No record with no other file is a queue from before the count
+// was recorded: it has one shard.
+func recordedShardCount(ctx context.Context, first *sqlite.DB, dir string) (int, error) {
+	if err := reshardPending(ctx, first); err != nil {
 		return 0, err
-	} else if ok {
-		return 0, &StorageError{Op: "open", Path: first.Path(),
-			Err:  fmt.Errorf("%w: a reshard to %s shards was interrupted", ErrInvalidState, pending),
-			Hint: fmt.Sprintf("finish it with `queuesqlite reshard --to %s` (it resumes where it stopped)", pending)}
 	}
 	stored, ok, err := first.Meta(ctx, metaShardCount)
-	if err != nil || !ok {
-		return 1, err
+	if err != nil {
+		return 0, err
 	}
-	n, err := strconv.Atoi(stored)
-	if err != nil || n < 1 {
-		return 0, &StorageError{Op: "open", Path: first.Path(), Err: fmt.Errorf("%w: shard count %q", ErrCorrupt, stored)}
+	if !ok {
+		return 1, countMissing(first, dir)
 	}
-	return n, nil
+	n, err := parseShardCount(first.Path(), dir, stored)
+	if err != nil {
+		return 0, err
+	}
+	_, err = checkShardFiles(ctx, first, dir, n, false)
+	return n, err
 }

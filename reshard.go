@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
 )
@@ -38,9 +39,15 @@ type ReshardResult struct {
 // any process has the queue open, and Open fails while it runs. If it is
 // interrupted (a crash, a kill), run it again with the same count: it
 // resumes where it stopped. Listen data stays in the first file.
+//
+// Before it changes anything it checks the shard count record against the
+// files and that no id is stored in two files (possible in directories
+// written before ids were unique per queue); either problem stops it with
+// an error naming the fix, and every message stays where it was. A move
+// never deletes a source row before its copy is in the target.
 func Reshard(ctx context.Context, dir string, to int, cfg *Config) (*ReshardResult, error) {
 	if to < 1 || to > ShardsMax {
-		return nil, fmt.Errorf("%w: reshard to %d shards (want 1 to %d)", ErrInvalidArgument, to, ShardsMax)
+		return nil, fmt.Errorf("%w: reshard to %s (want 1 to %d)", ErrInvalidArgument, plural(to, "shard"), ShardsMax)
 	}
 	c, err := cfg.resolve()
 	if err != nil {
@@ -57,7 +64,7 @@ func Reshard(ctx context.Context, dir string, to int, cfg *Config) (*ReshardResu
 		return nil, err
 	}
 	defer lock.unlock()
-	r := &resharder{dir: dir, to: to, opts: &sqlite.Options{Synchronous: c.Synchronous, Logger: c.Logger}}
+	r := &resharder{dir: dir, to: to, now: c.Clock(), opts: &sqlite.Options{Synchronous: c.Synchronous, Logger: c.Logger, FileMode: c.FileMode}}
 	defer r.close()
 	return r.run(ctx)
 }
@@ -66,6 +73,7 @@ func Reshard(ctx context.Context, dir string, to int, cfg *Config) (*ReshardResu
 type resharder struct {
 	dir   string
 	to    int
+	now   time.Time // the time of the routes it writes
 	opts  *sqlite.Options
 	files map[int]*sqlite.DB
 }
@@ -102,11 +110,28 @@ func (r *resharder) run(ctx context.Context) (*ReshardResult, error) {
 	}
 	res := &ReshardResult{From: from, To: r.to, Resumed: resumed}
 	span := max(from, r.to)
+	// Old routes name shards of the old count, and one in a file that
+	// receives its message would refuse the move: clear them all first
+	// (nothing reads them until the marker is gone), rebuild them last.
+	for i := range span {
+		db, err := r.file(ctx, i)
+		if err == nil {
+			err = db.ClearRoutes(ctx)
+		}
+		if err != nil {
+			return res, fmt.Errorf("reshard: clearing id routes of shard %d (run it again to resume): %w", i, err)
+		}
+	}
 	for i := range span {
 		n, err := r.moveOut(ctx, i)
 		res.Moved += n
 		if err != nil {
 			return res, fmt.Errorf("reshard: moving out of shard %d (run it again to resume): %w", i, err)
+		}
+	}
+	for i := range r.to {
+		if err := r.routeShard(ctx, i); err != nil {
+			return res, fmt.Errorf("reshard: routing the ids of shard %d (run it again to resume): %w", i, err)
 		}
 	}
 	if res.Total, err = r.finish(ctx, first, span); err != nil {
@@ -124,21 +149,27 @@ func (r *resharder) plan(ctx context.Context, first *sqlite.DB) (from int, resum
 	}
 	from = 1
 	if ok {
-		if from, err = strconv.Atoi(stored); err != nil {
-			return 0, false, fmt.Errorf("reshard: %w: shard count %q", ErrCorrupt, stored)
+		if from, err = parseShardCount(first.Path(), r.dir, stored); err != nil {
+			return 0, false, fmt.Errorf("reshard: %w", err)
 		}
 	}
 	if pending, ok, err := first.Meta(ctx, metaReshardTo); err != nil {
 		return 0, false, err
 	} else if ok {
 		if pending != strconv.Itoa(r.to) {
-			return 0, false, fmt.Errorf("%w: an interrupted reshard to %s shards must be finished first (run reshard --to %s)",
-				ErrInvalidState, pending, pending)
+			return 0, false, fmt.Errorf("%w: an interrupted reshard to %s must be finished first (run reshard --to %s)",
+				ErrInvalidState, plural(atoiOr(pending, 0), "shard"), pending)
 		}
 		if was, ok, err := first.Meta(ctx, metaReshardFrom); err == nil && ok {
 			from, _ = strconv.Atoi(was)
 		}
 		return from, true, nil
+	}
+	if _, err := checkShardFiles(ctx, first, r.dir, from, false); err != nil {
+		return 0, false, err
+	}
+	if err := r.checkUniqueIDs(ctx, from); err != nil {
+		return 0, false, err
 	}
 	if err := first.SetMeta(ctx, metaReshardFrom, strconv.Itoa(from)); err != nil {
 		return 0, false, err
@@ -148,8 +179,11 @@ func (r *resharder) plan(ctx context.Context, first *sqlite.DB) (from int, resum
 
 // moveOut moves every message of file i that belongs elsewhere: copy to the
 // target (idempotent), then delete here. A crash between the two leaves a
-// copy in both files, which the next run resolves (the copy is skipped,
-// the original deleted).
+// copy in both files, which the next run resolves (the copy, equal in every
+// column, is skipped, the original deleted). A different message with the
+// same id in the target stops the move (Import fails, naming the id) before
+// anything of the batch is deleted: a source row is deleted only once its
+// copy is in the target.
 func (r *resharder) moveOut(ctx context.Context, i int) (int, error) {
 	src, err := r.file(ctx, i)
 	if err != nil {
@@ -213,11 +247,16 @@ func (r *resharder) finish(ctx context.Context, first *sqlite.DB, span int) (int
 			return 0, err
 		}
 		if i >= r.to && n > 0 {
-			return 0, fmt.Errorf("reshard: shard %d still holds %d message(s); run it again", i, n)
+			return 0, fmt.Errorf("reshard: shard %d still holds %s; run it again", i, plural(n, "message"))
 		}
 		total += n
 	}
-	if err := first.SetMeta(ctx, metaShardCount, strconv.Itoa(r.to)); err != nil {
+	for _, key := range []string{metaShardCount, metaShardFiles} {
+		if err := first.SetMeta(ctx, key, strconv.Itoa(r.to)); err != nil {
+			return 0, err
+		}
+	}
+	if err := first.SetMeta(ctx, metaIDRoutes, "1"); err != nil { // rebuilt above
 		return 0, err
 	}
 	for i := r.to; i < span; i++ {
@@ -234,4 +273,85 @@ func (r *resharder) finish(ctx context.Context, first *sqlite.DB, span int) (int
 		return total, err
 	}
 	return total, first.DeleteMeta(ctx, metaReshardTo)
+}
+
+// routeShard writes, in their home shards under the new count, the routes
+// of file i's messages stored outside their id's home (those whose shard key
+// routes them elsewhere). Routes of an interrupted run are renewed.
+func (r *resharder) routeShard(ctx context.Context, i int) error {
+	if r.to == 1 {
+		return nil
+	}
+	return routeFile(ctx, r.file, r.to, i, r.now, nil)
+}
+
+// checkUniqueIDs refuses to start when an id is stored in two files (a
+// directory written before ids were unique per queue): moving would have
+// to drop one of them. It merges the files' ids, each read in order from
+// its unique index, so it holds only a page of ids per file.
+func (r *resharder) checkUniqueIDs(ctx context.Context, from int) error {
+	if from == 1 {
+		return nil
+	}
+	cursors := make([]*idCursor, from)
+	for i := range from {
+		db, err := r.file(ctx, i)
+		if err != nil {
+			return err
+		}
+		cursors[i] = &idCursor{db: db}
+		if err := cursors[i].fill(ctx); err != nil {
+			return err
+		}
+	}
+	for {
+		low, lowAt := "", -1
+		for i, c := range cursors {
+			if !c.done() && (lowAt < 0 || c.head() < low) {
+				low, lowAt = c.head(), i
+			}
+		}
+		if lowAt < 0 {
+			return nil
+		}
+		for i, c := range cursors {
+			if i != lowAt && !c.done() && c.head() == low {
+				return fmt.Errorf("reshard: message id %q: %w: it is stored in shards %d and %d (written before ids were unique per queue); "+
+					"nothing was moved: keep one of the two (delete the other row, e.g. with sqlite3 %s \"DELETE FROM messages WHERE id = '...'\"), then run reshard again",
+					low, ErrDuplicate, lowAt, i, ShardPath(r.dir, i))
+			}
+		}
+		if err := cursors[lowAt].next(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// idCursor walks one file's message ids in order, a page at a time.
+type idCursor struct {
+	db   *sqlite.DB
+	page []string
+	pos  int
+	last bool
+}
+
+func (c *idCursor) done() bool   { return c.pos >= len(c.page) && c.last }
+func (c *idCursor) head() string { return c.page[c.pos] }
+
+func (c *idCursor) fill(ctx context.Context) error {
+	after := ""
+	if len(c.page) > 0 {
+		after = c.page[len(c.page)-1]
+	}
+	page, err := c.db.IDsAfter(ctx, after, reshardBatch)
+	c.page, c.pos, c.last = page, 0, len(page) < reshardBatch
+	return err
+}
+
+func (c *idCursor) next(ctx context.Context) error {
+	c.pos++
+	if c.pos < len(c.page) || c.last {
+		return nil
+	}
+	return c.fill(ctx)
 }

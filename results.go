@@ -16,17 +16,25 @@ func (q *Queue) Get(ctx context.Context, id string) (*Message, error) {
 	if err := q.checkOpen(); err != nil {
 		return nil, err
 	}
-	for _, shard := range q.lookupOrder(id) {
-		m, err := q.shards[shard].Get(ctx, id)
+	var m *Message
+	found, err := q.lookup(ctx, id, func(shard int) (bool, error) {
+		got, err := q.shards[shard].Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
 		if err == nil {
+			m = got
 			m.Shard = shard
-			return m, nil
 		}
-		if !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
+		return err == nil, err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
+	if !found {
+		return nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
+	}
+	return m, nil
 }
 
 // Wait blocks until the message is finished (completed, failed, expired or
@@ -96,21 +104,28 @@ func (q *Queue) change(ctx context.Context, id string, fn func(driver.Driver, dr
 		return nil, err
 	}
 	p := driver.ChangeParams{ID: id, Now: q.now(), Me: q.instance}
-	for _, shard := range q.lookupOrder(id) {
-		m, err := fn(q.shards[shard], p)
+	var m *Message
+	found, err := q.lookup(ctx, id, func(shard int) (bool, error) {
+		got, err := fn(q.shards[shard], p)
 		if errors.Is(err, ErrNotFound) {
-			continue
+			return false, nil
 		}
-		if err != nil {
-			return m, err
+		m = got
+		if m != nil {
+			m.Shard = shard
 		}
-		m.Shard = shard
-		if m.Status.Terminal() {
-			q.finished(m)
-		}
-		return m, nil
+		return true, err
+	})
+	if err != nil {
+		return m, err
 	}
-	return nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
+	if !found {
+		return nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
+	}
+	if m.Status.Terminal() {
+		q.finished(m)
+	}
+	return m, nil
 }
 
 // ListOpts filters List.

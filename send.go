@@ -17,7 +17,8 @@ import (
 // called once in this process when the message finishes (completed, failed,
 // expired or cancelled), whichever process ran it. m itself is not modified,
 // so one message value can be sent several times (with distinct or empty
-// IDs).
+// IDs). Ids are unique per queue: a message whose ID the queue already
+// holds is refused with ErrDuplicate, whichever shard its ShardKey picks.
 func (q *Queue) Send(ctx context.Context, m *Message, cb Callback) (string, error) {
 	ids, err := q.SendBatch(ctx, []*Message{m}, cb)
 	if err != nil {
@@ -42,15 +43,16 @@ func (q *Queue) SendBatch(ctx context.Context, ms []*Message, cb Callback) ([]st
 	ids := make([]string, len(rows))
 	for i, m := range rows {
 		ids[i] = m.ID
-		if cb != nil {
-			q.callbacks.Add(m.ID, cb) // before the insert: the message may finish at once
+		// Before the insert: the message may finish at once. Never over
+		// another message's callback: that id is taken.
+		if cb != nil && !q.callbacks.AddNew(m.ID, cb) {
+			q.takeCallbacks(ids[:i])
+			return nil, fmt.Errorf("message %d: id %q: %w: a message with this id waits for its callback in this process", i, m.ID, ErrDuplicate)
 		}
 	}
 	if err := q.insert(ctx, rows, cb != nil); err != nil {
 		if cb != nil {
-			for _, id := range ids {
-				q.callbacks.Take(id)
-			}
+			q.takeCallbacks(ids)
 		}
 		return nil, err
 	}
@@ -62,12 +64,20 @@ func (q *Queue) SendBatch(ctx context.Context, ms []*Message, cb Callback) ([]st
 // the queue's DB(): they exist if and only if tx commits. They go to the
 // first shard. Workers notice them within Config.PollInterval of the commit.
 // Completion callbacks are not available here; use Wait or Get.
+//
+// With several shards, an id must have the first shard as its home
+// (ShardFor(id, shards) == 0) for that transaction alone to keep it unique
+// in the queue: ids SendTx generates do; a given ID with another home is
+// refused with ErrInvalidArgument (send it with Send, or leave ID empty).
 func (q *Queue) SendTx(ctx context.Context, tx *sql.Tx, ms ...*Message) ([]string, error) {
 	if err := q.checkOpen(); err != nil {
 		return nil, err
 	}
 	rows, err := q.prepare(ms)
 	if err != nil {
+		return nil, err
+	}
+	if err := q.homeZeroIDs(ms, rows); err != nil {
 		return nil, err
 	}
 	if err := q.shards[0].InsertTx(ctx, tx, driver.InsertParams{Messages: rows, MaxAttemptsDefault: q.cfg.MaxAttempts}); err != nil {
@@ -99,6 +109,9 @@ func (q *Queue) prepare(ms []*Message) ([]*Message, error) {
 		if err := rows[i].ValidateTimes(); err != nil { // what Delay and TTL gave
 			return nil, fmt.Errorf("message %d: %w", i, err)
 		}
+	}
+	if err := checkBatchIDs(rows); err != nil {
+		return nil, err
 	}
 	return rows, nil
 }
@@ -137,15 +150,24 @@ func (q *Queue) row(m *Message, now time.Time) *Message {
 	return &r
 }
 
-// insert stores rows, one transaction per shard (shards in parallel).
+// insert stores rows, one transaction per shard (shards in parallel),
+// after the id routes of those stored outside their id's home shard.
 func (q *Queue) insert(ctx context.Context, rows []*Message, withCallback bool) error {
+	routes, err := q.putRoutes(ctx, rows)
+	if err != nil {
+		return err
+	}
 	byShard := map[int][]*Message{}
 	for _, m := range rows {
 		byShard[m.Shard] = append(byShard[m.Shard], m)
 	}
 	if len(byShard) == 1 {
 		for shard, part := range byShard {
-			return q.insertShard(ctx, shard, part, withCallback)
+			err := q.insertShard(ctx, shard, part, withCallback)
+			if err != nil && routes != nil {
+				q.dropRoutes(ctx, routes, nil)
+			}
+			return err
 		}
 	}
 	var wg sync.WaitGroup
@@ -154,12 +176,34 @@ func (q *Queue) insert(ctx context.Context, rows []*Message, withCallback bool) 
 		wg.Go(func() { errs[shard] = q.insertShard(ctx, shard, part, withCallback) })
 	}
 	wg.Wait()
+	var first error
 	for shard, err := range errs {
-		if err != nil {
-			return fmt.Errorf("send to shard %d (other shards' messages may be stored): %w", shard, err)
+		if err == nil {
+			continue
+		}
+		if routes != nil {
+			q.dropRoutes(ctx, routes, idsOf(byShard[shard]))
+		}
+		if first == nil {
+			first = fmt.Errorf("send to shard %d (other shards' messages may be stored): %w", shard, err)
 		}
 	}
-	return nil
+	return first
+}
+
+func idsOf(ms []*Message) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	return ids
+}
+
+// takeCallbacks withdraws the callbacks registered for ids.
+func (q *Queue) takeCallbacks(ids []string) {
+	for _, id := range ids {
+		q.callbacks.Take(id)
+	}
 }
 
 func (q *Queue) insertShard(ctx context.Context, shard int, part []*Message, withCallback bool) error {

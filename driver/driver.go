@@ -255,3 +255,37 @@ type Stats struct {
 	// when none is pending).
 	OldestPending time.Time
 }
+
+// Route says which shard holds a message stored outside its id's home shard
+// (the shard its id alone would route to). Routes make ids unique per queue:
+// the home shard holds an id either as a message or as a route, never both.
+type Route struct {
+	ID    string
+	Shard int       // the shard holding the message
+	At    time.Time // when the route was written or last renewed
+	Token int64     // identifies this write; a renewal changes it
+	// Created is set by PutRoutes: true when the route is new, false when
+	// an equal route (same shard) was there and has been renewed.
+	Created bool
+}
+
+// Router is implemented by the drivers of a sharded queue: the id routes
+// kept in each home shard. A queue over drivers that do not implement it
+// keeps ids unique per shard only.
+type Router interface {
+	// PutRoutes records routes in this, their home, shard: all or none. A
+	// route equal in shard to one already recorded renews it (At, Token);
+	// a route to another shard, or an id stored here as a message, fails
+	// with ErrDuplicate.
+	PutRoutes(ctx context.Context, routes []*Route) error
+	// DropRoutes deletes the routes whose id and token both match (one
+	// renewed since is kept) and returns how many it deleted.
+	DropRoutes(ctx context.Context, routes []*Route) (int, error)
+	// Route returns the route of id, and false when there is none.
+	Route(ctx context.Context, id string) (*Route, bool, error)
+	// OldRoutes returns up to limit routes written before the cut-off, in
+	// (At, ID) order, after the route given by afterAt and afterID.
+	OldRoutes(ctx context.Context, before, afterAt time.Time, afterID string, limit int) ([]*Route, error)
+	// StoredIDs returns which of ids are stored in this shard as messages.
+	StoredIDs(ctx context.Context, ids []string) (map[string]bool, error)
+}

@@ -43,6 +43,7 @@ func runRole(role string) int {
 		"worker":     workerRole,
 		"contention": contentionRole,
 		"sender":     senderRole,
+		"idsender":   idSenderRole,
 		"listener":   listenerRole,
 		"locker":     lockerRole,
 	}

@@ -15,24 +15,62 @@ import (
 func init() { register(newDoctorCmd) }
 
 func newDoctorCmd() *cobra.Command {
-	return &cobra.Command{
+	var fixCount bool
+	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check the integrity of every shard file; exit 1 if one is damaged",
 		Long: "Open every shard file of the queue at --dir on its own and run a full integrity check,\n" +
 			"printing one line per file. Unlike opening the queue, which stops at the first damaged\n" +
-			"file, it reports on all of them. Exits 1 when any file is damaged.",
+			"file, it reports on all of them. Exits 1 when any file is damaged.\n\n" +
+			"With --fix-shard-count it instead records, in the first file, the number of shard files\n" +
+			"present (numbered from 0 without a gap) as the queue's shard count: the fix for a lost or\n" +
+			"damaged count record, which Open refuses. Stop every process using the queue first.",
 		Args: cobra.NoArgs,
-		RunE: runDoctor,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if fixCount {
+				return runFixShardCount(cmd)
+			}
+			return runDoctor(cmd, args)
+		},
 	}
+	cmd.Flags().BoolVar(&fixCount, "fix-shard-count", false, "record the number of shard files present as the shard count")
+	return cmd
 }
 
-func runDoctor(cmd *cobra.Command, _ []string) error {
-	dir, _, err := queueFlags(cmd)
+// runFixShardCount rewrites the shard count record from the files present.
+func runFixShardCount(cmd *cobra.Command) error {
+	dir, err := existingQueueDir(cmd)
 	if err != nil {
 		return err
 	}
+	res, err := queuesqlite.RepairShardCount(cmd.Context(), dir)
+	if err != nil {
+		return err
+	}
+	was := res.From
+	if was == "" {
+		was = "none"
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "queue %s: shard count record %s -> %d (the shard files present)\n", dir, was, res.To)
+	return nil
+}
+
+// existingQueueDir returns --dir, refusing a directory without a queue.
+func existingQueueDir(cmd *cobra.Command) (string, error) {
+	dir, _, err := queueFlags(cmd)
+	if err != nil {
+		return "", err
+	}
 	if _, err := os.Stat(queuesqlite.ShardPath(dir, 0)); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no queue in %s (%s not found); check --dir", dir, queuesqlite.ShardPath(dir, 0))
+		return "", fmt.Errorf("no queue in %s (%s not found); check --dir", dir, queuesqlite.ShardPath(dir, 0))
+	}
+	return dir, nil
+}
+
+func runDoctor(cmd *cobra.Command, _ []string) error {
+	dir, err := existingQueueDir(cmd)
+	if err != nil {
+		return err
 	}
 	checks, err := queuesqlite.CheckDir(cmd.Context(), dir)
 	if err != nil {

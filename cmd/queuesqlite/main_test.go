@@ -164,7 +164,7 @@ func TestRoot_BadFlags(t *testing.T) {
 		want string
 	}{
 		{"NegativeShards", []string{"stats", "--dir", s.dir, "--shards", "-1"}, "--shards must be 0"},
-		{"ShardMismatch", []string{"stats", "--dir", s.dir, "--shards", "2"}, "has 1 shards, --shards asks for 2"},
+		{"ShardMismatch", []string{"stats", "--dir", s.dir, "--shards", "2"}, "has 1 shard, --shards asks for 2"},
 		{"UnknownFlag", []string{"stats", "--dir", s.dir, "--bogus"}, "unknown flag: --bogus (see 'queuesqlite stats --help')"},
 		{"UnknownCommand", []string{"frobnicate"}, `unknown command "frobnicate"`},
 		{"MissingQueue", []string{"stats", "--dir", missing}, "no queue in " + missing},

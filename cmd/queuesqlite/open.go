@@ -92,14 +92,19 @@ func runAndClose(q *queuesqlite.Queue, fn func(q *queuesqlite.Queue) error) erro
 // command line: a shard count mismatch names --shards (the library's text
 // names Config.Shards, which a CLI user does not have).
 func flagErr(dir string, shards int, err error) error {
-	if !errors.Is(err, queuesqlite.ErrShardMismatch) {
+	if !errors.Is(err, queuesqlite.ErrShardMismatch) || shards == 0 {
 		return err
 	}
-	have := "another number of"
-	if q, rerr := queuesqlite.OpenReadOnly(dir, nil); rerr == nil {
-		have = fmt.Sprint(q.ShardCount())
-		q.Close()
+	q, rerr := queuesqlite.OpenReadOnly(dir, nil)
+	if rerr != nil {
+		return err // the directory itself is at fault (its count record disagrees with its files), not --shards
 	}
-	return fmt.Errorf("%w: the queue in %s has %s shards, --shards asks for %d; leave --shards out (or pass --shards %s), or move the messages with `queuesqlite reshard --to %d`",
-		queuesqlite.ErrShardMismatch, dir, have, shards, have, shards)
+	have := q.ShardCount()
+	q.Close()
+	noun := "shards"
+	if have == 1 {
+		noun = "shard"
+	}
+	return fmt.Errorf("%w: the queue in %s has %d %s, --shards asks for %d; leave --shards out (or pass --shards %d), or move the messages with `queuesqlite reshard --to %d`",
+		queuesqlite.ErrShardMismatch, dir, have, noun, shards, have, shards)
 }

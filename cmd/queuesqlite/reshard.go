@@ -21,7 +21,8 @@ func newReshardCmd() *cobra.Command {
 		Long: "Move every message of the queue at --dir to the shard file its id (or shard key) routes to\n" +
 			"under N shards, then record N. Nothing is lost or duplicated. If it is interrupted, run\n" +
 			"it again with the same --to: it resumes where it stopped. The queue cannot be opened\n" +
-			"while a reshard is unfinished.",
+			"while a reshard is unfinished. It refuses, moving nothing, when the recorded shard count\n" +
+			"disagrees with the shard files or an id is stored in two files; the error names the fix.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runReshard(cmd, to) },
 	}

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"reflect"
 
 	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
@@ -19,22 +21,96 @@ func (d *DB) Export(ctx context.Context, after int64, limit int) ([]*queuetype.M
 }
 
 // Import stores messages exported from another file of the queue, keeping
-// every column but seq. A message whose id is already here is skipped, so
-// an interrupted move can simply be repeated.
+// every column but seq, all or none. A message whose id is already here
+// with every column equal (a copy left by an interrupted move) is skipped,
+// so a move can simply be repeated; one whose id is here with other
+// contents is a duplicate id: Import fails with ErrDuplicate naming it and
+// stores nothing, so the caller keeps its source row.
 func (d *DB) Import(ctx context.Context, ms []*queuetype.Message) error {
-	err := d.w.do(ctx, len(ms) > 1, func(t *tx) error {
+	err := d.w.do(ctx, true, func(t *tx) error {
 		for _, m := range ms {
-			args, err := importArgs(m)
-			if err != nil {
-				return err
-			}
-			if _, err := t.exec(sqlImport, args...); err != nil {
+			if err := importOne(t, m); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	return d.wrap("import", err)
+}
+
+func importOne(t *tx, m *queuetype.Message) error {
+	args, err := importArgs(m)
+	if err != nil {
+		return err
+	}
+	res, err := t.exec(sqlImport, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	here, err := t.queryMessages(sqlExportID, m.ID)
+	if err != nil || len(here) == 0 {
+		return err
+	}
+	hereArgs, err := importArgs(here[0])
+	if err != nil {
+		return err
+	}
+	if !reflect.DeepEqual(args, hereArgs) {
+		return fmt.Errorf("message id %q: %w: another message with this id is already in %s", m.ID, queuetype.ErrDuplicate, t.w.path)
+	}
+	return nil
+}
+
+// ClearRoutes deletes every id route of the file (a reshard rebuilds them
+// for the new shard count).
+func (d *DB) ClearRoutes(ctx context.Context) error {
+	return d.wrap("clear id routes", d.execWrite(ctx, sqlRoutesClear))
+}
+
+// IDsAfter returns up to limit message ids greater than after, in order.
+func (d *DB) IDsAfter(ctx context.Context, after string, limit int) ([]string, error) {
+	rows, err := d.read.QueryContext(ctx, sqlIDsAfter, after, int64(limit))
+	if err != nil {
+		return nil, d.wrap("list ids", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, d.wrap("list ids", err)
+		}
+		out = append(out, id)
+	}
+	return out, d.wrap("list ids", rows.Err())
+}
+
+// KeyedMessage is a message's seq, id and shard key.
+type KeyedMessage struct {
+	Seq     int64
+	ID, Key string
+}
+
+// KeyedAfter returns up to limit messages with a shard key and seq > after,
+// in seq order: the messages that may be stored outside their id's home.
+func (d *DB) KeyedAfter(ctx context.Context, after int64, limit int) ([]KeyedMessage, error) {
+	rows, err := d.read.QueryContext(ctx, sqlKeyedAfter, after, int64(limit))
+	if err != nil {
+		return nil, d.wrap("list keyed", err)
+	}
+	defer rows.Close()
+	var out []KeyedMessage
+	for rows.Next() {
+		var k KeyedMessage
+		if err := rows.Scan(&k.Seq, &k.ID, &k.Key); err != nil {
+			return nil, d.wrap("list keyed", err)
+		}
+		out = append(out, k)
+	}
+	return out, d.wrap("list keyed", rows.Err())
 }
 
 // DeleteSeqs deletes messages by seq (after they were imported elsewhere).

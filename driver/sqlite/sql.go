@@ -286,13 +286,40 @@ const (
 const (
 	// ?1 after seq, ?2 limit
 	sqlExport = `SELECT ` + exportColumns + ` FROM messages WHERE seq > ?1 ORDER BY seq LIMIT ?2`
-	// Every column but seq (the target file assigns its own, in arrival
-	// order); a message already there (a resumed move) is left alone.
-	sqlImport = `INSERT OR IGNORE INTO messages (id, type, status, destination, source, content, result, priority,
-	created_at, updated_at, run_at, expire_at, finished_at, attempt, max_attempts, retry_count,
-	last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, callback_owner, max_attempts_unset)
-	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)`
+	// ?1 id: one row as Export reads it, to compare with an imported copy.
+	sqlExportID   = `SELECT ` + exportColumns + ` FROM messages WHERE id = ?1`
 	sqlDeleteSeq  = `DELETE FROM messages WHERE seq = ?1`
 	sqlCountAll   = `SELECT count(*) FROM messages`
 	sqlMetaDelete = `DELETE FROM meta WHERE key = ?1`
+)
+
+// Id route statements (see migrations/0003_id_routes.sql).
+const (
+	sqlRouteGet = `SELECT id, shard, routed_at, token FROM id_routes WHERE id = ?1`
+	// ?1 id, ?2 shard, ?3 routed at, ?4 token; the caller has checked that
+	// a route already there names the same shard.
+	sqlRoutePut = `INSERT INTO id_routes (id, shard, routed_at, token) VALUES (?1, ?2, ?3, ?4)
+	ON CONFLICT (id) DO UPDATE SET routed_at = excluded.routed_at, token = excluded.token`
+	sqlRouteShard = `SELECT shard FROM id_routes WHERE id = ?1`
+	// ?1 id, ?2 token
+	sqlRouteDrop = `DELETE FROM id_routes WHERE id = ?1 AND token = ?2`
+	// ?1 before, ?2 after routed_at, ?3 after id, ?4 limit
+	sqlRoutesOld = `SELECT id, shard, routed_at, token FROM id_routes
+	WHERE routed_at < ?1 AND (routed_at > ?2 OR (routed_at = ?2 AND id > ?3))
+	ORDER BY routed_at, id LIMIT ?4`
+	// ?1 a JSON array of ids
+	sqlStoredIDs   = `SELECT id FROM messages WHERE id IN (SELECT value FROM json_each(?1))`
+	sqlRoutesClear = `DELETE FROM id_routes`
+	// ?1 after id, ?2 limit: ids in order, from the unique index.
+	sqlIDsAfter = `SELECT id FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2`
+	// ?1 after seq, ?2 limit: the messages that may be stored outside
+	// their id's home shard.
+	sqlKeyedAfter = `SELECT seq, id, shard_key FROM messages WHERE seq > ?1 AND shard_key IS NOT NULL ORDER BY seq LIMIT ?2`
+	// A move's insert: every column but seq (the target file assigns its
+	// own, in arrival order); nothing when the id is here already.
+	sqlImport = `INSERT INTO messages (id, type, status, destination, source, content, result, priority,
+	created_at, updated_at, run_at, expire_at, finished_at, attempt, max_attempts, retry_count,
+	last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, callback_owner, max_attempts_unset)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)
+	ON CONFLICT (id) DO NOTHING`
 )

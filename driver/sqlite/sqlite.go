@@ -565,7 +565,8 @@ func (d *DB) wrap(op string, err error) error {
 	case se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB:
 		return &queuetype.StorageError{Op: op, Path: d.path, Err: fmt.Errorf("%w: %w", queuetype.ErrCorrupt, err),
 			Hint: "restore this file from a backup, or move it aside to start empty; `queuesqlite doctor` checks every file"}
-	case se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey:
+	case se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey,
+		se.ExtendedCode == sqlite3.ErrConstraintTrigger: // the id route triggers of migration 0003
 		return fmt.Errorf("%s %s: %w: %w", op, d.path, queuetype.ErrDuplicate, err)
 	}
 	return &queuetype.StorageError{Op: op, Path: d.path, Err: err}

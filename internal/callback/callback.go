@@ -191,6 +191,32 @@ func (r *Registry[F]) Add(id string, fn F) {
 	r.byText[id] = fn
 }
 
+// AddNew registers fn for id unless id already has a callback, and reports
+// whether it did: a second message with the id must not take over (or, when
+// it is refused, drop) the first one's callback.
+func (r *Registry[F]) AddNew(id string, fn F) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if u, ok := parseUUID(id); ok {
+		if _, taken := r.byUUID[u]; taken {
+			return false
+		}
+		if r.byUUID == nil {
+			r.byUUID = map[uuid.UUID]F{}
+		}
+		r.byUUID[u] = fn
+		return true
+	}
+	if _, taken := r.byText[id]; taken {
+		return false
+	}
+	if r.byText == nil {
+		r.byText = map[string]F{}
+	}
+	r.byText[id] = fn
+	return true
+}
+
 // Take removes and returns the callback for id.
 func (r *Registry[F]) Take(id string) (F, bool) {
 	r.mu.Lock()

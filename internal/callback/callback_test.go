@@ -116,6 +116,24 @@ func TestRegistry_UUIDAndOtherIDsAreDistinct(t *testing.T) {
 	}
 }
 
+func TestRegistry_AddNewKeepsTheFirstCallback(t *testing.T) {
+	var r Registry[int]
+	for _, id := range []string{"01a215ea-eabf-7b39-99b3-9fffae0e7af2", "plain-id"} {
+		if !r.AddNew(id, 1) {
+			t.Fatalf("%s: first AddNew refused", id)
+		}
+		if r.AddNew(id, 2) {
+			t.Fatalf("%s: second AddNew replaced the first callback", id)
+		}
+		if fn, ok := r.Take(id); !ok || fn != 1 {
+			t.Fatalf("%s: take gave %v %v, want the first callback", id, fn, ok)
+		}
+		if !r.AddNew(id, 3) {
+			t.Fatalf("%s: AddNew after Take refused", id)
+		}
+	}
+}
+
 func TestPool_CloseAbandonsACallbackThatNeverReturns(t *testing.T) {
 	p := NewPool(1, slog.New(slog.DiscardHandler))
 	late := make(chan string, 1)

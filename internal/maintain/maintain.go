@@ -53,7 +53,10 @@ type Config struct {
 	UnhandledEvery time.Duration
 	UnhandledAfter time.Duration
 	Unhandled      func(destination string, pending int, stuckFor time.Duration)
-	Logger         *slog.Logger
+	// AfterCleanup, if set, runs after each cleanup pass (the queue prunes
+	// its id routes there).
+	AfterCleanup func(ctx context.Context)
+	Logger       *slog.Logger
 }
 
 // Held is one attempt a worker runs under a lease.
@@ -269,5 +272,8 @@ func (m *Maintainer) cleanup(ctx context.Context) {
 		if res.Deleted > 0 {
 			m.cfg.Logger.Info("cleaned up finished messages", "shard", shard, "deleted", res.Deleted, "bytes_freed", res.BytesFreed)
 		}
+	}
+	if m.cfg.AfterCleanup != nil {
+		m.cfg.AfterCleanup(ctx)
 	}
 }
