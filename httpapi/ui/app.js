@@ -123,8 +123,8 @@ function showLogin(reason) {
 const pages = {
   "overview": pageOverview,
   "destinations": pageDestinations,
-  "messages": (p) => pageList("messages", p),
-  "dead-letters": (p) => pageList("dead-letters", p),
+  "messages": (r, main) => pageList("messages", r, main),
+  "dead-letters": (r, main) => pageList("dead-letters", r, main),
   "message": pageMessage,
   "listeners": pageListeners,
   "shards": pageShards,
@@ -251,12 +251,18 @@ function drawChart(id, times, series) {
     svg.appendChild(el("text", { x: W - R, y: H - 6, class: "axis", "text-anchor": "end" }, "now"));
   }
   for (const s of series) {
-    let d = "", pen = false;
+    let d = "", run = [];
+    const flush = () => { // a lone point gets a dot: a path of one point draws nothing
+      if (run.length === 1) svg.appendChild(el("circle", { cx: run[0][0], cy: run[0][1], r: 2.5, class: "dot " + s.cls }));
+      run = [];
+    };
     s.values.forEach((v, i) => {
-      if (v === null || v === undefined) { pen = false; return; }
-      d += (pen ? "L" : "M") + xs(times[i]).toFixed(1) + " " + ys(v).toFixed(1);
-      pen = true;
+      if (v === null || v === undefined) { flush(); return; }
+      const x = xs(times[i]).toFixed(1), y = ys(v).toFixed(1);
+      d += (run.length ? "L" : "M") + x + " " + y;
+      run.push([x, y]);
     });
+    flush();
     if (d) svg.appendChild(el("path", { d, class: "line " + s.cls }));
   }
   if (!times.length) svg.appendChild(el("text", { x: W / 2, y: H / 2, class: "axis", "text-anchor": "middle" }, "collecting samples…"));
@@ -275,7 +281,7 @@ function niceMax(v) {
   return 10 * p;
 }
 
-function trimNum(v) { return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(1) : v.toFixed(3).replace(/0+$/, "").replace(/\.$/, ""); }
+function trimNum(v) { return Math.abs(v) >= 100 ? v.toFixed(0) : String(Number(v.toPrecision(3))); }
 
 // ---- destinations --------------------------------------------------------
 
@@ -342,7 +348,7 @@ function filterForm(kind, p) {
     STATUSES.map((s) => el("option", { value: s, text: s })));
   status.value = p.get("status") || "";
   const field = (name, label, ph) => el("label", {}, label + " ", el("input", { name, id: "f-" + name, value: p.get(name) || "", placeholder: ph || "" }));
-  const limit = el("select", { name: "limit", id: "f-limit" }, ["25", "50", "100", "250", "1000"].map((n) => el("option", { value: n, text: n + " / page" })));
+  const limit = el("select", { name: "limit", id: "f-limit" }, ["10", "25", "50", "100", "250", "1000"].map((n) => el("option", { value: n, text: n + " / page" })));
   limit.value = p.get("limit") || "50";
   const form = el("form", { id: "filter-form", class: "card filters", on: { submit: (ev) => {
     ev.preventDefault();
