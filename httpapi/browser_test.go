@@ -77,10 +77,12 @@ func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// until polls a JavaScript expression until it is true.
+// until polls a JavaScript expression until it is truthy.
 func (b *browser) until(what, expr string) {
 	b.t.Helper()
-	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(testDeadline), chromedp.WithPollingInterval(50*time.Millisecond)))
+	// A page still rendering may lack an element: that is "not yet".
+	guarded := fmt.Sprintf(`(() => { try { return (%s); } catch (e) { return false; } })()`, expr)
+	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](guarded, chromedp.WithPollingTimeout(testDeadline), chromedp.WithPollingInterval(50*time.Millisecond)))
 	if err != nil {
 		page, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body.innerText.slice(0, 2000)`))
 		b.t.Fatalf("browser: waiting for %s: %v\npage text:\n%s", what, err, page)
@@ -138,6 +140,9 @@ func dashboardQueue(t *testing.T, opts *httpapi.Options) (*api, *atomic.Bool) {
 		}
 		return "fine now", nil
 	}, &queuesqlite.HandlerOpts{MaxAttempts: 1})
+	if err := a.q.Listen("feature-flag", func(context.Context, *queuesqlite.Change) error { return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
 	if err := a.q.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -193,12 +198,17 @@ func TestDashboard_Browser(t *testing.T) {
 		b.until("a full first page", `document.querySelectorAll("#msg-table tbody tr[data-id]").length === 10 && !document.querySelector("#page-next").disabled`)
 		b.run("next page", chromedp.Click(chromedp.CSS("#page-next")))
 		b.until("page 2", `[...document.querySelectorAll(".pager span")].some(s => s.textContent === "page 2") && document.querySelectorAll("#msg-table tbody tr[data-id]").length > 0`)
+		pageScreenshot(t, b, "messages")
 		b.open(ui+"#/message/flaky-1", "Message flaky-1")
 		b.until("message detail", `document.querySelector("#m-error") && document.querySelector("#m-error").textContent.includes("the downstream service said no") && document.querySelector("#m-content")`)
+		pageScreenshot(t, b, "message")
 		b.open(ui+"#/dead-letters", "Dead letters")
 		b.until("dead letter row", `!!document.querySelector('#msg-table tr[data-id="flaky-1"]')`)
+		a.must(200, "PUT", "/v1/listen-data/feature-flag", `{"value": "on"}`)
 		b.open(ui+"#/listeners", "Listeners")
-		b.until("listener tables", `document.querySelector("#groups-table") && document.querySelector("#entries-table") && document.querySelector("#changes-table")`)
+		b.until("listener group, key and change", fmt.Sprintf(`[...document.querySelectorAll("#groups-table td")].some(td => td.textContent === %q) &&
+			[...document.querySelectorAll("#entries-table td")].some(td => td.textContent === "feature-flag") &&
+			[...document.querySelectorAll("#changes-table td")].some(td => td.textContent === "feature-flag")`, queuesqlite.ListenGroupDefault))
 		b.open(ui+"#/shards", "Shards")
 		b.until("shards table", `document.querySelectorAll("#shards-table tbody tr").length === 1`)
 	})
@@ -261,9 +271,11 @@ func TestDashboard_Browser(t *testing.T) {
 		b.noInjection("message detail")
 		b.open(ui+"#/destinations", "Destinations")
 		b.until("destination as text", fmt.Sprintf(`[...document.querySelectorAll("#dest-table td a")].some(a => a.textContent === %q)`, xssMarkup))
+		pageScreenshot(t, b, "destinations")
 		b.noInjection("destinations")
 		b.open(ui+"#/listeners", "Listeners")
 		b.until("key as text", fmt.Sprintf(`[...document.querySelectorAll("#entries-table td")].some(td => td.textContent === %q)`, xssMarkup))
+		pageScreenshot(t, b, "listeners")
 		b.noInjection("listeners")
 	})
 
@@ -288,6 +300,20 @@ func TestDashboard_Browser(t *testing.T) {
 // when set, else in the test's temporary directory.
 func saveScreenshot(t *testing.T, b *browser) {
 	t.Helper()
+	saveScreenshotAs(t, b, "dashboard-overview.png", true)
+}
+
+// pageScreenshot keeps a picture of another page, only when artifacts are
+// kept.
+func pageScreenshot(t *testing.T, b *browser, name string) {
+	t.Helper()
+	if os.Getenv("QUEUESQLITE_ARTIFACTS") != "" {
+		saveScreenshotAs(t, b, "dashboard-"+name+".png", false)
+	}
+}
+
+func saveScreenshotAs(t *testing.T, b *browser, name string, log bool) {
+	t.Helper()
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
@@ -299,12 +325,14 @@ func saveScreenshot(t *testing.T, b *browser) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "dashboard-overview.png")
+	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if len(png) < 8 || string(png[1:4]) != "PNG" {
 		t.Fatalf("screenshot is not a PNG (%d bytes)", len(png))
 	}
-	t.Logf("overview screenshot: %s", path)
+	if log {
+		t.Logf("overview screenshot: %s", path)
+	}
 }

@@ -200,10 +200,12 @@ function renderCards(cards, st) {
 }
 
 async function renderOldest(box, st) {
-  const page = await api("GET", "messages" + query({ status: "pending", limit: 1 }));
-  const m = page.messages[0];
   clear(box).appendChild(el("h2", { text: "Oldest waiting message" }));
   if (!st.oldest_pending) { box.appendChild(el("p", { class: "muted", text: "No message is waiting." })); return; }
+  // The pending messages sent no later than the oldest one: that one (or a tie).
+  const before = new Date(new Date(st.oldest_pending).getTime() + 1).toISOString();
+  const page = await api("GET", "messages" + query({ status: "pending", created_before: before, limit: 1 }));
+  const m = page.messages[0];
   box.appendChild(el("p", {},
     "Waiting for ", el("strong", { id: "oldest-age", text: fmtAge(st.oldest_pending_age_seconds) }),
     " (since " + fmtTime(st.oldest_pending) + ")",
