@@ -5,6 +5,13 @@
 // server; `queuesqlite serve` runs it standalone. The routes are described
 // by an OpenAPI document served at GET /v1/openapi.json.
 //
+// The same handler serves a web dashboard at /ui/ (and redirects / there):
+// static files embedded in the binary, no other origin, that read and
+// write only through the JSON API with the user's token. Its charts come
+// from GET /v1/stats/history, a ring of samples the handler takes every
+// Options.SampleInterval once the dashboard or the history is first asked
+// for, until Shutdown.
+//
 // The handler is a producer and inspector: it runs no message handlers.
 // Workers (Go processes with the queue open on the same directory) run what
 // it sends.

@@ -221,10 +221,10 @@ function renderCharts(hist) {
   const t = s.map((x) => new Date(x.time).getTime());
   drawChart("chart-throughput", t, [
     { name: "finished/s", cls: "c1", values: s.map((x) => x.finished_per_second) },
-    { name: "sent/s", cls: "c2", values: s.map((x) => x.sent_per_second) }]);
+    { name: "sent/s", cls: "c2 dash", values: s.map((x) => x.sent_per_second) }]);
   drawChart("chart-latency", t, [
     { name: "p50", cls: "c1", values: s.map((x) => x.latency_p50_seconds) },
-    { name: "p95", cls: "c3", values: s.map((x) => x.latency_p95_seconds) }]);
+    { name: "p95", cls: "c3", values: s.map((x) => x.latency_p95_seconds) }], fmtAge);
   drawChart("chart-backlog", t, [
     { name: "pending", cls: "c2", values: s.map((x) => x.by_status.pending + x.by_status.retrying) },
     { name: "processing", cls: "c4", values: s.map((x) => x.by_status.processing) }]);
@@ -232,7 +232,7 @@ function renderCharts(hist) {
 
 // drawChart draws series (null values are gaps) against times as an SVG
 // line chart with a y axis from 0 to the largest value.
-function drawChart(id, times, series) {
+function drawChart(id, times, series, fmtLast = trimNum) {
   const box = document.getElementById(id);
   if (!box) return;
   const W = 420, H = 160, L = 44, R = 8, T = 8, B = 22;
@@ -272,7 +272,7 @@ function drawChart(id, times, series) {
   const legend = clear(box.querySelector(".legend"));
   for (const s of series) {
     const last = [...s.values].reverse().find((v) => v !== null && v !== undefined);
-    legend.appendChild(el("span", { class: "key " + s.cls }, el("i"), s.name + ": " + (last === undefined ? "—" : trimNum(last))));
+    legend.appendChild(el("span", { class: "key " + s.cls }, el("i"), s.name + ": " + (last === undefined ? "—" : fmtLast(last))));
   }
 }
 
