@@ -71,6 +71,16 @@ func SendJob[T JobArgs](ctx context.Context, q *Queue, args T, tmpl *Message, cb
 	return q.Send(ctx, m, cb)
 }
 
+// SendJobUnique is SendJob that also says whether the job was a duplicate
+// of a unique job already stored (tmpl.Unique; see Queue.SendUnique).
+func SendJobUnique[T JobArgs](ctx context.Context, q *Queue, args T, tmpl *Message, cb Callback) (SendResult, error) {
+	m, err := jobMessage(args, tmpl)
+	if err != nil {
+		return SendResult{}, err
+	}
+	return q.SendUnique(ctx, m, cb)
+}
+
 // SendJobs sends several jobs of one type in one batch (see SendBatch),
 // each built from its args and the shared template tmpl (see SendJob; a
 // template with an ID is refused, as the ids would collide). It returns

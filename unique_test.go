@@ -263,3 +263,26 @@ func TestSendUnique_Refused(t *testing.T) {
 		t.Errorf("%d messages stored", n)
 	}
 }
+
+// A typed job is unique by its args when its template says Unique: the
+// second send of equal args is a duplicate of the first.
+func TestSendJobUnique_ByArgs(t *testing.T) {
+	q, _ := setup(t, fast())
+	ctx := context.Background()
+	tmpl := &queuesqlite.Message{Unique: &queuesqlite.UniqueOpts{}}
+	a, err := queuesqlite.SendJobUnique(ctx, q, emailArgs{To: "a"}, tmpl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := queuesqlite.SendJobUnique(ctx, q, emailArgs{To: "a"}, tmpl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := queuesqlite.SendJobUnique(ctx, q, emailArgs{To: "b"}, tmpl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Duplicate || !b.Duplicate || b.ID != a.ID || c.Duplicate {
+		t.Errorf("results %+v %+v %+v", a, b, c)
+	}
+}
