@@ -286,3 +286,20 @@ func TestSendJobUnique_ByArgs(t *testing.T) {
 		t.Errorf("results %+v %+v %+v", a, b, c)
 	}
 }
+
+// BenchmarkSendUnique: like BenchmarkSend, each message with its own
+// unique key (the look-up of the key before every insert).
+func BenchmarkSendUnique(b *testing.B) {
+	q := benchQueue(b, nil)
+	ctx := context.Background()
+	n := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		n++
+		if _, err := q.SendUnique(ctx, uniqueMsg("noop", fmt.Sprint(n), 1), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}

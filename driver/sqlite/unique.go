@@ -18,14 +18,19 @@ import (
 const (
 	// sqlUniqueHolder finds the message holding a key.
 	sqlUniqueHolder = `SELECT id FROM messages WHERE unique_key = ?1`
-	// sqlSetUnique gives a freshly inserted message its key.
-	sqlSetUnique = `UPDATE messages SET unique_key = ?1, unique_states = ?2 WHERE seq = ?3`
+	// sqlInsertUnique is sqlInsert with the message's key (?17, NULL for
+	// none) and blocking states (?18).
+	sqlInsertUnique = `INSERT INTO messages (id, type, status, destination, source, content, priority,
+	created_at, updated_at, run_at, expire_at, max_attempts, tags, metadata, shard_key, callback_owner,
+	max_attempts_unset, unique_key, unique_states)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)`
 )
 
 // InsertUnique implements driver.UniqueInserter.
 func (d *DB) InsertUnique(ctx context.Context, p qdriver.InsertParams, keys []qdriver.UniqueKey) ([]string, error) {
 	existing := make([]string, len(p.Messages))
-	err := d.w.do(ctx, true, func(t *tx) error {
+	// One message writes one row (its key look-up only reads): no savepoint.
+	err := d.w.do(ctx, len(p.Messages) > 1, func(t *tx) error {
 		clear(existing) // a retried transaction starts over
 		for i, m := range p.Messages {
 			key := qdriver.UniqueKey{}
@@ -42,13 +47,8 @@ func (d *DB) InsertUnique(ctx context.Context, p qdriver.InsertParams, keys []qd
 					continue
 				}
 			}
-			if err := insertOne(t, p, i); err != nil {
+			if err := insertOne(t, p, i, key); err != nil {
 				return err
-			}
-			if key.Key != "" {
-				if _, err := t.exec(sqlSetUnique, key.Key, int64(key.States), m.Seq); err != nil {
-					return err
-				}
 			}
 		}
 		return nil
@@ -59,8 +59,8 @@ func (d *DB) InsertUnique(ctx context.Context, p qdriver.InsertParams, keys []qd
 	return existing, nil
 }
 
-// insertOne inserts message i of p and sets its Seq.
-func insertOne(t *tx, p qdriver.InsertParams, i int) error {
+// insertOne inserts message i of p with its key and sets its Seq.
+func insertOne(t *tx, p qdriver.InsertParams, i int, key qdriver.UniqueKey) error {
 	m := p.Messages[i]
 	owner := ""
 	if p.CallbackOwners != nil {
@@ -70,7 +70,7 @@ func insertOne(t *tx, p qdriver.InsertParams, i int) error {
 	if err != nil {
 		return err
 	}
-	res, err := t.exec(sqlInsert, args...)
+	res, err := t.exec(sqlInsertUnique, append(args, nullText(key.Key), int64(key.States))...)
 	if err != nil {
 		return err
 	}
