@@ -83,8 +83,10 @@ func SendJobUnique[T JobArgs](ctx context.Context, q *Queue, args T, tmpl *Messa
 
 // SendJobs sends several jobs of one type in one batch (see SendBatch),
 // each built from its args and the shared template tmpl (see SendJob; a
-// template with an ID is refused, as the ids would collide). It returns
-// the ids in input order.
+// template with an ID is refused, as the ids would collide; a template
+// Unique with a Key would make every job of the batch share it, so leave
+// the Key empty to make each job unique by its args). It returns the ids
+// in input order.
 func SendJobs[T JobArgs](ctx context.Context, q *Queue, args []T, tmpl *Message, cb Callback) ([]string, error) {
 	ms, err := jobMessages(args, tmpl)
 	if err != nil {
