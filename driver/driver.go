@@ -116,6 +116,20 @@ type Driver interface {
 	Close() error
 }
 
+// Clock is implemented by a backend whose database gives the time: the
+// time leases and schedules are compared in. A multi-host backend (several
+// hosts sharing one database, each with its own clock) implements it, so
+// every instance stores and compares times of one clock; the queue then
+// takes the times it passes in the params from Now instead of its own
+// clock (Config.Clock, when set, still wins, for tests). Readings must not
+// go back, from one handle or across handles on one store. A one-host
+// backend such as SQLite does not implement it: its instances share the
+// host's clock.
+type Clock interface {
+	// Now returns the database's current time.
+	Now(ctx context.Context) (time.Time, error)
+}
+
 // Execer runs statements inside a caller's transaction. *sql.Tx implements it.
 type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
