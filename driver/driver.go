@@ -8,7 +8,16 @@
 // storage shard; a sharded queue holds one Driver per shard.
 //
 // Drivers never read a clock: every time they compare or store comes in the
-// params, so one clock (the real one, or a test's) rules the whole queue.
+// params, so one clock (the real one, or a test's) rules the whole queue. A
+// backend whose instances run on several hosts offers that clock itself, by
+// implementing Clock: the queue then reads the time from the database.
+//
+// Several handles (processes, hosts) may open one store at once. What one
+// commits is visible to every other once the call returns, a message is
+// leased to one claim at a time whichever handle claims, fencing holds
+// across handles, and Changes fires for commits made through any other
+// handle. The conformance suite checks all of it with two handles
+// (drivertest, TwoHandles).
 package driver
 
 import (
