@@ -39,7 +39,7 @@ func testTwoHandles(t *testing.T, open OpenFunc) {
 	t.Run("CommitIsVisibleToAnotherHandle", func(t *testing.T) {
 		t.Parallel()
 		h, b := twoHandles(t, open)
-		testVisibleAcross(t, h.Driver, b)
+		testVisibleAcross(t, h, b)
 	})
 	t.Run("ClaimsFromTwoHandlesNeverShare", func(t *testing.T) {
 		t.Parallel()
@@ -74,24 +74,65 @@ func drain(c <-chan struct{}) {
 	}
 }
 
-// testChangesAcross: a commit on a makes b's Changes fire, and b then sees it.
+// testChangesAcross: each kind of commit on a (new work, a finished
+// message, a listen change) makes b's Changes fire, and b then sees it.
 func testChangesAcross(t *testing.T, a, b driver.Driver) {
-	drain(b.Changes())
-	insert(t, a, newMsg("m", "x", 1))
-	select {
-	case <-b.Changes():
-	case <-time.After(eventually):
-		t.Fatalf("handle B's Changes did not fire within %v of a commit on handle A", eventually)
+	ops := []struct {
+		name string
+		do   func()
+		seen func()
+	}{
+		{"insert", func() { insert(t, a, newMsg("m", "x", 1)) }, func() { get(t, b, "m") }},
+		{"complete", func() {
+			m := claim(t, a, 1, t0, "x")[0]
+			completeOne(t, a, completion(m, queuetype.StatusCompleted, t0.Add(time.Second)))
+		}, func() { wantStatus(t, b, "m", queuetype.StatusCompleted) }},
 	}
-	get(t, b, "m")
+	if ls, ok := a.(driver.ListenStore); ok {
+		ops = append(ops, struct {
+			name string
+			do   func()
+			seen func()
+		}{"listen", func() { set(t, ls, "k", value(t, 1), t0) }, func() {
+			if _, err := b.(driver.ListenStore).GetListen(context.Background(), "k"); err != nil {
+				t.Fatal(err)
+			}
+		}})
+	}
+	for _, op := range ops {
+		drain(b.Changes())
+		op.do()
+		select {
+		case <-b.Changes():
+		case <-time.After(eventually):
+			t.Fatalf("%s: handle B's Changes did not fire within %v of the commit on handle A", op.name, eventually)
+		}
+		op.seen()
+	}
 }
 
-// testVisibleAcross: once a write returns on a, reads on b see it.
-func testVisibleAcross(t *testing.T, a, b driver.Driver) {
+// testVisibleAcross: once a write returns on a (or an application
+// transaction on a's database commits), reads on b see it.
+func testVisibleAcross(t *testing.T, h *Harness, b driver.Driver) {
+	a := h.Driver
 	for i := range 20 {
 		id := fmt.Sprint("m", i)
 		insert(t, a, newMsg(id, "x", 1))
 		wantStatus(t, b, id, queuetype.StatusPending)
+	}
+	if h.BeginTx != nil { // an application transaction's commit too
+		tx, err := h.BeginTx(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = a.InsertTx(context.Background(), tx, driver.InsertParams{Messages: []*queuetype.Message{newMsg("tx", "y", 1)}})
+		if err == nil {
+			err = tx.Commit()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, b, "tx", queuetype.StatusPending)
 	}
 	m := claim(t, a, 1, t0, "x")[0]
 	wantStatus(t, b, m.ID, queuetype.StatusProcessing)
