@@ -74,14 +74,18 @@ func drain(c <-chan struct{}) {
 	}
 }
 
+// crossOp is a commit made on one handle and the read that shows it on
+// the other.
+type crossOp struct {
+	name string
+	do   func()
+	seen func()
+}
+
 // testChangesAcross: each kind of commit on a (new work, a finished
 // message, a listen change) makes b's Changes fire, and b then sees it.
 func testChangesAcross(t *testing.T, a, b driver.Driver) {
-	ops := []struct {
-		name string
-		do   func()
-		seen func()
-	}{
+	ops := []crossOp{
 		{"insert", func() { insert(t, a, newMsg("m", "x", 1)) }, func() { get(t, b, "m") }},
 		{"complete", func() {
 			m := claim(t, a, 1, t0, "x")[0]
@@ -89,11 +93,7 @@ func testChangesAcross(t *testing.T, a, b driver.Driver) {
 		}, func() { wantStatus(t, b, "m", queuetype.StatusCompleted) }},
 	}
 	if ls, ok := a.(driver.ListenStore); ok {
-		ops = append(ops, struct {
-			name string
-			do   func()
-			seen func()
-		}{"listen", func() { set(t, ls, "k", value(t, 1), t0) }, func() {
+		ops = append(ops, crossOp{"listen", func() { set(t, ls, "k", value(t, 1), t0) }, func() {
 			if _, err := b.(driver.ListenStore).GetListen(context.Background(), "k"); err != nil {
 				t.Fatal(err)
 			}
