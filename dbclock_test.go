@@ -112,6 +112,24 @@ func TestDatabaseClockRulesTheQueue(t *testing.T) {
 			t.Fatalf("after the clock stepped back: created at %v, before the earlier %v", got, prev)
 		}
 	})
+	t.Run("UnreadableLaterKeepsTheLastReading", func(t *testing.T) {
+		d := openClocked(t)
+		q := newOn(t, nil, d)
+		prev := sentAt(t, q)
+		d.fail.Store(true)
+		read := d.reads.Load()
+		deadline := time.Now().Add(testDeadline)
+		for d.reads.Load() == read { // until the queue has tried the failing clock
+			if time.Now().After(deadline) {
+				t.Fatal("the database clock was not read again")
+			}
+			prev = sentAt(t, q)
+		}
+		got := sentAt(t, q)
+		if got.Before(prev) || got.Before(time.Now().Add(dbClockOffset-time.Hour)) {
+			t.Fatalf("after a failed reading: created at %v, want the database's time, not before %v", got, prev)
+		}
+	})
 	t.Run("UnreadableAtNewFails", func(t *testing.T) {
 		d := openClocked(t)
 		defer d.Close()
