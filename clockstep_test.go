@@ -152,5 +152,5 @@ func TestQueue_OldAttemptLearnsItLostTheLeaseToItsOwnOwner(t *testing.T) {
 		return err == nil && m.Status == queuesqlite.StatusProcessing && m.Attempt == 2 && m.Result == nil
 	})
 	// Leave the row consistent for the invariant check.
-	db.Exec(`UPDATE messages SET status = 0, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`, id)
+	db.Exec(`UPDATE messages SET status = `+dbtest.SQLList(queuesqlite.StatusPending)+`, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`, id)
 }

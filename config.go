@@ -129,7 +129,8 @@ type Config struct {
 	// compares: creation, run, expiry and finish times, and the lease times
 	// shown for display. Timers, deadlines, heartbeats and the judgement of
 	// dead lease owners use the monotonic clock and never read it; tests step
-	// the wall clock with it. Default time.Now.
+	// the wall clock with it. Default time.Now, or the database's time
+	// when the driver implements driver.Clock (see New).
 	Clock func() time.Time
 }
 

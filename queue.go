@@ -109,7 +109,10 @@ func newDirQueue(c Config, dir string, dbs []*sqlite.DB, lock *dirLock) *Queue {
 }
 
 // New builds a queue over storage drivers opened by the caller, one per
-// shard (for example a PostgreSQL driver). Most programs use Open.
+// shard (for example a PostgreSQL driver). Most programs use Open. When the
+// first driver implements driver.Clock and Config.Clock is not set, the
+// queue takes its wall times from the database (New fails if that clock
+// cannot be read).
 func New(cfg *Config, shards ...driver.Driver) (*Queue, error) {
 	c, err := cfg.resolve()
 	if err != nil {
@@ -119,6 +122,9 @@ func New(cfg *Config, shards ...driver.Driver) (*Queue, error) {
 		return nil, fmt.Errorf("%w: New needs at least one storage driver", ErrInvalidArgument)
 	}
 	c.Shards = len(shards)
+	if err := useDBClock(&c, cfg, shards); err != nil {
+		return nil, err
+	}
 	return newQueue(c, shards), nil
 }
 

@@ -185,7 +185,7 @@ func TestQueue_DeadWorkersMessageIsRescued(t *testing.T) {
 	// Simulate a process that claimed the message and died: processing,
 	// attempt 1, under a lease that has already run out.
 	db := dbtest.Open(t, dbtest.ShardFiles(t, dir)[0])
-	if _, err := db.Exec(`UPDATE messages SET status = 1, attempt = 1, lease_owner = 'dead-host:1:x/1', lease_expires_at = ? WHERE id = ?`,
+	if _, err := db.Exec(`UPDATE messages SET status = `+dbtest.SQLList(queuesqlite.StatusProcessing)+`, attempt = 1, lease_owner = 'dead-host:1:x/1', lease_expires_at = ? WHERE id = ?`,
 		time.Now().Add(-time.Second).UnixMicro(), id); err != nil {
 		t.Fatal(err)
 	}
@@ -241,5 +241,5 @@ func TestQueue_HandlerLearnsItLostTheLease(t *testing.T) {
 		t.Fatalf("the stale worker overwrote the new attempt: %s owner %s result %s", m.Status, m.LeaseOwner, m.Result)
 	}
 	// Leave the row consistent for the invariant check.
-	db.Exec(`UPDATE messages SET status = 0, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`, id)
+	db.Exec(`UPDATE messages SET status = `+dbtest.SQLList(queuesqlite.StatusPending)+`, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`, id)
 }

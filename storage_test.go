@@ -44,7 +44,7 @@ func TestQueue_CleanupGivesSpaceBack(t *testing.T) {
 	// Finish them an hour ago, as a worker would have.
 	db := dbtest.Open(t, dbtest.ShardFiles(t, dir)[0])
 	hourAgo := time.Now().Add(-time.Hour).UnixMicro()
-	if _, err := db.Exec(`UPDATE messages SET status = 2, attempt = 1, finished_at = ?, result = '{}' WHERE id <> ?`, hourAgo, keep); err != nil {
+	if _, err := db.Exec(`UPDATE messages SET status = `+dbtest.SQLList(queuesqlite.StatusCompleted)+`, attempt = 1, finished_at = ?, result = '{}' WHERE id <> ?`, hourAgo, keep); err != nil {
 		t.Fatal(err)
 	}
 	before := diskSize(t, dir)

@@ -8,7 +8,16 @@
 // storage shard; a sharded queue holds one Driver per shard.
 //
 // Drivers never read a clock: every time they compare or store comes in the
-// params, so one clock (the real one, or a test's) rules the whole queue.
+// params, so one clock (the real one, or a test's) rules the whole queue. A
+// backend whose instances run on several hosts offers that clock itself, by
+// implementing Clock: the queue then reads the time from the database.
+//
+// Several handles (processes, hosts) may open one store at once. What one
+// commits is visible to every other once the call returns, a message is
+// leased to one claim at a time whichever handle claims, fencing holds
+// across handles, and Changes fires for commits made through any other
+// handle. The conformance suite checks all of it with two handles
+// (drivertest, TwoHandles).
 package driver
 
 import (
@@ -114,6 +123,20 @@ type Driver interface {
 	Changes() <-chan struct{}
 	// Close releases the shard. Calls after Close fail with ErrClosed.
 	Close() error
+}
+
+// Clock is implemented by a backend whose database gives the time: the
+// time leases and schedules are compared in. A multi-host backend (several
+// hosts sharing one database, each with its own clock) implements it, so
+// every instance stores and compares times of one clock; the queue then
+// takes the times it passes in the params from Now instead of its own
+// clock (Config.Clock, when set, still wins, for tests). Readings must not
+// go back, from one handle or across handles on one store. A one-host
+// backend such as SQLite does not implement it: its instances share the
+// host's clock.
+type Clock interface {
+	// Now returns the database's current time.
+	Now(ctx context.Context) (time.Time, error)
 }
 
 // Execer runs statements inside a caller's transaction. *sql.Tx implements it.

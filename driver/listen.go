@@ -11,6 +11,25 @@ import (
 // ListenStore is the storage of listen data: a key/value store with a
 // change log and durable cursors for listener groups. A backend that
 // implements it on its first shard supports listeners.
+//
+// Seqs and visibility. Each logged change gets a seq, strictly greater than
+// every seq logged before it on the store (from any handle, process or
+// host) and never reused, even after pruning; a rolled-back write leaves a
+// gap, so seqs are increasing, not dense. Listener groups follow a cursor:
+// "every change with seq <= cursor is handled", and they read with
+// ListenChanges(cursor). That is sound only if changes become visible in
+// seq order: once a reader on any handle can see seq N, every change with a
+// lower seq is either visible too or will never exist. A backend must
+// therefore serialise its appends to the log from allocating the seq to
+// commit (on a database with concurrent writers, seq 11 must not commit
+// before seq 10, or a cursor moves past 10 and that change is never
+// delivered). SQLite does so by its single write lock: the seq is taken
+// inside the write transaction, and no other transaction can write, from
+// this or another process, before it commits or rolls back. A backend with
+// concurrent writers takes a lock on the log (for example a row or advisory
+// lock held until commit) in SetListen and SetListenTx alike. The
+// conformance suite checks it across handles (TwoHandles/
+// ListenChangesBecomeVisibleInSeqOrder).
 type ListenStore interface {
 	// SetListen writes (or, with a nil Value, deletes) a key. When the value
 	// really changes and at least one listener group exists, the change is
@@ -24,7 +43,9 @@ type ListenStore interface {
 	// ListListen returns the keys starting with prefix, in key order.
 	ListListen(ctx context.Context, prefix string) ([]*queuetype.ListenEntry, error)
 
-	// ListenChanges returns logged changes with seq > after, in seq order.
+	// ListenChanges returns logged changes with seq > after, in seq order:
+	// only committed ones, and (see the type's doc) never a seq whose lower
+	// seqs could still appear.
 	ListenChanges(ctx context.Context, after int64, limit int) ([]*queuetype.Change, error)
 	// ListenHead returns the first and last seq in the change log (0, 0 when empty).
 	ListenHead(ctx context.Context) (first, last int64, err error)

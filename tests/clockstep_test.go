@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite"
+	"github.com/queue-sqlite/queuesqlite/internal/dbtest"
 )
 
 // Item 8: leases do not follow the wall clock. A real clock step is not
@@ -206,7 +207,7 @@ func TestClockStep_ProcessAheadRescuesNoHealthyWork(t *testing.T) {
 	renewals := 0
 	waitAlive(t, "the worker to renew its leases", func() bool {
 		var until int64
-		if err := raw.dbs[0].QueryRow(`SELECT COALESCE(max(lease_expires_at), 0) FROM messages WHERE status = 1`).Scan(&until); err != nil {
+		if err := raw.dbs[0].QueryRow(`SELECT COALESCE(max(lease_expires_at), 0) FROM messages WHERE status = ` + dbtest.SQLList(queuesqlite.StatusProcessing)).Scan(&until); err != nil {
 			t.Fatal(err)
 		}
 		if until != last {

@@ -438,13 +438,13 @@ func crashImageAfterCheckpoint(t *testing.T, qdir string) string {
 	for k := range 12 {
 		switch k % 3 {
 		case 0: // claim some, with a lease owner that grows the rows
-			mustExec(`UPDATE messages SET status = 1, attempt = 1, lease_owner = ?, lease_expires_at = 1, priority = (priority + 1) % 4
-				WHERE status = 0 AND seq % ? = 0`, strings.Repeat("w", rng.IntN(200)), 2+rng.IntN(5))
+			mustExec(`UPDATE messages SET status = `+dbtest.SQLList(queuesqlite.StatusProcessing)+`, attempt = 1, lease_owner = ?, lease_expires_at = 1, priority = (priority + 1) % 4
+				WHERE status = `+dbtest.SQLList(queuesqlite.StatusPending)+` AND seq % ? = 0`, strings.Repeat("w", rng.IntN(200)), 2+rng.IntN(5))
 		case 1: // complete them with results
-			mustExec(`UPDATE messages SET status = 2, lease_owner = NULL, lease_expires_at = NULL, finished_at = 1, result = ?
-				WHERE status = 1`, fmt.Sprintf(`{"r":%q}`, strings.Repeat("r", rng.IntN(400))))
+			mustExec(`UPDATE messages SET status = `+dbtest.SQLList(queuesqlite.StatusCompleted)+`, lease_owner = NULL, lease_expires_at = NULL, finished_at = 1, result = ?
+				WHERE status = `+dbtest.SQLList(queuesqlite.StatusProcessing)+``, fmt.Sprintf(`{"r":%q}`, strings.Repeat("r", rng.IntN(400))))
 		case 2: // clean some up
-			mustExec(`DELETE FROM messages WHERE status = 2 AND seq % ? = 1`, 2+rng.IntN(3))
+			mustExec(`DELETE FROM messages WHERE status = `+dbtest.SQLList(queuesqlite.StatusCompleted)+` AND seq % ? = 1`, 2+rng.IntN(3))
 		}
 	}
 	var busy, logged, done int

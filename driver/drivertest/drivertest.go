@@ -23,6 +23,11 @@ type Harness struct {
 	// BeginTx starts an application transaction on the same database, for
 	// InsertTx.
 	BeginTx func(ctx context.Context) (*sql.Tx, error)
+	// Reopen opens another handle on the same store as Driver (for SQLite,
+	// a second Open of the same file), as a second instance of the queue on
+	// another process or host would, and registers its cleanup with t. Nil
+	// when the backend cannot: the multi-handle tests are then skipped.
+	Reopen func(t *testing.T) driver.Driver
 }
 
 // OpenFunc opens a fresh, empty shard for one test and registers its cleanup
@@ -47,6 +52,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("ListFilters", func(t *testing.T) { testListFilters(t, open) })
 	t.Run("ListFinished", func(t *testing.T) { testListFinished(t, open) })
 	t.Run("MaxAttempts", func(t *testing.T) { testMaxAttempts(t, open) })
+	t.Run("TwoHandles", func(t *testing.T) { testTwoHandles(t, open) })
 }
 
 // newMsg returns a pending message ready to insert, created at t0 + seq ms.

@@ -70,6 +70,9 @@ func setListen(r runner, p qdriver.SetListenParams) (*queuetype.Change, error) {
 }
 
 // logChange appends the change to the log if any listener group exists.
+// Its seq is taken inside the write transaction (the writer's, or an
+// application's holding SQLite's write lock), so changes commit in seq
+// order: the visibility order driver.ListenStore requires.
 func logChange(r runner, c *queuetype.Change) error {
 	rows, err := r.rows(sqlListenCursor)
 	if err != nil || len(rows) == 0 || asInt(rows[0][0]) == 0 {

@@ -69,17 +69,17 @@ const (
 	lease_expires_at = NULL,
 	callback_owner = CASE WHEN ?5 IS NULL THEN callback_owner ELSE NULLIF(callback_owner, ?8) END,
 	updated_at = ?9
-	WHERE seq = ?10 AND status = 1 AND lease_owner = ?11 AND attempt = ?12`
+	WHERE seq = ?10 AND status = ` + stProcessing + ` AND lease_owner = ?11 AND attempt = ?12`
 
 	// ?1 lease until, ?2 seq, ?3 owner, ?4 attempt
 	sqlExtendLease = `UPDATE messages SET lease_expires_at = ?1
-	WHERE seq = ?2 AND status = 1 AND lease_owner = ?3 AND attempt = ?4`
+	WHERE seq = ?2 AND status = ` + stProcessing + ` AND lease_owner = ?3 AND attempt = ?4`
 
 	// ?1 now, ?2 limit, ?3 me, ?4 dead owners (JSON array), ?5 owners
 	// without a liveness row watched for a lease (JSON array): theirs are
 	// rescued once the stored lease time has passed too.
 	sqlRescue = `UPDATE messages SET
-	status = CASE WHEN attempt >= max_attempts THEN 3 ELSE 0 END,
+	status = CASE WHEN attempt >= max_attempts THEN ` + stFailed + ` ELSE ` + stPending + ` END,
 	finished_at = CASE WHEN attempt >= max_attempts THEN ?1 END,
 	retry_count = retry_count + (attempt < max_attempts),
 	last_error = 'lease of ' || COALESCE(lease_owner, '?') || ' expired during attempt ' || attempt || ' (worker crashed, froze or lost the database)',
@@ -87,7 +87,7 @@ const (
 	lease_owner = NULL,
 	lease_expires_at = NULL,
 	updated_at = ?1
-	WHERE seq IN (SELECT seq FROM messages WHERE status = 1
+	WHERE seq IN (SELECT seq FROM messages WHERE status = ` + stProcessing + `
 	              AND (lease_owner IN (SELECT value FROM json_each(?4))
 	                   OR (lease_owner IN (SELECT value FROM json_each(?5)) AND lease_expires_at < ?1))
 	              ORDER BY lease_expires_at LIMIT ?2)
@@ -101,7 +101,7 @@ const (
 
 	// ?1 dead owners (JSON array): forget those that lease nothing any more.
 	sqlForgetOwners = `DELETE FROM owners WHERE owner IN (SELECT value FROM json_each(?1))
-	AND NOT EXISTS (SELECT 1 FROM messages WHERE status = 1 AND lease_owner = owners.owner)
+	AND NOT EXISTS (SELECT 1 FROM messages WHERE status = ` + stProcessing + ` AND lease_owner = owners.owner)
 	AND NOT EXISTS (SELECT 1 FROM listen_cursors WHERE lease_owner = owners.owner)`
 
 	// ?1 owner, ?2 lease (microseconds), ?3 now
@@ -115,32 +115,32 @@ const (
 	// Every liveness row, then the lease holders (of messages and listener
 	// groups) that have none.
 	sqlOwners = `SELECT owner, beats, lease_us, gone, 0 FROM owners
-	UNION SELECT lease_owner, 0, 0, 0, 1 FROM messages WHERE status = 1 AND lease_owner IS NOT NULL
+	UNION SELECT lease_owner, 0, 0, 0, 1 FROM messages WHERE status = ` + stProcessing + ` AND lease_owner IS NOT NULL
 	      AND lease_owner NOT IN (SELECT owner FROM owners)
 	UNION SELECT lease_owner, 0, 0, 0, 1 FROM listen_cursors WHERE lease_owner IS NOT NULL
 	      AND lease_owner NOT IN (SELECT owner FROM owners)`
 
 	// ?1 now, ?2 error, ?3 me, ?4 seq: a claimed row that cannot be decoded
 	// fails at once, without running.
-	sqlFailUndecodable = `UPDATE messages SET status = 3, finished_at = ?1, updated_at = ?1, last_error = ?2,
+	sqlFailUndecodable = `UPDATE messages SET status = ` + stFailed + `, finished_at = ?1, updated_at = ?1, last_error = ?2,
 	lease_owner = NULL, lease_expires_at = NULL, callback_owner = NULLIF(callback_owner, ?3)
 	WHERE seq = ?4`
 
 	// ?1 now, ?2 limit
-	sqlPromote = `UPDATE messages SET status = 0, updated_at = ?1
-	WHERE seq IN (SELECT seq FROM messages WHERE status IN (4, 7) AND run_at <= ?1
+	sqlPromote = `UPDATE messages SET status = ` + stPending + `, updated_at = ?1
+	WHERE seq IN (SELECT seq FROM messages WHERE status IN (` + stTimed + `) AND run_at <= ?1
 	              ORDER BY run_at LIMIT ?2)`
 
-	sqlNextDue = `SELECT min(run_at) FROM messages WHERE status IN (4, 7)`
+	sqlNextDue = `SELECT min(run_at) FROM messages WHERE status IN (` + stTimed + `)`
 
 	// ?1 now, ?2 limit, ?3 me
 	sqlExpire = `UPDATE messages SET
-	status = 5,
+	status = ` + stExpired + `,
 	finished_at = ?1,
 	last_error = 'expired before it could start',
 	callback_owner = NULLIF(callback_owner, ?3),
 	updated_at = ?1
-	WHERE seq IN (SELECT seq FROM messages WHERE expire_at IS NOT NULL AND status IN (0, 4, 7)
+	WHERE seq IN (SELECT seq FROM messages WHERE expire_at IS NOT NULL AND status IN (` + stNotStarted + `)
 	              AND expire_at <= ?1 ORDER BY expire_at LIMIT ?2)
 	RETURNING ` + messageColumns
 
@@ -151,26 +151,26 @@ const (
 	sqlGet = `SELECT ` + messageColumns + ` FROM messages WHERE id = ?1`
 
 	// ?1 now, ?2 id, ?3 me
-	sqlCancel = `UPDATE messages SET status = 6, finished_at = ?1, updated_at = ?1,
+	sqlCancel = `UPDATE messages SET status = ` + stCancelled + `, finished_at = ?1, updated_at = ?1,
 	callback_owner = NULLIF(callback_owner, ?3)
-	WHERE id = ?2 AND status IN (0, 4, 7)
+	WHERE id = ?2 AND status IN (` + stNotStarted + `)
 	RETURNING ` + messageColumns
 
 	// ?1 now, ?2 id
-	sqlRequeue = `UPDATE messages SET status = 0, attempt = 0, finished_at = NULL, expire_at = NULL,
+	sqlRequeue = `UPDATE messages SET status = ` + stPending + `, attempt = 0, finished_at = NULL, expire_at = NULL,
 	run_at = ?1, updated_at = ?1, callback_owner = NULL
-	WHERE id = ?2 AND status IN (3, 5, 6)
+	WHERE id = ?2 AND status IN (` + stRequeueable + `)
 	RETURNING ` + messageColumns
 
 	// ?1 owner, ?2 limit
 	sqlFinished = `SELECT ` + messageColumns + ` FROM messages
-	WHERE callback_owner = ?1 AND status IN (2, 3, 5, 6) LIMIT ?2`
+	WHERE callback_owner = ?1 AND status IN (` + stTerminal + `) LIMIT ?2`
 
 	// ?1 seq
 	sqlAckCallback = `UPDATE messages SET callback_owner = NULL WHERE seq = ?1`
 
 	sqlStatsCounts  = `SELECT destination, status, count(*) FROM messages GROUP BY destination, status`
-	sqlStatsOldest  = `SELECT min(created_at) FROM messages WHERE status = 0`
+	sqlStatsOldest  = `SELECT min(created_at) FROM messages WHERE status = ` + stPending
 	sqlMetaGet      = `SELECT value FROM meta WHERE key = ?1`
 	sqlMetaSet      = `INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
 	sqlListTemplate = `SELECT ` + messageColumns + ` FROM messages WHERE seq > ? %s ORDER BY seq LIMIT ?`
@@ -184,13 +184,13 @@ const (
 func claimSQL(n int) string {
 	set := claimUpdate + claimMaxAttempts(n)
 	if n == 1 {
-		return set + `WHERE seq IN (SELECT seq FROM messages WHERE status = 0 AND destination = ?6
+		return set + `WHERE seq IN (SELECT seq FROM messages WHERE status = ` + stPending + ` AND destination = ?6
 		ORDER BY priority DESC, seq LIMIT ?4) RETURNING ` + messageColumns
 	}
 	parts := make([]string, n)
 	for i := range parts {
 		parts[i] = fmt.Sprintf(`SELECT seq, priority FROM (SELECT seq, priority FROM messages
-		WHERE status = 0 AND destination = ?%d ORDER BY priority DESC, seq LIMIT ?4)`, i+6)
+		WHERE status = `+stPending+` AND destination = ?%d ORDER BY priority DESC, seq LIMIT ?4)`, i+6)
 	}
 	return set + `WHERE seq IN (SELECT seq FROM (` + strings.Join(parts, "\n UNION ALL ") + `)
 	              ORDER BY priority DESC, seq LIMIT ?4)
@@ -200,7 +200,7 @@ func claimSQL(n int) string {
 // claimUpdate is the SET part of the claim: a message that expired while
 // it waited is expired, not run; any other is leased and charged an attempt.
 const claimUpdate = `UPDATE messages SET
-	status = CASE WHEN expire_at <= ?1 THEN 5 ELSE 1 END,
+	status = CASE WHEN expire_at <= ?1 THEN ` + stExpired + ` ELSE ` + stProcessing + ` END,
 	attempt = attempt + (CASE WHEN expire_at <= ?1 THEN 0 ELSE 1 END),
 	lease_owner = CASE WHEN expire_at <= ?1 THEN NULL ELSE ?2 END,
 	lease_expires_at = CASE WHEN expire_at <= ?1 THEN NULL ELSE ?3 END,
@@ -232,7 +232,7 @@ func claimMaxAttempts(n int) string {
 func headSQL(n int) string {
 	parts := make([]string, n)
 	for i := range parts {
-		parts[i] = fmt.Sprintf(`SELECT max(priority) AS p FROM messages WHERE status = 0 AND destination = ?%d`, i+1)
+		parts[i] = fmt.Sprintf(`SELECT max(priority) AS p FROM messages WHERE status = `+stPending+` AND destination = ?%d`, i+1)
 	}
 	return `SELECT max(p) FROM (` + strings.Join(parts, " UNION ALL ") + `)`
 }

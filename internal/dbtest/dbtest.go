@@ -6,12 +6,38 @@ package dbtest
 import (
 	"database/sql"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the SQLite driver
+
+	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
+
+// SQLList formats statuses for raw test SQL, as `status = ` + SQLList(s)
+// or `status IN (` + SQLList(s1, s2) + `)`, so tests name statuses instead
+// of writing their stored numbers.
+func SQLList(ss ...queuetype.Status) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = strconv.Itoa(int(s))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// statusesWhere returns the statuses that are terminal (or, with false,
+// not terminal), in numeric order.
+func statusesWhere(terminal bool) []queuetype.Status {
+	var out []queuetype.Status
+	for _, s := range queuetype.AllStatuses {
+		if s.Terminal() == terminal {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // ShardFiles returns the queue's shard files in dir.
 func ShardFiles(t testing.TB, dir string) []string {
@@ -47,12 +73,13 @@ func CheckInvariants(t testing.TB, dir string) {
 		if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&integrity); err != nil || integrity != "ok" {
 			t.Errorf("%s: integrity_check: %q, %v", path, integrity, err)
 		}
+		processing := SQLList(queuetype.StatusProcessing)
 		checks := map[string]string{
-			"processing rows without a lease": `SELECT count(*) FROM messages WHERE status = 1 AND (lease_owner IS NULL OR lease_expires_at IS NULL)`,
+			"processing rows without a lease": `SELECT count(*) FROM messages WHERE status = ` + processing + ` AND (lease_owner IS NULL OR lease_expires_at IS NULL)`,
 			"rows with attempts above max":    `SELECT count(*) FROM messages WHERE attempt > max_attempts`,
-			"terminal rows without finish":    `SELECT count(*) FROM messages WHERE status IN (2, 3, 5, 6) AND finished_at IS NULL`,
-			"live rows with a finish time":    `SELECT count(*) FROM messages WHERE status IN (0, 1, 4, 7) AND finished_at IS NOT NULL`,
-			"leases on rows not processing":   `SELECT count(*) FROM messages WHERE status <> 1 AND lease_owner IS NOT NULL`,
+			"terminal rows without finish":    `SELECT count(*) FROM messages WHERE status IN (` + SQLList(statusesWhere(true)...) + `) AND finished_at IS NULL`,
+			"live rows with a finish time":    `SELECT count(*) FROM messages WHERE status IN (` + SQLList(statusesWhere(false)...) + `) AND finished_at IS NOT NULL`,
+			"leases on rows not processing":   `SELECT count(*) FROM messages WHERE status <> ` + processing + ` AND lease_owner IS NOT NULL`,
 		}
 		for what, query := range checks {
 			var n int
@@ -72,7 +99,7 @@ func CheckNoLiveLeaseAfterStop(t testing.TB, dir string, now time.Time) {
 	t.Helper()
 	for _, path := range ShardFiles(t, dir) {
 		var n int
-		if err := Open(t, path).QueryRow(`SELECT count(*) FROM messages WHERE status = 1 AND lease_expires_at > ?`, now.UnixMicro()).Scan(&n); err != nil {
+		if err := Open(t, path).QueryRow(`SELECT count(*) FROM messages WHERE status = `+SQLList(queuetype.StatusProcessing)+` AND lease_expires_at > ?`, now.UnixMicro()).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n > 0 {

@@ -1,5 +1,11 @@
 -- The message table of one shard, and the indexes that keep every
 -- background query proportional to the rows it touches, not to the table.
+--
+-- Status numbers (queuetype.Status; stored, never renumbered). Migrations
+-- are history and keep them literal; the statements in sql.go are built
+-- from the named constants of status.go instead.
+--   0 pending   1 processing   2 completed   3 failed
+--   4 retrying  5 expired      6 cancelled   7 scheduled
 CREATE TABLE messages (
     seq              INTEGER PRIMARY KEY,           -- send order within the shard
     id               TEXT    NOT NULL UNIQUE,
