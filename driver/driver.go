@@ -317,8 +317,8 @@ type Elector interface {
 	// seat afterwards; p.Owner won when the returned Owner is p.Owner.
 	Elect(ctx context.Context, p ElectParams) (LeaderState, error)
 	// Resign gives up the seat of election name if owner holds it, so the
-	// next candidate takes it at once. Resigning a seat held by another
-	// owner changes nothing.
+	// next candidate takes it at once (and its term follows on). Resigning
+	// a seat held by another owner changes nothing.
 	Resign(ctx context.Context, name, owner string) error
 	// Leader reports who holds the seat of election name, and false when
 	// it is empty.
@@ -336,6 +336,6 @@ type ElectParams struct {
 // LeaderState is the holder of an election's seat.
 type LeaderState struct {
 	Owner string    // the lease owner that leads
-	Term  int64     // bumped each time the seat changes hands
+	Term  int64     // 1 for the first holder, bumped each time the seat changes hands
 	Since time.Time // when the holder took the seat (its own clock; display only)
 }

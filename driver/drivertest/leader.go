@@ -134,7 +134,9 @@ func testLeader(t *testing.T, open OpenFunc) {
 		if _, ok, err := e.Leader(ctx, electionName); err != nil || ok {
 			t.Fatalf("seat after resigning: held %v, %v", ok, err)
 		}
-		elect(t, e, "b", nil, "b")
+		if st := elect(t, e, "b", nil, "b"); st.Term != 2 {
+			t.Fatalf("term after the hand-over %d, want 2", st.Term)
+		}
 	})
 
 	t.Run("SeatsAreIndependent", func(t *testing.T) {

@@ -335,8 +335,8 @@ const (
 	WHERE name = ?1 AND owner <> ?2
 	AND (owner IN (SELECT value FROM json_each(?4))
 	     OR NOT EXISTS (SELECT 1 FROM owners o WHERE o.owner = leader.owner AND o.gone = 0))`
-	// ?1 name
-	sqlLeader = `SELECT owner, term, since_at FROM leader WHERE name = ?1`
-	// ?1 name, ?2 owner
-	sqlResign = `DELETE FROM leader WHERE name = ?1 AND owner = ?2`
+	// ?1 name: the holder; a resigned seat (owner '') is empty.
+	sqlLeader = `SELECT owner, term, since_at FROM leader WHERE name = ?1 AND owner <> ''`
+	// ?1 name, ?2 owner: the row stays, so the next holder's term follows on.
+	sqlResign = `UPDATE leader SET owner = '' WHERE name = ?1 AND owner = ?2`
 )

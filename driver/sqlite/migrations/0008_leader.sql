@@ -5,7 +5,7 @@
 -- people reading the table. A sharded queue holds its elections in shard 0.
 CREATE TABLE leader (
     name     TEXT    PRIMARY KEY,
-    owner    TEXT    NOT NULL,
+    owner    TEXT    NOT NULL,           -- '' once the holder resigned: the seat is empty
     term     INTEGER NOT NULL,
     since_at INTEGER NOT NULL
 ) WITHOUT ROWID;
