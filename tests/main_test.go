@@ -46,6 +46,7 @@ func runRole(role string) int {
 		"idsender":   idSenderRole,
 		"listener":   listenerRole,
 		"locker":     lockerRole,
+		"leader":     leaderRole,
 	}
 	fn, ok := roles[role]
 	if !ok {
