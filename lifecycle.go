@@ -63,6 +63,8 @@ type runState struct {
 // Start launches the workers: they claim messages for the registered
 // handlers, run them and record the outcomes, and the background upkeep
 // (lease heartbeat, rescue, promotion, expiry, cleanup) runs alongside.
+// Of several processes on one queue, one elected leader runs the shared
+// scans (rescue, expiry, cleanup); see Leader.
 // Start returns at once. If ctx is cancelled the queue stops as by
 // Stop with an expired context. A stopped queue can be started again.
 func (q *Queue) Start(ctx context.Context) error {
