@@ -2,6 +2,7 @@ package queuesqlite_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -19,8 +20,20 @@ func leaderInfo(t *testing.T, q *queuesqlite.Queue) queuesqlite.LeaderInfo {
 
 func TestLeader_OneOfTwoQueuesLeadsAndStopHandsOver(t *testing.T) {
 	t.Parallel()
+	for _, shards := range []int{1, 3} {
+		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
+			t.Parallel()
+			testLeaderHandOver(t, shards)
+		})
+	}
+}
+
+// testLeaderHandOver: of two queues on one directory the first started
+// leads and alone runs the shared maintenance; stopped, it resigns and the
+// other takes over (a sharded queue holds one election, in its first shard).
+func testLeaderHandOver(t *testing.T, shards int) {
 	cfg := fast()
-	cfg.Lease = time.Second
+	cfg.Lease, cfg.Shards = time.Second, shards
 	a, dir := setup(t, cfg)
 	b, err := queuesqlite.Open(dir, cfg)
 	if err != nil {
