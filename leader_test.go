@@ -77,3 +77,37 @@ func testLeaderHandOver(t *testing.T, shards int) {
 		t.Fatalf("after every queue stopped, %q still leads", info.Leader)
 	}
 }
+
+// TestLeader_PrunesTheChangeLogWithoutListeners: the change log is pruned
+// by the maintenance leader's cleanup, even when the leader has no
+// listeners and the listening process only follows.
+func TestLeader_PrunesTheChangeLogWithoutListeners(t *testing.T) {
+	t.Parallel()
+	cfg := fast()
+	cfg.CleanupInterval = 20 * time.Millisecond
+	a, dir := setup(t, cfg)
+	b, err := queuesqlite.Open(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	log := newChangeLog()
+	if err := b.Listen("k", log.fn, nil); err != nil {
+		t.Fatal(err)
+	}
+	start(t, a)
+	start(t, b)
+	if !leaderInfo(t, a).Self || leaderInfo(t, b).Self {
+		t.Fatal("a, started first, does not lead alone")
+	}
+	for i := range 10 {
+		setData(t, a, "k", i)
+	}
+	for range 10 {
+		log.next(t)
+	}
+	eventually(t, "the delivered changes pruned", func() bool {
+		st, err := a.ListenStats(context.Background())
+		return err == nil && st.FirstSeq == 0 && st.LastSeq == 0
+	})
+}
