@@ -93,6 +93,11 @@ func Open(dir string, cfg *Config) (*Queue, error) {
 		lock.unlock()
 		return nil, err
 	}
+	return newDirQueue(c, dir, dbs, lock), nil
+}
+
+// newDirQueue builds the queue of a directory of SQLite shard files.
+func newDirQueue(c Config, dir string, dbs []*sqlite.DB, lock *dirLock) *Queue {
 	c.Shards = len(dbs)
 	shards := make([]driver.Driver, len(dbs))
 	for i, db := range dbs {
@@ -100,7 +105,7 @@ func Open(dir string, cfg *Config) (*Queue, error) {
 	}
 	q := newQueue(c, shards)
 	q.dir, q.sqlite, q.lock = dir, dbs, lock
-	return q, nil
+	return q
 }
 
 // New builds a queue over storage drivers opened by the caller, one per

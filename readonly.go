@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
 )
 
@@ -49,14 +48,7 @@ func OpenReadOnly(dir string, cfg *Config) (*Queue, error) {
 		lock.unlock()
 		return nil, err
 	}
-	c.Shards = len(dbs)
-	shards := make([]driver.Driver, len(dbs))
-	for i, db := range dbs {
-		shards[i] = db
-	}
-	q := newQueue(c, shards)
-	q.dir, q.sqlite, q.lock = dir, dbs, lock
-	return q, nil
+	return newDirQueue(c, dir, dbs, lock), nil
 }
 
 // openShardsReadOnly opens the directory's shard files read-only, as many

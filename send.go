@@ -33,6 +33,20 @@ func (q *Queue) Send(ctx context.Context, m *Message, cb Callback) (string, erro
 // the error says so and the other parts may have been stored. cb, if not
 // nil, is registered for every message.
 func (q *Queue) SendBatch(ctx context.Context, ms []*Message, cb Callback) ([]string, error) {
+	res, err := q.sendBatch(ctx, ms, cb)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(res))
+	for i, r := range res {
+		ids[i] = r.ID
+	}
+	return ids, nil
+}
+
+// sendBatch is SendBatch, saying which messages were duplicates of a
+// unique message already stored.
+func (q *Queue) sendBatch(ctx context.Context, ms []*Message, cb Callback) ([]SendResult, error) {
 	if err := q.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -40,6 +54,7 @@ func (q *Queue) SendBatch(ctx context.Context, ms []*Message, cb Callback) ([]st
 	if err != nil {
 		return nil, err
 	}
+	u := q.uniqueKeys(ms, rows)
 	ids := make([]string, len(rows))
 	for i, m := range rows {
 		ids[i] = m.ID
@@ -50,14 +65,14 @@ func (q *Queue) SendBatch(ctx context.Context, ms []*Message, cb Callback) ([]st
 			return nil, fmt.Errorf("message %d: id %q: %w: a message with this id waits for its callback in this process", i, m.ID, ErrDuplicate)
 		}
 	}
-	if err := q.insert(ctx, rows, cb != nil); err != nil {
+	if err := q.insert(ctx, rows, cb != nil, u); err != nil {
 		if cb != nil {
 			q.takeCallbacks(ids)
 		}
 		return nil, err
 	}
 	q.sent(rows)
-	return ids, nil
+	return u.results(rows, cb != nil, q.takeCallbacks), nil
 }
 
 // SendTx stores messages inside the caller's transaction, which must be on
@@ -75,6 +90,9 @@ func (q *Queue) SendTx(ctx context.Context, tx *sql.Tx, ms ...*Message) ([]strin
 	}
 	rows, err := q.prepare(ms)
 	if err != nil {
+		return nil, err
+	}
+	if err := refuseUniqueTx(rows); err != nil {
 		return nil, err
 	}
 	if err := q.homeZeroIDs(ms, rows); err != nil {
@@ -152,7 +170,7 @@ func (q *Queue) row(m *Message, now time.Time) *Message {
 
 // insert stores rows, one transaction per shard (shards in parallel),
 // after the id routes of those stored outside their id's home shard.
-func (q *Queue) insert(ctx context.Context, rows []*Message, withCallback bool) error {
+func (q *Queue) insert(ctx context.Context, rows []*Message, withCallback bool, u *uniqueSet) error {
 	routes, err := q.putRoutes(ctx, rows)
 	if err != nil {
 		return err
@@ -163,9 +181,11 @@ func (q *Queue) insert(ctx context.Context, rows []*Message, withCallback bool) 
 	}
 	if len(byShard) == 1 {
 		for shard, part := range byShard {
-			err := q.insertShard(ctx, shard, part, withCallback)
+			err := q.insertShard(ctx, shard, part, withCallback, u)
 			if err != nil && routes != nil {
 				q.dropRoutes(ctx, routes, nil)
+			} else if dups := u.duplicateIDs(); err == nil && routes != nil && len(dups) > 0 {
+				q.dropRoutes(ctx, routes, dups) // duplicates were not stored
 			}
 			return err
 		}
@@ -173,9 +193,12 @@ func (q *Queue) insert(ctx context.Context, rows []*Message, withCallback bool) 
 	var wg sync.WaitGroup
 	errs := make([]error, len(q.shards))
 	for shard, part := range byShard {
-		wg.Go(func() { errs[shard] = q.insertShard(ctx, shard, part, withCallback) })
+		wg.Go(func() { errs[shard] = q.insertShard(ctx, shard, part, withCallback, u) })
 	}
 	wg.Wait()
+	if dups := u.duplicateIDs(); routes != nil && len(dups) > 0 {
+		q.dropRoutes(ctx, routes, dups) // duplicates were not stored
+	}
 	var first error
 	for shard, err := range errs {
 		if err == nil {
@@ -206,13 +229,16 @@ func (q *Queue) takeCallbacks(ids []string) {
 	}
 }
 
-func (q *Queue) insertShard(ctx context.Context, shard int, part []*Message, withCallback bool) error {
+func (q *Queue) insertShard(ctx context.Context, shard int, part []*Message, withCallback bool, u *uniqueSet) error {
 	p := driver.InsertParams{Messages: part, MaxAttemptsDefault: q.cfg.MaxAttempts}
 	if withCallback {
 		p.CallbackOwners = make([]string, len(part))
 		for i := range part {
 			p.CallbackOwners[i] = q.instance
 		}
+	}
+	if u.has(part) {
+		return q.insertUnique(ctx, shard, p, u)
 	}
 	return q.shards[shard].Insert(ctx, p)
 }

@@ -5,6 +5,13 @@
 // server; `queuesqlite serve` runs it standalone. The routes are described
 // by an OpenAPI document served at GET /v1/openapi.json.
 //
+// The same handler serves a web dashboard at /ui/ (and redirects / there):
+// static files embedded in the binary, no other origin, that read and
+// write only through the JSON API with the user's token. Its charts come
+// from GET /v1/stats/history, a ring of samples the handler takes every
+// Options.SampleInterval once the dashboard or the history is first asked
+// for, until Shutdown.
+//
 // The handler is a producer and inspector: it runs no message handlers.
 // Workers (Go processes with the queue open on the same directory) run what
 // it sends.
@@ -65,6 +72,9 @@ type Options struct {
 	// Logger receives the detail of server errors (the client sees a
 	// generic message). nil: quiet.
 	Logger *slog.Logger
+	// SampleInterval is how often the dashboard's history (GET
+	// /v1/stats/history) is sampled. Default SampleIntervalDefault.
+	SampleInterval time.Duration
 }
 
 // Handler is the HTTP API of one queue. It implements http.Handler.
@@ -77,6 +87,7 @@ type Handler struct {
 	stopWait context.Context // cancelled by Shutdown: ends every long poll
 	shutdown context.CancelFunc
 	polls    atomic.Int64 // long polls in progress
+	sampler  *sampler     // the dashboard's history
 }
 
 // New returns the handler serving q. It does not own q: the caller closes
@@ -90,7 +101,8 @@ func New(q *queuesqlite.Queue, opts *Options) *Handler {
 	o.MaxBatchBody = positive(o.MaxBatchBody, MaxBatchBodyDefault)
 	o.MaxBatch = positive(o.MaxBatch, MaxBatchDefault)
 	o.MaxWait = positive(o.MaxWait, MaxWaitDefault)
-	h := &Handler{q: q, opts: o, mux: http.NewServeMux(), log: o.Logger}
+	o.SampleInterval = positive(o.SampleInterval, SampleIntervalDefault)
+	h := &Handler{q: q, opts: o, mux: http.NewServeMux(), log: o.Logger, sampler: newSampler(q, o.SampleInterval)}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -98,6 +110,7 @@ func New(q *queuesqlite.Queue, opts *Options) *Handler {
 	for _, rt := range routes {
 		h.mux.Handle(rt.method+" "+rt.path, h.wrap(rt))
 	}
+	h.mountUI()
 	h.mux.HandleFunc("/", h.unmatched)
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -124,8 +137,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Shutdown ends the long polls in progress: each answers at once with the
 // message as it is. Call it before http.Server.Shutdown, which otherwise
-// waits for them. Later wait requests answer at once too.
-func (h *Handler) Shutdown() { h.shutdown() }
+// waits for them. Later wait requests answer at once too. It also stops
+// the dashboard's sampler and returns once it has ended.
+func (h *Handler) Shutdown() {
+	h.shutdown()
+	h.sampler.wait()
+}
 
 // route is one endpoint: its method and ServeMux path, whether it writes
 // (and so needs the full token), and whether it needs no token at all.
@@ -149,6 +166,8 @@ var routes = []route{
 	{method: "POST", path: "/v1/messages/{id}/retry", write: true, fn: (*Handler).retry},
 	{method: "GET", path: "/v1/dead-letters", fn: (*Handler).deadLetters},
 	{method: "GET", path: "/v1/stats", fn: (*Handler).stats},
+	{method: "GET", path: "/v1/stats/history", fn: (*Handler).history},
+	{method: "GET", path: "/v1/access", fn: (*Handler).access},
 	{method: "GET", path: "/v1/shards", fn: (*Handler).shards},
 	{method: "GET", path: "/v1/listen-data", fn: (*Handler).listListen},
 	{method: "GET", path: "/v1/listen-data/{key...}", fn: (*Handler).getListen},

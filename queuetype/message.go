@@ -65,6 +65,11 @@ type Message struct {
 	LeaseExpiry time.Time       // when that lease runs out unless renewed, by the owner's clock (for display; rescue follows the owner's heartbeat)
 	ShardKey    string          // set by the sender: messages with one key share a shard and keep order
 
+	// Unique, set by the sender, refuses duplicates of this message while
+	// one is stored (see UniqueOpts). It is used at send time only: it is
+	// not read back by Get or List.
+	Unique *UniqueOpts
+
 	// Delay and TTL are send-time conveniences: when RunAt (ExpireAt) is
 	// zero, Send sets it to now + Delay (now + TTL). They are not stored.
 	Delay time.Duration
@@ -152,6 +157,9 @@ func (m *Message) Validate() error {
 	if err := validateTags(m.Tags); err != nil {
 		return err
 	}
+	if err := validateUnique(m.Unique); err != nil {
+		return err
+	}
 	return m.ValidateTimes()
 }
 
@@ -218,6 +226,11 @@ func (m *Message) Clone() *Message {
 	c.Metadata = bytes.Clone(m.Metadata)
 	if m.Tags != nil {
 		c.Tags = append([]string(nil), m.Tags...)
+	}
+	if m.Unique != nil {
+		u := *m.Unique
+		u.States = append([]Status(nil), m.Unique.States...)
+		c.Unique = &u
 	}
 	return &c
 }

@@ -40,13 +40,14 @@ func TestMain(m *testing.M) {
 // runRole runs a child role and returns its exit code.
 func runRole(role string) int {
 	roles := map[string]func() int{
-		"worker":     workerRole,
-		"contention": contentionRole,
-		"sender":     senderRole,
-		"idsender":   idSenderRole,
-		"listener":   listenerRole,
-		"locker":     lockerRole,
-		"leader":     leaderRole,
+		"worker":       workerRole,
+		"contention":   contentionRole,
+		"sender":       senderRole,
+		"idsender":     idSenderRole,
+		"uniquesender": uniqueSenderRole,
+		"listener":     listenerRole,
+		"locker":       lockerRole,
+		"leader":       leaderRole,
 	}
 	fn, ok := roles[role]
 	if !ok {

@@ -53,7 +53,9 @@ func newServeCmd() *cobra.Command {
 			"It sends and inspects; it runs no handlers: Go workers with the same directory open\n" +
 			"run the messages. It listens on 127.0.0.1 unless told otherwise, and refuses any\n" +
 			"other address without a token. SIGTERM (or Ctrl-C) stops it gracefully: long polls\n" +
-			"answer, requests in flight finish, then the queue drains and closes.",
+			"answer, requests in flight finish, then the queue drains and closes.\n" +
+			"A web dashboard (overview, messages, dead letters, listeners, shards) is served at /ui/\n" +
+			"from the binary itself; it uses the same API and asks for the token when one is set.",
 		Example: "  QUEUESQLITE_TOKEN=$(openssl rand -hex 16) queuesqlite serve --dir data/queue --addr 0.0.0.0:7420\n" +
 			"  queuesqlite serve --dir data/queue            # 127.0.0.1:7420, no token",
 		Args: cobra.NoArgs,
@@ -104,6 +106,7 @@ func runServe(cmd *cobra.Command, o *serveOpts) error {
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	fmt.Fprintf(cmd.OutOrStdout(), "queuesqlite serve: listening on http://%s (queue %s, %d shard(s))\n",
 		ln.Addr(), q.Dir(), q.ShardCount())
+	fmt.Fprintf(cmd.OutOrStdout(), "queuesqlite serve: dashboard at http://%s/ui/\n", ln.Addr())
 	return serveUntilSignal(cmd.Context(), cmd, srv, ln, api, q, o.drain.d)
 }
 

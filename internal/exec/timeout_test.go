@@ -43,12 +43,14 @@ func TestExecutor_HandlerIgnoringItsTimeoutIsGivenUp(t *testing.T) {
 		},
 	})
 	e.Submit(msg("stuck"))
-	waitFor(t, "the stuck job to be given up", func() bool { d, _ := r.counts("stuck"); return d == 1 })
+	// Giving up reports the outcome, then leaves InFlight, frees the slot
+	// and calls TimedOut: wait for the last step, not the first.
+	waitFor(t, "the stuck job to be given up", func() bool { return timedOut.Load() == 1 })
 	if _, err, _ := r.outcome("stuck"); !errors.Is(err, exec.ErrTimeoutIgnored) {
 		t.Fatalf("outcome error %v, want ErrTimeoutIgnored", err)
 	}
-	if n := len(e.InFlight()); n != 0 || r.released.Load() != 1 || timedOut.Load() != 1 {
-		t.Fatalf("in flight %d, released %d, timed out %d; want 0, 1, 1", n, r.released.Load(), timedOut.Load())
+	if d, _ := r.counts("stuck"); d != 1 || len(e.InFlight()) != 0 || r.released.Load() != 1 {
+		t.Fatalf("done %d, in flight %d, released %d; want 1, 0, 1", d, len(e.InFlight()), r.released.Load())
 	}
 	e.Submit(msg("next")) // only a replacement goroutine can run it
 	waitFor(t, "the next job to run", func() bool { d, _ := r.counts("next"); return d == 1 })

@@ -1,0 +1,102 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+
+	qdriver "github.com/queue-sqlite/queuesqlite/driver"
+)
+
+// Unique messages. The writer's transactions are BEGIN IMMEDIATE, so the
+// look-up of a key and the insert that follows it run under the file's
+// write lock: no other connection or process can store the key between
+// the two. The partial UNIQUE index on unique_key is the backstop; the
+// trigger of migration 0007 releases a key when its message leaves the
+// statuses in which it blocks.
+
+const (
+	// sqlUniqueHolder finds the message holding a key.
+	sqlUniqueHolder = `SELECT id FROM messages WHERE unique_key = ?1`
+	// sqlInsertUnique is sqlInsert with the message's key (?17, NULL for
+	// none) and blocking states (?18).
+	sqlInsertUnique = `INSERT INTO messages (id, type, status, destination, source, content, priority,
+	created_at, updated_at, run_at, expire_at, max_attempts, tags, metadata, shard_key, callback_owner,
+	max_attempts_unset, unique_key, unique_states)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)`
+)
+
+// InsertUnique implements driver.UniqueInserter.
+func (d *DB) InsertUnique(ctx context.Context, p qdriver.InsertParams, keys []qdriver.UniqueKey) ([]string, error) {
+	existing := make([]string, len(p.Messages))
+	// One message writes one row (its key look-up only reads): no savepoint.
+	err := d.w.do(ctx, len(p.Messages) > 1, func(t *tx) error {
+		clear(existing) // a retried transaction starts over
+		for i, m := range p.Messages {
+			key := qdriver.UniqueKey{}
+			if i < len(keys) {
+				key = keys[i]
+			}
+			if key.Key != "" {
+				holder, found, err := t.queryString(sqlUniqueHolder, key.Key)
+				if err != nil {
+					return err
+				}
+				if found {
+					existing[i], m.Seq = holder, 0
+					continue
+				}
+			}
+			if err := insertOne(t, p, i, key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, d.wrap("insert", err)
+	}
+	return existing, nil
+}
+
+// insertOne inserts message i of p with its key and sets its Seq.
+func insertOne(t *tx, p qdriver.InsertParams, i int, key qdriver.UniqueKey) error {
+	m := p.Messages[i]
+	owner := ""
+	if p.CallbackOwners != nil {
+		owner = p.CallbackOwners[i]
+	}
+	args, err := insertArgs(m, owner, p.MaxAttemptsDefault)
+	if err != nil {
+		return err
+	}
+	res, err := t.exec(sqlInsertUnique, append(args, nullText(key.Key), int64(key.States))...)
+	if err != nil {
+		return err
+	}
+	m.Seq, err = res.LastInsertId()
+	return err
+}
+
+// queryString runs a one-value text query; found is false without a row.
+func (t *tx) queryString(query string, args ...any) (string, bool, error) {
+	rows, err := t.w.query(query, args...)
+	if err != nil {
+		return "", false, err
+	}
+	defer rows.Close()
+	vals := make([]driver.Value, 1)
+	if err := rows.Next(vals); err != nil {
+		if errors.Is(err, errEOF) {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	switch v := vals[0].(type) {
+	case string:
+		return v, true, nil
+	case []byte:
+		return string(v), true, nil
+	}
+	return "", false, nil
+}
