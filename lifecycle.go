@@ -12,6 +12,7 @@ import (
 	"github.com/queue-sqlite/queuesqlite/internal/complete"
 	"github.com/queue-sqlite/queuesqlite/internal/exec"
 	"github.com/queue-sqlite/queuesqlite/internal/fetch"
+	"github.com/queue-sqlite/queuesqlite/internal/leader"
 	"github.com/queue-sqlite/queuesqlite/internal/listen"
 	"github.com/queue-sqlite/queuesqlite/internal/liveness"
 	"github.com/queue-sqlite/queuesqlite/internal/maintain"
@@ -53,11 +54,17 @@ type runState struct {
 	stopOnce     sync.Once
 	stopped      chan struct{}
 	turn         atomic.Uint64 // rotates which shard is claimed from first among equals
+
+	// elector campaigns for the shared maintenance; set once the
+	// maintainer has stored the owner's first beat.
+	elector atomic.Pointer[leader.Elector]
 }
 
 // Start launches the workers: they claim messages for the registered
 // handlers, run them and record the outcomes, and the background upkeep
 // (lease heartbeat, rescue, promotion, expiry, cleanup) runs alongside.
+// Of several processes on one queue, one elected leader runs the shared
+// scans (rescue, expiry, cleanup); see Leader.
 // Start returns at once. If ctx is cancelled the queue stops as by
 // Stop with an expired context. A stopped queue can be started again.
 func (q *Queue) Start(ctx context.Context) error {
@@ -137,12 +144,13 @@ func (q *Queue) wire(r *runState) {
 				q.finished(m)
 			}
 		},
-		Ready: r.fetcher.Wake, AfterCleanup: q.pruneRoutesLogged,
+		Ready: r.fetcher.Wake, AfterCleanup: q.afterCleanup, Leading: r.leading,
 		Served: r.destinations, Unhandled: q.unhandled,
 		UnhandledEvery: unhandledCheckIntervals * c.MaintenanceInterval,
 		UnhandledAfter: unhandledWarnIntervals * c.MaintenanceInterval,
 		Logger:         q.logger,
 	})
+	q.startElector(r) // after the maintainer stored the owner's first beat
 	fetchCtx, stopFetch := context.WithCancel(context.Background())
 	r.stopFetch, r.fetchDone = stopFetch, make(chan struct{})
 	r.changes = q.changes.Subscribe()
@@ -201,6 +209,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 		r.exec.Stop(ctx)
 		wg.Wait()
 		r.completer.Stop(hard)
+		r.elector.Load().Stop(hard)
 		r.maint.Stop(hard)
 		r.changes.Close()
 		q.run.CompareAndSwap(r, nil)

@@ -301,7 +301,7 @@ func (q *Queue) startListeners(r *runState) {
 	r.listen = listen.Start(listen.Config{
 		Store: ls, Group: q.cfg.ListenGroup, Owner: r.owner, Listeners: slices.Clone(q.listeners),
 		Now: q.now, Lease: q.cfg.Lease, Poll: q.cfg.MaintenanceInterval, Batch: listenBatch, Window: listenWindow,
-		PruneEvery: q.cfg.CleanupInterval, Retention: q.cfg.ListenRetention, Keep: q.cfg.ListenKeep,
+		// No PruneEvery: the maintenance leader's cleanup prunes the change log (afterCleanup).
 		Logger: q.logger,
 		Owners: r.owners[0], // the listen data lives in the first shard
 		Abandoned: func(string, string, int64) {

@@ -312,3 +312,53 @@ type Router interface {
 	// StoredIDs returns which of ids are stored in this shard as messages.
 	StoredIDs(ctx context.Context, ids []string) (map[string]bool, error)
 }
+
+// Elector is implemented by drivers that hold leader elections, so that the
+// maintenance shared by every process on one store (rescue, expiry,
+// cleanup, change-log pruning) runs in one process at a time. A queue over
+// a driver without it runs that maintenance in every process (it is
+// idempotent, only wasteful). A sharded queue elects on its first shard.
+//
+// A leader row names one lease owner (see BeatOwner). Leadership lasts as
+// long as that owner lives: no lease time is stored or compared, because the
+// clocks of different processes need not agree. A candidate takes over
+// only from a leader that is dead by the same judgment that rescues its
+// messages: the caller names the owners it judges dead (their beat counter
+// stood still for one of their leases on the caller's monotonic clock, see
+// package liveness), and the driver also treats as dead an owner that
+// retired (RetireOwner) or has no liveness row at all. An owner must
+// therefore beat before it campaigns and for as long as it leads.
+//
+// Leadership is an economy, not a fence: for a short while after a frozen
+// leader wakes, two processes may both believe they lead, so the duties
+// the leader runs must stay idempotent.
+type Elector interface {
+	// Elect campaigns for the election p.Name on behalf of p.Owner: it
+	// takes the seat when it is empty or its holder is dead (p.Dead,
+	// retired or without a liveness row), keeps it when p.Owner holds it
+	// already, and otherwise leaves it alone. It returns who holds the
+	// seat afterwards; p.Owner won when the returned Owner is p.Owner.
+	Elect(ctx context.Context, p ElectParams) (LeaderState, error)
+	// Resign gives up the seat of election name if owner holds it, so the
+	// next candidate takes it at once (and its term follows on). Resigning
+	// a seat held by another owner changes nothing.
+	Resign(ctx context.Context, name, owner string) error
+	// Leader reports who holds the seat of election name, and false when
+	// it is empty.
+	Leader(ctx context.Context, name string) (LeaderState, bool, error)
+}
+
+// ElectParams is one campaign.
+type ElectParams struct {
+	Name  string    // the election (one seat per name)
+	Owner string    // the candidate: a lease owner that beats
+	Dead  []string  // owners the caller judges dead: their seat may be taken
+	Now   time.Time // stored as the time the seat changed hands, for display only
+}
+
+// LeaderState is the holder of an election's seat.
+type LeaderState struct {
+	Owner string    // the lease owner that leads
+	Term  int64     // 1 for the first holder, bumped each time the seat changes hands
+	Since time.Time // when the holder took the seat (its own clock; display only)
+}

@@ -47,6 +47,7 @@ func runRole(role string) int {
 		"uniquesender": uniqueSenderRole,
 		"listener":     listenerRole,
 		"locker":       lockerRole,
+		"leader":       leaderRole,
 	}
 	fn, ok := roles[role]
 	if !ok {

@@ -53,6 +53,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("ListFinished", func(t *testing.T) { testListFinished(t, open) })
 	t.Run("MaxAttempts", func(t *testing.T) { testMaxAttempts(t, open) })
 	t.Run("TwoHandles", func(t *testing.T) { testTwoHandles(t, open) })
+	t.Run("Leader", func(t *testing.T) { testLeader(t, open) })
 }
 
 // newMsg returns a pending message ready to insert, created at t0 + seq ms.

@@ -323,3 +323,20 @@ const (
 	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)
 	ON CONFLICT (id) DO NOTHING`
 )
+
+// Leader elections (leader.go).
+const (
+	// ?1 name, ?2 candidate, ?3 now: take an empty seat.
+	sqlElectEmpty = `INSERT INTO leader (name, owner, term, since_at) VALUES (?1, ?2, 1, ?3)
+	ON CONFLICT (name) DO NOTHING`
+	// ?1 name, ?2 candidate, ?3 now, ?4 owners judged dead (JSON array): take
+	// the seat of a dead holder, one retired or one without a liveness row.
+	sqlElectTakeover = `UPDATE leader SET owner = ?2, term = term + 1, since_at = ?3
+	WHERE name = ?1 AND owner <> ?2
+	AND (owner IN (SELECT value FROM json_each(?4))
+	     OR NOT EXISTS (SELECT 1 FROM owners o WHERE o.owner = leader.owner AND o.gone = 0))`
+	// ?1 name: the holder; a resigned seat (owner '') is empty.
+	sqlLeader = `SELECT owner, term, since_at FROM leader WHERE name = ?1 AND owner <> ''`
+	// ?1 name, ?2 owner: the row stays, so the next holder's term follows on.
+	sqlResign = `UPDATE leader SET owner = '' WHERE name = ?1 AND owner = ?2`
+)

@@ -56,7 +56,8 @@ type Config struct {
 	Poll      time.Duration // look for changes this often without a signal
 	Batch     int           // changes per read
 	Window    int           // most changes in flight at once
-	// PruneEvery, Retention and Keep bound the change log.
+	// PruneEvery, Retention and Keep bound the change log; PruneEvery 0
+	// leaves the pruning to someone else.
 	PruneEvery time.Duration
 	Retention  time.Duration
 	Keep       int
@@ -211,10 +212,15 @@ type session struct {
 
 func (s *session) loop() (stopped bool) {
 	cfg := s.d.cfg
-	poll, renew, prune := time.NewTicker(cfg.Poll), time.NewTicker(cfg.Lease/3), time.NewTicker(cfg.PruneEvery)
+	poll, renew := time.NewTicker(cfg.Poll), time.NewTicker(cfg.Lease/3)
 	defer poll.Stop()
 	defer renew.Stop()
-	defer prune.Stop()
+	var pruneC <-chan time.Time
+	if cfg.PruneEvery > 0 {
+		prune := time.NewTicker(cfg.PruneEvery)
+		defer prune.Stop()
+		pruneC = prune.C
+	}
 	for {
 		full := s.fetch()
 		if full && s.marks.inFlight() < cfg.Window {
@@ -234,7 +240,7 @@ func (s *session) loop() (stopped bool) {
 				cfg.Logger.Warn("listener group lease lost", "group", cfg.Group)
 				return false
 			}
-		case <-prune.C:
+		case <-pruneC:
 			s.prune()
 		}
 	}

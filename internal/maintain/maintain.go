@@ -4,13 +4,17 @@
 // package liveness, never by comparing wall clocks), the promotion of delayed and retrying messages when
 // they come due, the expiry of messages that were not started in time, and
 // the cleanup of old finished rows. Every duty is idempotent, so several
-// processes sharing a queue may all run them.
+// processes sharing a queue may all run them; with Config.Leading the
+// shared scans (rescue, expiry, cleanup, the unhandled-destination watch)
+// run only while this process leads, while the heartbeat of its own
+// handlers and the promotion of due messages run in every process.
 package maintain
 
 import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
@@ -56,7 +60,12 @@ type Config struct {
 	// AfterCleanup, if set, runs after each cleanup pass (the queue prunes
 	// its id routes there).
 	AfterCleanup func(ctx context.Context)
-	Logger       *slog.Logger
+	// Leading, if set, says whether this process leads the shared
+	// maintenance: rescue, expiry, cleanup (with AfterCleanup) and the
+	// unhandled-destination watch skip their passes while it reports false.
+	// Nil: this process always leads.
+	Leading func() bool
+	Logger  *slog.Logger
 }
 
 // Held is one attempt a worker runs under a lease.
@@ -71,6 +80,7 @@ type Maintainer struct {
 	wake   chan struct{}
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	shared atomic.Int64 // shared passes run (see SharedPasses)
 }
 
 // Start records the owner's first beat on every shard (before any claim, so
@@ -89,6 +99,21 @@ func Start(cfg Config) *Maintainer {
 		m.wg.Go(func() { m.watchUnhandled(ctx) })
 	}
 	return m
+}
+
+// SharedPasses reports how many passes of the shared duties (rescue and
+// expiry, cleanup, the unhandled watch) this maintainer has run, for
+// telling which process does the shared work.
+func (m *Maintainer) SharedPasses() int64 { return m.shared.Load() }
+
+// leads reports whether the shared duties run now, and counts the pass
+// when they do.
+func (m *Maintainer) leads() bool {
+	if m.cfg.Leading != nil && !m.cfg.Leading() {
+		return false
+	}
+	m.shared.Add(1)
+	return true
 }
 
 // WakePromoter makes the promoter look again now (a message was scheduled
@@ -174,7 +199,13 @@ func (m *Maintainer) heartbeat(ctx context.Context) {
 }
 
 // rescueAndExpire returns dead owners' messages and expires stale ones.
+// A process that does not lead only watches the owners, so that it can
+// judge them at once when it comes to lead.
 func (m *Maintainer) rescueAndExpire(ctx context.Context) {
+	if !m.leads() {
+		m.watchOwners(ctx)
+		return
+	}
 	for shard, d := range m.cfg.Shards {
 		p := driver.MaintainParams{Now: m.cfg.Now(), Limit: batchLimit, Me: m.cfg.Me}
 		m.rescue(ctx, shard, p)
@@ -202,6 +233,15 @@ func (m *Maintainer) rescue(ctx context.Context, shard int, p driver.MaintainPar
 		m.cfg.Logger.Info("rescued messages of dead lease owners", "shard", shard, "n", len(rescued), "owners", v.Dead)
 		m.report(shard, rescued)
 		m.cfg.Ready()
+	}
+}
+
+// watchOwners reads every shard's owners into its tracker without acting.
+func (m *Maintainer) watchOwners(ctx context.Context) {
+	for shard, tr := range m.cfg.Owners {
+		if _, err := tr.Observe(ctx); err != nil {
+			m.warn(ctx, "read lease owners failed", "shard", shard, "err", err)
+		}
 	}
 }
 
@@ -258,6 +298,9 @@ func (m *Maintainer) promote(ctx context.Context) time.Duration {
 
 // cleanup deletes finished rows past their retention and gives space back.
 func (m *Maintainer) cleanup(ctx context.Context) {
+	if !m.leads() {
+		return
+	}
 	now := m.cfg.Now()
 	before := make(map[queuetype.Status]time.Time, len(m.cfg.Retention))
 	for status, keep := range m.cfg.Retention {

@@ -508,3 +508,56 @@ func TestMaintainer_RescuesOnlyOwnersThatStopBeating(t *testing.T) {
 		t.Fatalf("dead owner's message: %s attempt %d; want failed at attempt 1", got.Status, got.Attempt)
 	}
 }
+
+// ownersSpy is the real shard, counting the reads of its owners.
+type ownersSpy struct {
+	driver.Driver
+	reads atomic.Int32
+}
+
+func (o *ownersSpy) Owners(ctx context.Context) ([]driver.OwnerState, error) {
+	defer o.reads.Add(1)
+	return o.Driver.Owners(ctx)
+}
+
+func TestMaintainer_SharedDutiesRunOnlyWhileLeading(t *testing.T) {
+	t.Parallel()
+	db := openShard(t)
+	now := t0.Add(3 * time.Hour)
+	insert(t, db, msgSpec{id: "held-by-dead"})
+	claimOne(t, db, "dead-run", t0, t0.Add(time.Second)) // never beat: rescued once watched
+	insert(t, db, msgSpec{id: "overdue", expireAt: t0.Add(time.Second)})
+	insert(t, db, msgSpec{id: "due", runAt: t0.Add(time.Hour)})
+
+	spy := &ownersSpy{Driver: db}
+	ev := &events{}
+	cfg := config([]driver.Driver{spy}, newClock(now), ev)
+	cfg.Owners = []*liveness.Tracker{liveness.New(spy, "me-run", ownerlessWatch)}
+	cfg.Interval, cfg.CleanupEvery = 2*time.Millisecond, 2*time.Millisecond
+	var leading atomic.Bool
+	cfg.Leading = leading.Load
+	mt := start(t, cfg)
+
+	// Not leading: the owners are watched, promotion runs, nothing else.
+	waitFor(t, "owners watched and due message promoted", func() bool {
+		return spy.reads.Load() >= 10 && get(t, db, "due").Status == queuetype.StatusPending
+	})
+	if got := get(t, db, "held-by-dead").Status; got != queuetype.StatusProcessing {
+		t.Fatalf("rescued while not leading: %s", got)
+	}
+	if got := get(t, db, "overdue").Status; got == queuetype.StatusExpired {
+		t.Fatal("expired while not leading")
+	}
+	if n := mt.SharedPasses(); n != 0 {
+		t.Fatalf("%d shared passes while not leading", n)
+	}
+
+	leading.Store(true)
+	waitFor(t, "rescue and expiry once leading", func() bool {
+		return get(t, db, "held-by-dead").Status == queuetype.StatusPending &&
+			get(t, db, "overdue").Status == queuetype.StatusExpired
+	})
+	if mt.SharedPasses() == 0 {
+		t.Fatal("no shared pass counted while leading")
+	}
+}

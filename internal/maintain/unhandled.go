@@ -28,7 +28,11 @@ func (m *Maintainer) watchUnhandled(ctx context.Context) {
 	for {
 		select {
 		case <-t.C:
-			m.checkUnhandled(ctx, seen)
+			if m.leads() {
+				m.checkUnhandled(ctx, seen)
+			} else {
+				clear(seen) // the leader watches; start afresh on coming to lead
+			}
 		case <-ctx.Done():
 			return
 		}
