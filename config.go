@@ -121,6 +121,15 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock replaces time.Now, for tests. Default time.Now.
 	Clock func() time.Time
+	// HandlerMiddleware wraps every handler, the first outermost; more can
+	// be added with Queue.UseHandler. Default none.
+	HandlerMiddleware []HandlerMiddleware
+	// SendMiddleware wraps every Send, SendBatch and SendTx, the first
+	// outermost; more can be added with Queue.UseSend. Default none.
+	SendMiddleware []SendMiddleware
+	// ErrorHandler is told of every failed attempt and every panic (as a
+	// *PanicError). Default none.
+	ErrorHandler ErrorHandlerFunc
 }
 
 // Retention says how long finished messages are kept before cleanup deletes

@@ -100,7 +100,7 @@ func (q *Queue) invoke(ctx context.Context, m *Message) (any, error) {
 			fmt.Errorf("handler %s timed out after %v", h.name, h.opts.Timeout))
 		defer cancel()
 	}
-	return h.fn(ctx, m)
+	return q.runHandler(ctx, h, m) // middleware and error handler: middleware.go
 }
 
 // outcome turns what a handler returned into the completion to record.

@@ -41,6 +41,7 @@ type Queue struct {
 	callbacks callback.Registry[Callback]
 	cbPool    *callback.Pool
 	waiters   waiters
+	mw        middlewares // handler and send middleware, outcome observers: middleware.go
 	processed atomic.Int64
 	lock      *dirLock // the directory's shared lock (SQLite queues)
 	bgCancel  context.CancelFunc

@@ -46,7 +46,8 @@ func (q *Queue) SendBatch(ctx context.Context, ms []*Message, cb Callback) ([]st
 			q.callbacks.Add(m.ID, cb) // before the insert: the message may finish at once
 		}
 	}
-	if err := q.insert(ctx, rows, cb != nil); err != nil {
+	store := func(ctx context.Context, rows []*Message) error { return q.insert(ctx, rows, cb != nil) }
+	if err := q.sendThrough(ctx, rows, store); err != nil { // send middleware: middleware.go
 		if cb != nil {
 			for _, id := range ids {
 				q.callbacks.Take(id)
@@ -70,7 +71,10 @@ func (q *Queue) SendTx(ctx context.Context, tx *sql.Tx, ms ...*Message) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	if err := q.shards[0].InsertTx(ctx, tx, driver.InsertParams{Messages: rows}); err != nil {
+	store := func(ctx context.Context, rows []*Message) error {
+		return q.shards[0].InsertTx(ctx, tx, driver.InsertParams{Messages: rows})
+	}
+	if err := q.sendThrough(ctx, rows, store); err != nil { // send middleware: middleware.go
 		return nil, err
 	}
 	ids := make([]string, len(rows))
