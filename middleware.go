@@ -177,8 +177,7 @@ func recoverPanic(result *any, err *error) {
 // reportError tells Config.ErrorHandler of a failed attempt.
 func (q *Queue) reportError(ctx context.Context, m *Message, err error) {
 	eh := q.cfg.ErrorHandler
-	var again *runAgainError
-	if eh == nil || err == nil || errors.As(err, &again) {
+	if eh == nil || err == nil || IsRunAgain(err) {
 		return
 	}
 	defer func() {
@@ -228,4 +227,11 @@ func checkedSend(rows []*Message, store SendFunc) SendFunc {
 		}
 		return store(ctx, ms)
 	}
+}
+
+// IsRunAgain reports whether err is (or wraps) a RunAgainAfter: not a
+// failure, for middleware that tells failures apart.
+func IsRunAgain(err error) bool {
+	var again *runAgainError
+	return errors.As(err, &again)
 }
