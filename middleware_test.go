@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -373,5 +374,27 @@ func TestQueue_OnOutcomeTellsRecordedStatuses(t *testing.T) {
 	}
 	if !slices.Equal(got[bad], []queuesqlite.Status{queuesqlite.StatusRetrying, queuesqlite.StatusFailed}) {
 		t.Fatalf("bad: %v", got[bad])
+	}
+}
+
+// TestQueue_ErrorHandlerPanicIsContained: a panicking error handler is
+// logged and the attempt's outcome stays what the handler returned.
+func TestQueue_ErrorHandlerPanicIsContained(t *testing.T) {
+	t.Parallel()
+	logs := &logCapture{}
+	cfg := fast()
+	cfg.Logger = slog.New(logs)
+	cfg.ErrorHandler = func(context.Context, *queuesqlite.Message, error) { panic("in error handler") }
+	q, _ := setup(t, cfg)
+	q.Handle("job", func(ctx context.Context, m *queuesqlite.Message) (any, error) {
+		return nil, fmt.Errorf("plain failure: %w", queuesqlite.ErrSkipRetry)
+	}, nil)
+	start(t, q)
+	m := wait(t, q, send(t, q, queuesqlite.NewMessage("job", 1), nil))
+	if m.Status != queuesqlite.StatusFailed || !strings.Contains(m.LastError, "plain failure") || strings.Contains(m.LastError, "panic") {
+		t.Fatalf("message %s %q", m.Status, m.LastError)
+	}
+	if !logs.has("error handler panicked") {
+		t.Fatalf("the panic was not logged: %v", logs.msgs)
 	}
 }

@@ -39,6 +39,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,7 +94,13 @@ type destMetrics struct {
 	sent     prometheus.Counter
 	duration prometheus.Observer
 	wait     prometheus.Observer
+	attempts [statusSlots]atomic.Pointer[prometheus.Counter] // by status, resolved on first use
+	finished [statusSlots]atomic.Pointer[prometheus.Counter]
 }
+
+// statusSlots bounds the statuses kept resolved per destination; a status
+// beyond them (added later) is looked up each time.
+const statusSlots = int(queuesqlite.StatusScheduled) + 1
 
 // New builds q's collector and installs its middleware and outcome
 // observer on q (Queue.UseSend, Queue.UseHandler, Queue.OnOutcome): call it
@@ -207,11 +214,29 @@ func (c *Collector) HandlerMiddleware(next queuesqlite.HandlerFunc) queuesqlite.
 
 // observe counts a recorded outcome.
 func (c *Collector) observe(m *queuesqlite.Message, s queuesqlite.Status) {
-	outcome := s.String()
-	c.attempts.WithLabelValues(m.Destination, outcome).Inc()
-	if s.Terminal() {
-		c.finished.WithLabelValues(m.Destination, outcome).Inc()
+	if s < 0 || int(s) >= statusSlots {
+		c.attempts.WithLabelValues(m.Destination, s.String()).Inc()
+		if s.Terminal() {
+			c.finished.WithLabelValues(m.Destination, s.String()).Inc()
+		}
+		return
 	}
+	dm := c.dest(m.Destination)
+	resolved(&dm.attempts[s], c.attempts, m.Destination, s).Inc()
+	if s.Terminal() {
+		resolved(&dm.finished[s], c.finished, m.Destination, s).Inc()
+	}
+}
+
+// resolved returns vec's counter for destination and status, resolving
+// the labels once.
+func resolved(slot *atomic.Pointer[prometheus.Counter], vec *prometheus.CounterVec, dest string, s queuesqlite.Status) prometheus.Counter {
+	if p := slot.Load(); p != nil {
+		return *p
+	}
+	ctr := vec.WithLabelValues(dest, s.String())
+	slot.Store(&ctr)
+	return ctr
 }
 
 // dest returns a destination's resolved metrics.
