@@ -132,6 +132,15 @@ type Config struct {
 	// the wall clock with it. Default time.Now, or the database's time
 	// when the driver implements driver.Clock (see New).
 	Clock func() time.Time
+	// HandlerMiddleware wraps every handler, the first outermost; more can
+	// be added with Queue.UseHandler. Default none.
+	HandlerMiddleware []HandlerMiddleware
+	// SendMiddleware wraps every Send, SendBatch and SendTx, the first
+	// outermost; more can be added with Queue.UseSend. Default none.
+	SendMiddleware []SendMiddleware
+	// ErrorHandler is told of every failed attempt and every panic (as a
+	// *PanicError). Default none.
+	ErrorHandler ErrorHandlerFunc
 }
 
 // Retention says how long finished messages are kept before cleanup deletes

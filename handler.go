@@ -115,7 +115,7 @@ func (q *Queue) invoke(ctx context.Context, m *Message) (any, error) {
 		ctx, cancel = context.WithTimeoutCause(ctx, h.opts.Timeout, &timeoutCause{h.name, h.opts.Timeout})
 		defer cancel()
 	}
-	return h.fn(ctx, m)
+	return q.runHandler(ctx, h, m) // middleware and error handler: middleware.go
 }
 
 // timeoutCause is the cause of a handler context whose Timeout passed: it

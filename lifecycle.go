@@ -312,6 +312,7 @@ func (q *Queue) afterComplete(r *runState, items []*complete.Item, err error) {
 			continue
 		}
 		q.processed.Add(1)
+		q.observeOutcome(it) // OnOutcome: observe.go
 		switch s := it.C.Status; {
 		case s.Terminal():
 			q.finished(finishedCopy(it.Msg, &it.C))

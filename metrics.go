@@ -12,3 +12,15 @@ func (q *Queue) WriteTransactions() int64 {
 	}
 	return n
 }
+
+// WriteOps returns the storage calls (a Send, a claim, a batch of outcomes,
+// a maintenance step) that the transactions counted by WriteTransactions
+// carried, summed over the shards. WriteOps / WriteTransactions is the mean
+// size of a group commit.
+func (q *Queue) WriteOps() int64 {
+	var n int64
+	for _, db := range q.sqlite {
+		n += db.WriteOps()
+	}
+	return n
+}

@@ -42,6 +42,7 @@ type Queue struct {
 	callbacks callback.Registry[Callback]
 	cbPool    *callback.Pool
 	waiters   waiters
+	mw        middlewares // handler and send middleware, outcome observers: middleware.go
 	processed atomic.Int64
 	abandoned abandonCounters
 	// unhandledLogged holds the destinations already logged as handled by

@@ -65,7 +65,8 @@ func (q *Queue) sendBatch(ctx context.Context, ms []*Message, cb Callback) ([]Se
 			return nil, fmt.Errorf("message %d: id %q: %w: a message with this id waits for its callback in this process", i, m.ID, ErrDuplicate)
 		}
 	}
-	if err := q.insert(ctx, rows, cb != nil, u); err != nil {
+	store := func(ctx context.Context, rows []*Message) error { return q.insert(ctx, rows, cb != nil, u) }
+	if err := q.sendThrough(ctx, rows, store); err != nil { // send middleware: middleware.go
 		if cb != nil {
 			q.takeCallbacks(ids)
 		}
@@ -98,7 +99,10 @@ func (q *Queue) SendTx(ctx context.Context, tx *sql.Tx, ms ...*Message) ([]strin
 	if err := q.homeZeroIDs(ms, rows); err != nil {
 		return nil, err
 	}
-	if err := q.shards[0].InsertTx(ctx, tx, driver.InsertParams{Messages: rows, MaxAttemptsDefault: q.cfg.MaxAttempts}); err != nil {
+	store := func(ctx context.Context, rows []*Message) error {
+		return q.shards[0].InsertTx(ctx, tx, driver.InsertParams{Messages: rows, MaxAttemptsDefault: q.cfg.MaxAttempts})
+	}
+	if err := q.sendThrough(ctx, rows, store); err != nil { // send middleware: middleware.go
 		return nil, err
 	}
 	ids := make([]string, len(rows))

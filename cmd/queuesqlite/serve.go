@@ -97,9 +97,12 @@ func runServe(cmd *cobra.Command, o *serveOpts) error {
 	defer q.Close()
 	api := httpapi.New(q, &httpapi.Options{Token: o.token, ReadOnlyToken: o.readOnlyToken,
 		MaxBody: o.maxBody, MaxWait: o.maxWait.d, Logger: logger})
-	var h http.Handler = api
+	h, err := withMetrics(api, q) // /metrics: serve_metrics.go
+	if err != nil {
+		return err
+	}
 	if o.token == "" && o.readOnlyToken == "" {
-		h = httpapi.LoopbackHostOnly(api)
+		h = httpapi.LoopbackHostOnly(h)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: serveHeaderTimeout, ReadTimeout: serveReadTimeout,
 		WriteTimeout: o.maxWait.d + serveWriteSlack, IdleTimeout: serveIdleTimeout, MaxHeaderBytes: serveMaxHeader,

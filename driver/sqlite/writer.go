@@ -73,6 +73,7 @@ type writer struct {
 	logger    *slog.Logger
 	changes   chan struct{}
 	commits   atomic.Int64 // committed transactions, for WriteTransactions
+	committed atomic.Int64 // ops in those transactions, for WriteOps (helper obs)
 	quit      chan struct{}
 	done      chan struct{}
 	closing   atomic.Bool  // stop has begun: the lock is no longer waited for
@@ -457,6 +458,7 @@ func (w *writer) commit(batch []*op, began bool, beginErr error) {
 		}
 		if err == nil {
 			w.commits.Add(1)
+			w.committed.Add(int64(len(batch))) // WriteOps (helper obs)
 			if w.lowSpace {
 				w.makeRoom(true) // space came back: empty the log before it eats it again
 			}
