@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // dirLock is an advisory lock on the queue directory's queue.lock file:
@@ -42,14 +43,42 @@ func lockDirMode(dir string, exclusive bool, mode os.FileMode) (*dirLock, error)
 	if exclusive {
 		how = syscall.LOCK_EX
 	}
-	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
+	if err := flockSoon(f, how); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errDirBusy
-		}
-		return nil, fmt.Errorf("lock queue directory: %w", err)
+		return nil, err
 	}
 	return &dirLock{f: f}, nil
+}
+
+// lockBusyPatience is how long a lock that is held elsewhere is tried again
+// before the directory is reported busy. A lock is tied to its open file,
+// which a child process forked at that moment shares until it execs, so a
+// lock just released (a queue just closed, a reshard just done) can linger
+// for a few milliseconds; a reshard that is really running holds it far
+// longer.
+const lockBusyPatience = 2 * time.Second
+
+// lockRetryPause is the pause between two tries of a busy lock.
+const lockRetryPause = 10 * time.Millisecond
+
+// flockSoon takes the lock (how: LOCK_SH or LOCK_EX) without blocking,
+// trying again for lockBusyPatience while another holder has it; then it
+// returns errDirBusy.
+func flockSoon(f *os.File, how int) error {
+	deadline := time.Now().Add(lockBusyPatience)
+	for {
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			return fmt.Errorf("lock queue directory: %w", err)
+		}
+		if time.Now().After(deadline) {
+			return errDirBusy
+		}
+		time.Sleep(lockRetryPause)
+	}
 }
 
 func (l *dirLock) unlock() {
@@ -74,12 +103,9 @@ func lockDirReadOnly(dir string) (*dirLock, error) {
 	case err != nil:
 		return nil, fmt.Errorf("lock queue directory: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+	if err := flockSoon(f, syscall.LOCK_SH); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errDirBusy
-		}
-		return nil, fmt.Errorf("lock queue directory: %w", err)
+		return nil, err
 	}
 	return &dirLock{f: f}, nil
 }
