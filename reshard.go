@@ -76,6 +76,8 @@ type resharder struct {
 	now   time.Time // the time of the routes it writes
 	opts  *sqlite.Options
 	files map[int]*sqlite.DB
+
+	examined, total int // messages looked at, of all there are (progress)
 }
 
 func (r *resharder) file(ctx context.Context, i int) (*sqlite.DB, error) {
@@ -122,6 +124,10 @@ func (r *resharder) run(ctx context.Context) (*ReshardResult, error) {
 			return res, fmt.Errorf("reshard: clearing id routes of shard %d (run it again to resume): %w", i, err)
 		}
 	}
+	if r.total, err = r.count(ctx, span); err != nil {
+		return res, fmt.Errorf("reshard: counting messages (run it again to resume): %w", err)
+	}
+	reshardProgress(ctx, 0, r.total)
 	for i := range span {
 		n, err := r.moveOut(ctx, i)
 		res.Moved += n
@@ -137,7 +143,29 @@ func (r *resharder) run(ctx context.Context) (*ReshardResult, error) {
 	if res.Total, err = r.finish(ctx, first, span); err != nil {
 		return res, err
 	}
+	reshardProgress(ctx, r.total, r.total)
 	return res, nil
+}
+
+// count returns how many messages the first span files hold.
+func (r *resharder) count(ctx context.Context, span int) (int, error) {
+	total := 0
+	for i := range span {
+		db, err := r.file(ctx, i)
+		if err != nil {
+			return 0, err
+		}
+		st, err := db.Stats(ctx)
+		if err != nil {
+			return 0, err
+		}
+		for _, byStatus := range st.Counts {
+			for _, n := range byStatus {
+				total += n
+			}
+		}
+	}
+	return total, nil
 }
 
 // plan reads the current count and records the target, or picks up an
@@ -202,6 +230,10 @@ func (r *resharder) moveOut(ctx context.Context, i int) (int, error) {
 		if err != nil {
 			return moved, err
 		}
+		// A file receiving messages is examined after them, so the count
+		// can pass the total; the display stops at it.
+		r.examined = min(r.examined+len(ms), r.total)
+		reshardProgress(ctx, r.examined, r.total)
 	}
 }
 

@@ -35,9 +35,10 @@ type work struct{ desc, unit string }
 
 // The kinds of work shown with progress.
 var (
-	workRunning   = work{"running", "msg"}
-	workRequeuing = work{"requeuing", "msg"}
-	workCleanup   = work{"cleaning up", "shard"}
+	workRunning    = work{"running", "msg"}
+	workRequeuing  = work{"requeuing", "msg"}
+	workCleanup    = work{"cleaning up", "shard"}
+	workResharding = work{"resharding", "msg"}
 )
 
 // trackProgressOf is trackProgress for the work w.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sync"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -41,7 +43,7 @@ func runReshard(cmd *cobra.Command, to int) error {
 	if _, err := os.Stat(queuesqlite.ShardPath(dir, 0)); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no queue in %s (%s not found); check --dir", dir, queuesqlite.ShardPath(dir, 0))
 	}
-	res, err := queuesqlite.Reshard(cmd.Context(), dir, to, nil)
+	res, err := reshardWithProgress(cmd, dir, to)
 	if err != nil {
 		return err
 	}
@@ -52,6 +54,39 @@ func runReshard(cmd *cobra.Command, to int) error {
 	fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %d -> %d %s, moved %d of %d messages\n",
 		verb, dir, res.From, res.To, plural(res.To, "shard"), res.Moved, res.Total)
 	return nil
+}
+
+// reshardWithProgress runs Reshard, showing the messages it has gone
+// through on stderr: a bar on a terminal, lines otherwise. The display
+// starts once Reshard has counted the messages.
+func reshardWithProgress(cmd *cobra.Command, dir string, to int) (*queuesqlite.ReshardResult, error) {
+	var examined, total atomic.Int64
+	counted := make(chan struct{})
+	var once sync.Once
+	ctx := queuesqlite.WithReshardProgress(cmd.Context(), func(n, of int) {
+		examined.Store(int64(n))
+		total.Store(int64(of))
+		once.Do(func() { close(counted) })
+	})
+	var (
+		res *queuesqlite.ReshardResult
+		err error
+	)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		res, err = queuesqlite.Reshard(ctx, dir, to, nil)
+	}()
+	select {
+	case <-counted:
+		perr := trackProgressOf(cmd.Context(), cmd.ErrOrStderr(), false, total.Load(), workResharding, examined.Load, finished)
+		<-finished
+		if err == nil {
+			err = perr
+		}
+	case <-finished: // refused before it began
+	}
+	return res, err
 }
 
 // plural returns word, with an s unless n is 1.

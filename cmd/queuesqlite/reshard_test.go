@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/queue-sqlite/queuesqlite"
@@ -25,7 +26,15 @@ func TestReshard(t *testing.T) {
 	fails(t, "stop every process", "reshard", "--dir", dir, "--to", "3")
 	closeQ()
 
-	out := ok(t, "reshard", "--dir", dir, "--to", "3")
+	r := cli(t, "reshard", "--dir", dir, "--to", "3")
+	if r.code != 0 {
+		t.Fatalf("reshard: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	// Not on a terminal, the progress is plain lines on stderr ending at the total.
+	if !strings.HasSuffix(r.stderr, "progress: 200/200 done (100%)\n") || strings.Contains(r.stderr, "\r") {
+		t.Errorf("reshard progress on stderr, want plain lines ending at 200/200:\n%q", r.stderr)
+	}
+	out := r.stdout
 	m := regexp.MustCompile(`^resharded .*: 1 -> 3 shards, moved (\d+) of 200 messages\n$`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("reshard output:\n%s", out)
