@@ -12,7 +12,7 @@ import (
 // look-up of a key and the insert that follows it run under the file's
 // write lock: no other connection or process can store the key between
 // the two. The partial UNIQUE index on unique_key is the backstop; the
-// trigger of migration 0007 releases a key when its message leaves the
+// trigger of migration 0006 releases a key when its message leaves the
 // statuses in which it blocks.
 
 const (
