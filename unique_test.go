@@ -303,3 +303,21 @@ func BenchmarkSendUnique(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// A key blocks by its message's status at the time of the look-up: a
+// cancelled message that is requeued (Retry) is pending again, and its key
+// blocks again.
+func TestSendUnique_RequeuedMessageBlocksAgain(t *testing.T) {
+	q, _ := setup(t, fast())
+	ctx := context.Background()
+	first := sendU(t, q, uniqueMsg("job", "k", "x"))
+	if _, err := q.Cancel(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Retry(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if again := sendU(t, q, uniqueMsg("job", "k", "x")); !again.Duplicate || again.ID != first.ID {
+		t.Errorf("the requeued message's key did not block: %+v (first %s)", again, first.ID)
+	}
+}

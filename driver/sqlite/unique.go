@@ -11,13 +11,15 @@ import (
 // Unique messages. The writer's transactions are BEGIN IMMEDIATE, so the
 // look-up of a key and the insert that follows it run under the file's
 // write lock: no other connection or process can store the key between
-// the two. The partial UNIQUE index on unique_key is the backstop; the
-// trigger of migration 0006 releases a key when its message leaves the
-// statuses in which it blocks.
+// the two, and a batch's later messages see its earlier ones. A key blocks
+// while a message holding it is in one of its unique_states: the look-up
+// reads the status, so nothing has to release a key when a message moves
+// on (and a message requeued into a blocking status blocks again).
 
 const (
-	// sqlUniqueHolder finds the message holding a key.
-	sqlUniqueHolder = `SELECT id FROM messages WHERE unique_key = ?1`
+	// sqlUniqueHolder finds a message whose key blocks: it holds the key
+	// and its status is one of its blocking states.
+	sqlUniqueHolder = `SELECT id FROM messages WHERE unique_key = ?1 AND ((unique_states >> status) & 1) = 1 LIMIT 1`
 	// sqlInsertUnique is sqlInsert with the message's key (?17, NULL for
 	// none) and blocking states (?18).
 	sqlInsertUnique = `INSERT INTO messages (id, type, status, destination, source, content, priority,
