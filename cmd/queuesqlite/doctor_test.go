@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"os"
 	"regexp"
 	"strings"
@@ -25,10 +26,14 @@ func TestDoctor_Healthy(t *testing.T) {
 }
 
 // zeroHeader writes zeros over the first 100 bytes (the SQLite header) of
-// a closed queue's shard file.
+// a closed queue's shard file. The write-ahead log is folded into the file
+// first: a log left behind (a reader still open while the queue closed)
+// holds a newer copy of page 1, which SQLite would read instead of the
+// zeroed one, and the damage would go unseen.
 func zeroHeader(t *testing.T, dir string, shard int) string {
 	t.Helper()
 	path := queuesqlite.ShardPath(dir, shard)
+	foldLog(t, path)
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +45,27 @@ func zeroHeader(t *testing.T, dir string, shard int) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// foldLog checkpoints the file's write-ahead log into it and closes, so no
+// log is left beside it.
+func foldLog(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var busy, frames, done int
+	if err := db.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil || busy != 0 {
+		t.Fatalf("checkpoint %s: busy %d, %v", path, busy, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		t.Fatalf("%s-wal still holds %d bytes", path, fi.Size())
+	}
 }
 
 func TestDoctor_ZeroedHeader(t *testing.T) {
