@@ -1,12 +1,14 @@
 package tests
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -233,4 +235,27 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// startRacer is the start of a child that races others: it reads the
+// role's spec into spec, opens the queue in dir(), says "ready" and waits
+// for "go" on stdin. On failure it says why and returns a nil queue and the
+// exit code.
+func startRacer(spec any, dir func() string) (*queuesqlite.Queue, int) {
+	if err := readSpec(spec); err != nil {
+		say("error spec: %v", err)
+		return nil, 2
+	}
+	q, err := queuesqlite.Open(dir(), &queuesqlite.Config{Logger: childLogger()})
+	if err != nil {
+		say("error open: %v", err)
+		return nil, 1
+	}
+	say("ready")
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		say("error stdin: %v", err)
+		q.Close()
+		return nil, 1
+	}
+	return q, 0
 }

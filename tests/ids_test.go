@@ -1,11 +1,9 @@
 package tests
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -92,21 +90,11 @@ func TestIDs_TwoProcessesRaceForTheSameIDs(t *testing.T) {
 // "sent <id>", "dup <id>" or "error <text>" for each, then "done".
 func idSenderRole() int {
 	var spec idRaceSpec
-	if err := readSpec(&spec); err != nil {
-		say("error spec: %v", err)
-		return 2
-	}
-	q, err := queuesqlite.Open(spec.Dir, &queuesqlite.Config{Logger: childLogger()})
-	if err != nil {
-		say("error open: %v", err)
-		return 1
+	q, code := startRacer(&spec, func() string { return spec.Dir })
+	if q == nil {
+		return code
 	}
 	defer q.Close()
-	say("ready")
-	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
-		say("error stdin: %v", err)
-		return 1
-	}
 	const senders = 8
 	var wg sync.WaitGroup
 	for g := range senders {

@@ -1,10 +1,8 @@
 package tests
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -118,21 +116,11 @@ func TestUnique_EightProcessesSendTheSameKeys(t *testing.T) {
 // then "done".
 func uniqueSenderRole() int {
 	var spec uniqueRaceSpec
-	if err := readSpec(&spec); err != nil {
-		say("error spec: %v", err)
-		return 2
-	}
-	q, err := queuesqlite.Open(spec.Dir, &queuesqlite.Config{Logger: childLogger()})
-	if err != nil {
-		say("error open: %v", err)
-		return 1
+	q, code := startRacer(&spec, func() string { return spec.Dir })
+	if q == nil {
+		return code
 	}
 	defer q.Close()
-	say("ready")
-	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
-		say("error stdin: %v", err)
-		return 1
-	}
 	const senders = 4
 	var wg sync.WaitGroup
 	for g := range senders {
