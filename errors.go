@@ -31,6 +31,7 @@ var (
 // with the attempt.
 var (
 	ErrStopping       = queuetype.ErrStopping       // the queue is stopping; the attempt is not charged
+	ErrForeignTx      = queuetype.ErrForeignTx      // SendTx was given a transaction of another database
 	ErrHandlerTimeout = queuetype.ErrHandlerTimeout // HandlerOpts.Timeout passed; matches context.DeadlineExceeded
 	// ErrLeaseLost (above) is the cause when the worker lost the message's lease.
 )

@@ -43,7 +43,9 @@ type Driver interface {
 	Insert(ctx context.Context, p InsertParams) error
 	// InsertTx stores new messages inside the caller's transaction on this
 	// shard's database; they exist if and only if that transaction commits.
-	InsertTx(ctx context.Context, tx Execer, p InsertParams) error
+	// A transaction of another database fails with ErrForeignTx, and one
+	// of a type the driver cannot use with ErrInvalidArgument.
+	InsertTx(ctx context.Context, tx Tx, p InsertParams) error
 
 	// Claim takes up to Max ready messages for the given destinations, highest
 	// priority first and in send order within a priority, leases them to
@@ -119,7 +121,9 @@ type Driver interface {
 	Check(ctx context.Context) error
 
 	// Changes signals (coalesced) when another connection or process has
-	// changed the shard, so the queue can look for new work or results.
+	// changed the shard, so the queue can look for new work or results. A
+	// driver that also implements TopicWatcher says what changed instead;
+	// the queue then does not read Changes.
 	Changes() <-chan struct{}
 	// Close releases the shard. Calls after Close fail with ErrClosed.
 	Close() error
@@ -139,9 +143,74 @@ type Clock interface {
 	Now(ctx context.Context) (time.Time, error)
 }
 
-// Execer runs statements inside a caller's transaction. *sql.Tx implements it.
-type Execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+// Tx is an application's transaction handed through the queue to the
+// driver (SendTx, SetListenDataTx). Every backend accepts a *sql.Tx begun
+// on its database; a backend may accept its native transaction type as well
+// (the PostgreSQL driver takes a pgx.Tx). A value of a type the driver
+// cannot use fails with ErrInvalidArgument, a transaction on another
+// database with ErrForeignTx: the driver checks, inside the transaction,
+// that it runs on the driver's own store, before it writes anything.
+type Tx = any
+
+// ErrForeignTx is returned for a transaction that belongs to another
+// database than the driver's store.
+var ErrForeignTx = queuetype.ErrForeignTx
+
+// AppDB is implemented by drivers that hand out a database/sql pool on
+// their store, for the application's own tables: a transaction begun on it
+// is a Tx the driver accepts.
+type AppDB interface {
+	AppDB() (*sql.DB, error)
+}
+
+// TxRunner is implemented by drivers that run an application transaction
+// on their store themselves (for example waiting for a busy single-writer
+// file without failing): fn's transaction commits when fn returns nil.
+type TxRunner interface {
+	InAppTx(ctx context.Context, fn func(*sql.Tx) error) error
+}
+
+// TopicKind says what a change signal is about.
+type TopicKind uint8
+
+// The topics of change signals.
+const (
+	// TopicAny means "something changed": every waiter looks.
+	TopicAny TopicKind = iota
+	// TopicWork: messages became ready; Key is their destination.
+	TopicWork
+	// TopicFinished: messages reached a terminal status; Key is their
+	// callback owner ("" for messages without one).
+	TopicFinished
+	// TopicListen: listen data changed (a change was logged); Key is "".
+	TopicListen
+)
+
+// Topic names what a change signal is about. A Key of "" in a signal
+// matches every key of its kind.
+type Topic struct {
+	Kind TopicKind
+	Key  string
+}
+
+// TopicWatcher is implemented by drivers that know what other handles
+// changed (PostgreSQL's LISTEN/NOTIFY), so each waiter of the queue wakes
+// only for its own kind of change, not for every write of every host.
+//
+// Contract: after a commit through any handle that makes messages ready
+// (insert, promote, requeue, rescue, a retry or release), the watchers of
+// every other handle get a TopicWork signal for each destination touched;
+// after one that finishes messages, a TopicFinished signal for each
+// callback owner touched; after a listen change, a TopicListen signal.
+// Signals may coalesce, and a Key of "" may stand for any key of its kind;
+// a signal with a Key names a destination or owner a commit touched. A
+// signal never arrives before its commit is visible, and the signals of
+// one handle's commits arrive in commit order. The conformance suite
+// checks this with two handles (drivertest, Topics).
+type TopicWatcher interface {
+	// WatchTopics calls fn with each signal until ctx ends. It returns
+	// when ctx ends. fn must not block.
+	WatchTopics(ctx context.Context, fn func(Topic))
 }
 
 // InsertParams holds messages to insert. Every message must have its ID,

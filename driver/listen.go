@@ -2,7 +2,6 @@ package driver
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/queuetype"
@@ -37,7 +36,7 @@ type ListenStore interface {
 	// the value was equal (nothing is written).
 	SetListen(ctx context.Context, p SetListenParams) (*queuetype.Change, error)
 	// SetListenTx does the same inside the caller's transaction.
-	SetListenTx(ctx context.Context, tx Querier, p SetListenParams) (*queuetype.Change, error)
+	SetListenTx(ctx context.Context, tx Tx, p SetListenParams) (*queuetype.Change, error)
 	// GetListen returns one key, or ErrNotFound.
 	GetListen(ctx context.Context, key string) (*queuetype.ListenEntry, error)
 	// ListListen returns the keys starting with prefix, in key order.
@@ -70,12 +69,6 @@ type ListenStore interface {
 	PruneListenChanges(ctx context.Context, p PruneParams) (int, error)
 	// ListenGroups describes every listener group.
 	ListenGroups(ctx context.Context) ([]ListenGroup, error)
-}
-
-// Querier runs statements inside a caller's transaction. *sql.Tx implements it.
-type Querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // SetListenParams sets (Value non-nil) or deletes (Value nil) a key.

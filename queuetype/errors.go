@@ -47,6 +47,10 @@ var (
 	// cancelled because the queue is stopping and the stop deadline passed;
 	// the attempt is given back, not charged.
 	ErrStopping = errors.New("queue is stopping")
+	// ErrForeignTx: a transaction handed to SendTx or SetListenDataTx
+	// belongs to another database than the queue's store. Nothing was
+	// written. Drivers wrap ErrInvalidArgument with it.
+	ErrForeignTx = errors.New("transaction belongs to another database")
 	// ErrHandlerTimeout is the cause (context.Cause) of a handler's context
 	// cancelled because its HandlerOpts.Timeout passed. It also matches
 	// context.DeadlineExceeded with errors.Is.

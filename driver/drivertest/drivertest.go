@@ -28,6 +28,10 @@ type Harness struct {
 	// another process or host would, and registers its cleanup with t. Nil
 	// when the backend cannot: the multi-handle tests are then skipped.
 	Reopen func(t *testing.T) driver.Driver
+	// BeginNative, when set, starts a transaction of the backend's native
+	// type (for PostgreSQL a pgx.Tx) on the same database; end commits it
+	// (true) or rolls it back.
+	BeginNative func(ctx context.Context) (tx driver.Tx, end func(commit bool) error, err error)
 }
 
 // OpenFunc opens a fresh, empty shard for one test and registers its cleanup
@@ -54,6 +58,8 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("MaxAttempts", func(t *testing.T) { testMaxAttempts(t, open) })
 	t.Run("TwoHandles", func(t *testing.T) { testTwoHandles(t, open) })
 	t.Run("Leader", func(t *testing.T) { testLeader(t, open) })
+	t.Run("Tx", func(t *testing.T) { testTx(t, open) })
+	t.Run("Topics", func(t *testing.T) { testTopics(t, open) })
 }
 
 // newMsg returns a pending message ready to insert, created at t0 + seq ms.

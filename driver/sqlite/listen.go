@@ -32,8 +32,12 @@ func (d *DB) SetListen(ctx context.Context, p qdriver.SetListenParams) (*queuety
 }
 
 // SetListenTx implements driver.ListenStore.
-func (d *DB) SetListenTx(ctx context.Context, tx qdriver.Querier, p qdriver.SetListenParams) (*queuetype.Change, error) {
-	change, err := setListen(txRunner{ctx, tx}, p)
+func (d *DB) SetListenTx(ctx context.Context, tx qdriver.Tx, p qdriver.SetListenParams) (*queuetype.Change, error) {
+	q, err := d.checkTx(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	change, err := setListen(txRunner{ctx, q}, p)
 	return change, d.wrap("set listen data", err)
 }
 
@@ -321,7 +325,7 @@ func (r writerRunner) rows(query string, args ...any) ([][]driver.Value, error) 
 // txRunner runs statements in an application's transaction.
 type txRunner struct {
 	ctx context.Context
-	tx  qdriver.Querier
+	tx  querier
 }
 
 func (r txRunner) exec(query string, args ...any) (int64, error) {

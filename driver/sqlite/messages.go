@@ -50,27 +50,55 @@ func (d *DB) Insert(ctx context.Context, p qdriver.InsertParams) error {
 	return d.wrap("insert", err)
 }
 
-// InsertTx implements driver.Driver.
-func (d *DB) InsertTx(ctx context.Context, tx qdriver.Execer, p qdriver.InsertParams) error {
-	err := insertAll(p, func(args []any) (int64, error) {
-		res, err := tx.ExecContext(ctx, sqlInsert, args...)
+// InsertTx implements driver.Driver. tx must be a *sql.Tx (or anything
+// with ExecContext and QueryContext) begun on this file.
+func (d *DB) InsertTx(ctx context.Context, tx qdriver.Tx, p qdriver.InsertParams) error {
+	q, err := d.checkTx(ctx, tx)
+	if err != nil {
+		return err
+	}
+	err = insertAll(p, func(args []any) (int64, error) {
+		res, err := q.ExecContext(ctx, sqlInsert, args...)
 		if err != nil {
 			return 0, err
 		}
 		return res.LastInsertId()
 	})
-	if isNoMessagesTable(err) {
-		return fmt.Errorf("%w: insert into the caller's transaction: it is not on the queue's database %s "+
-			"(begin it on the queue's DB() pool): %v", queuetype.ErrInvalidArgument, d.path, err)
-	}
 	return d.wrap("insert", err)
+}
+
+// querier runs statements inside a caller's transaction. *sql.Tx
+// implements it.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// checkTx checks that a caller's transaction is one this driver can use,
+// and that it runs on this file: it reads the store id inside it.
+func (d *DB) checkTx(ctx context.Context, tx qdriver.Tx) (querier, error) {
+	q, ok := tx.(querier)
+	if !ok || q == nil {
+		return nil, fmt.Errorf("%w: the SQLite driver takes a *sql.Tx, not %T", queuetype.ErrInvalidArgument, tx)
+	}
+	var id string
+	err := q.QueryRowContext(ctx, sqlMetaGet, metaStoreID).Scan(&id)
+	if err == nil && id == d.storeID {
+		return q, nil
+	}
+	if err != nil && !isNoMessagesTable(err) && !errors.Is(err, sql.ErrNoRows) {
+		return nil, d.wrap("check the caller's transaction", err)
+	}
+	return nil, fmt.Errorf("%w (%w): the caller's transaction is not on the queue's file %s "+
+		"(begin it on the queue's DB() pool)", queuetype.ErrForeignTx, queuetype.ErrInvalidArgument, d.path)
 }
 
 // isNoMessagesTable reports the error of a statement run on a database that
 // has no queue in it.
 func isNoMessagesTable(err error) bool {
 	var se sqlite3.Error
-	return errors.As(err, &se) && se.Code == sqlite3.ErrError && strings.Contains(se.Error(), "no such table: messages")
+	return errors.As(err, &se) && se.Code == sqlite3.ErrError && strings.Contains(se.Error(), "no such table")
 }
 
 func insertAll(p qdriver.InsertParams, exec func([]any) (int64, error)) error {

@@ -14,6 +14,8 @@
 package sqlite
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"context"
 	"database/sql"
 	sqldriver "database/sql/driver"
@@ -121,6 +123,9 @@ type DB struct {
 	read  *sql.DB
 	appMu sync.Mutex
 	app   *sql.DB // lazily opened pool for the application's transactions
+	// storeID names this file's store in its metadata, so a caller's
+	// transaction can be checked to run on this file (see checkTx).
+	storeID string
 	// immutable: opened read-only with no write-ahead log beside the file,
 	// so SQLite is told the file cannot change (see readOnlyImmutable).
 	immutable bool
@@ -172,7 +177,28 @@ func Open(ctx context.Context, path string, opts *Options) (*DB, error) {
 	}
 	d.read.SetMaxOpenConns(o.ReadConns)
 	d.read.SetMaxIdleConns(o.ReadConns)
+	if err := d.initStoreID(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
+}
+
+// metaStoreID is the metadata key of the file's store id.
+const metaStoreID = "store_id"
+
+// initStoreID reads the file's store id, recording a new one in a file
+// that has none (read-only handles only read it).
+func (d *DB) initStoreID(ctx context.Context) error {
+	id, ok, err := d.Meta(ctx, metaStoreID)
+	if err != nil || ok || d.opts.ReadOnly {
+		d.storeID = id
+		return err
+	}
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	d.storeID, err = d.InitMeta(ctx, metaStoreID, hex.EncodeToString(b))
+	return err
 }
 
 // How much Open checks, and why. Open must refuse a damaged file (rather
