@@ -3,13 +3,9 @@ package queuesqlite
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
-	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
 )
 
 // CleanupResult reports what Cleanup did.
@@ -70,47 +66,4 @@ func (q *Queue) Check(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// FileCheck is the verdict on one shard file of a queue directory.
-type FileCheck struct {
-	Shard int
-	Path  string
-	Err   error // nil when the file is sound; wraps ErrCorrupt when damaged
-}
-
-// CheckDir checks every shard file of the queue in dir on its own, without
-// opening the queue: each file is opened read-only (which reads its header
-// and schema; nothing is created or written, so it works on a read-only
-// file system) and given a full integrity check. Unlike Open, which stops at the
-// first damaged file, it reports on all of them. It fails only when dir
-// holds no queue.
-func CheckDir(ctx context.Context, dir string) ([]FileCheck, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "queue_shard_*.db"))
-	if err != nil {
-		return nil, err
-	}
-	if len(paths) == 0 {
-		return nil, fmt.Errorf("check %s: no queue there (%s not found): %w", dir, ShardPath(dir, 0), ErrNotFound)
-	}
-	var out []FileCheck
-	for i := 0; len(out) < len(paths); i++ {
-		p := ShardPath(dir, i)
-		if _, err := os.Stat(p); err != nil {
-			continue // a gap in the numbering: an interrupted reshard left no file there
-		}
-		out = append(out, FileCheck{Shard: i, Path: p, Err: checkFile(ctx, p)})
-	}
-	return out, nil
-}
-
-// checkFile opens path read-only (so a check creates and changes nothing,
-// and works on a read-only file system) and runs the full check.
-func checkFile(ctx context.Context, path string) error {
-	db, err := sqlite.Open(ctx, path, &sqlite.Options{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return db.Check(ctx)
 }

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"time"
+
+	"github.com/queue-sqlite/queuesqlite/internal/shardkey"
 )
 
 // Defaults for Config and HandlerOpts. A zero field takes its default.
@@ -36,7 +38,7 @@ const (
 const (
 	WorkersMax         = 10_000
 	CallbackWorkersMax = 1_000
-	ShardsMax          = 256
+	ShardsMax          = shardkey.Max
 )
 
 // intervalMin is the shortest PollInterval, MaintenanceInterval and

@@ -7,6 +7,20 @@
 // message; an optional callback fires in the sending process when the
 // message finishes. See the examples.
 //
+// # Storage engines
+//
+// The package links no storage engine. Open opens a queue directory through
+// the SQLite backend, which a program registers by importing it:
+//
+//	import _ "github.com/queue-sqlite/queuesqlite/driver/sqlite"
+//
+// New builds a queue over drivers the program opened itself (one per
+// shard), for example the PostgreSQL backend; such a program builds without
+// cgo. Every backend implements package driver's contract and passes its
+// conformance suite (driver/drivertest). The SQLite directory's own tools
+// (Reshard, CheckDir, RepairShardCount, ShardPath) are in package
+// driver/sqlite.
+//
 // # Guarantees
 //
 // Delivery is at least once. Send returns once the message is committed. A

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+
 	"github.com/queue-sqlite/queuesqlite"
 )
 
@@ -25,7 +27,7 @@ func modeOf(t *testing.T, path string) os.FileMode {
 
 // queueFiles lists the files a queue with one shard has while it is open.
 func queueFiles(dir string) []string {
-	shard := queuesqlite.ShardPath(dir, 0)
+	shard := sqlite.ShardPath(dir, 0)
 	return []string{shard, shard + "-wal", shard + "-shm", filepath.Join(dir, "queue.lock")}
 }
 
@@ -126,7 +128,7 @@ func TestOpen_RefusesDirectoryWritableByOthers(t *testing.T) {
 		if !errors.Is(err, queuesqlite.ErrInvalidArgument) || !strings.Contains(err.Error(), "chmod") {
 			t.Errorf("directory %v: %v, want ErrInvalidArgument naming chmod", c.mode, err)
 		}
-		if _, err := os.Stat(queuesqlite.ShardPath(dir, 0)); err == nil {
+		if _, err := os.Stat(sqlite.ShardPath(dir, 0)); err == nil {
 			t.Errorf("directory %v: refused, but a shard file was created", c.mode)
 		}
 	}
@@ -197,7 +199,7 @@ func TestOpen_RefusesDirectoryOfAnotherUser(t *testing.T) {
 		t.Fatalf("directory of uid %d: %v, want ErrInvalidArgument naming the owner and chown", otherUID, err)
 	}
 	// Refused before anything was created in it.
-	if _, err := os.Stat(queuesqlite.ShardPath(dir, 0)); err == nil {
+	if _, err := os.Stat(sqlite.ShardPath(dir, 0)); err == nil {
 		t.Fatal("the refused open created a shard file")
 	}
 }

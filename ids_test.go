@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+
 	"github.com/queue-sqlite/queuesqlite"
 	"github.com/queue-sqlite/queuesqlite/internal/dbtest"
 )
@@ -233,7 +235,7 @@ func TestIDs_GetCancelRetryFollowTheRoute(t *testing.T) {
 // content, as a directory written before ids were unique per queue can hold.
 func plantCopy(t *testing.T, dir, id string, from, to int) {
 	t.Helper()
-	src := dbtest.Open(t, queuesqlite.ShardPath(dir, from))
+	src := dbtest.Open(t, sqlite.ShardPath(dir, from))
 	var dest, source, created string
 	var status, prio, maxAtt int
 	var createdAt, updatedAt, runAt int64
@@ -241,7 +243,7 @@ func plantCopy(t *testing.T, dir, id string, from, to int) {
 		FROM messages WHERE id = ?`, id).Scan(&dest, &source, &status, &prio, &maxAtt, &createdAt, &updatedAt, &runAt, &created); err != nil {
 		t.Fatal(err)
 	}
-	dst := dbtest.Open(t, queuesqlite.ShardPath(dir, to))
+	dst := dbtest.Open(t, sqlite.ShardPath(dir, to))
 	if _, err := dst.Exec(`INSERT INTO messages (id, type, status, destination, source, content, priority,
 		created_at, updated_at, run_at, max_attempts) VALUES (?, ?, ?, ?, ?, '"planted"', ?, ?, ?, ?, ?)`,
 		id, created, status, dest, source, prio, createdAt, updatedAt, runAt, maxAtt); err != nil {
@@ -274,7 +276,7 @@ func TestReshard_DuplicateIDStopsWithoutLosingARow(t *testing.T) {
 	plantCopy(t, dir, id, 0, 1)
 	before := len(shardContentsAllowingDuplicates(t, dir))
 
-	_, err = queuesqlite.Reshard(context.Background(), dir, 1, nil)
+	_, err = sqlite.Reshard(context.Background(), dir, 1, nil)
 	if !errors.Is(err, queuesqlite.ErrDuplicate) || !strings.Contains(err.Error(), id) {
 		t.Fatalf("reshard 2->1 with id %s in both files: %v, want ErrDuplicate naming it", id, err)
 	}
@@ -374,7 +376,7 @@ func TestIDs_CleanupPrunesRoutes(t *testing.T) {
 	lm.Destination = "nobody" // never runs
 	send(t, q, lm, nil)
 	// An orphan route, as a process killed between its two writes leaves.
-	if _, err := dbtest.Open(t, queuesqlite.ShardPath(dir, 1)).Exec(
+	if _, err := dbtest.Open(t, sqlite.ShardPath(dir, 1)).Exec(
 		`INSERT INTO id_routes (id, shard, routed_at, token) VALUES (?, 0, ?, 7)`, orphan, clock.Now().UnixMicro()); err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +428,7 @@ func TestReshard_RebuildsIDRoutes(t *testing.T) {
 	q.Close()
 	ctx := context.Background()
 	for _, to := range []int{3, 1, 4} {
-		if _, err := queuesqlite.Reshard(ctx, dir, to, nil); err != nil {
+		if _, err := sqlite.Reshard(ctx, dir, to, nil); err != nil {
 			t.Fatal(err)
 		}
 		want := 0
@@ -491,7 +493,7 @@ func TestIDs_OpenBuildsTheRoutesOfAnOlderDirectory(t *testing.T) {
 		}
 	}
 	plantCopy(t, dir, twice, 0, 2)
-	if _, err := dbtest.Open(t, queuesqlite.ShardPath(dir, 2)).Exec(`UPDATE messages SET shard_key = 'k' WHERE id = ?`, twice); err != nil {
+	if _, err := dbtest.Open(t, sqlite.ShardPath(dir, 2)).Exec(`UPDATE messages SET shard_key = 'k' WHERE id = ?`, twice); err != nil {
 		t.Fatal(err)
 	}
 	logs := &logCapture{}
@@ -530,7 +532,7 @@ func TestIDs_FailedInsertDropsItsRoute(t *testing.T) {
 	// Shard 2 holds id x already, unrouted (as an older directory can).
 	x := idFor(t, 0, n, "x")
 	send(t, q, keyed(t, x, 0, n, "home"), nil)
-	if _, err := dbtest.Open(t, queuesqlite.ShardPath(dir, 0)).Exec(`DELETE FROM messages WHERE id = ?`, x); err != nil {
+	if _, err := dbtest.Open(t, sqlite.ShardPath(dir, 0)).Exec(`DELETE FROM messages WHERE id = ?`, x); err != nil {
 		t.Fatal(err)
 	}
 	plantRow(t, dir, x, 2)
@@ -568,7 +570,7 @@ func TestIDs_FailedInsertDropsItsRoute(t *testing.T) {
 func plantRow(t *testing.T, dir, id string, to int) {
 	t.Helper()
 	now := time.Now().UnixMicro()
-	if _, err := dbtest.Open(t, queuesqlite.ShardPath(dir, to)).Exec(`INSERT INTO messages (id, status, destination, source, content,
+	if _, err := dbtest.Open(t, sqlite.ShardPath(dir, to)).Exec(`INSERT INTO messages (id, status, destination, source, content,
 		priority, created_at, updated_at, run_at, max_attempts) VALUES (?, 0, 'nobody', 'client', '"planted"', 1, ?, ?, ?, 3)`,
 		id, now, now, now); err != nil {
 		t.Fatal(err)

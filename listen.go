@@ -223,10 +223,7 @@ func (q *Queue) ListListenData(ctx context.Context, prefix string) ([]*ListenEnt
 // woken as soon as it commits. While another connection holds the write
 // lock, InTx waits as long as ctx allows, then fails with ErrLocked.
 func (q *Queue) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if _, err := q.DB(); err != nil {
-		return err
-	}
-	if err := q.sqlite[0].InAppTx(ctx, fn); err != nil {
+	if err := q.inAppTx(ctx, fn); err != nil {
 		return err
 	}
 	if r := q.run.Load(); r != nil {
@@ -316,4 +313,26 @@ func (q *Queue) wakeListeners() {
 	if r := q.run.Load(); r != nil && r.listen != nil {
 		r.listen.Wake()
 	}
+}
+
+// inAppTx runs fn in a transaction on the store: through the driver when
+// it runs application transactions itself (SQLite waits for a busy
+// writer), else on its DB pool.
+func (q *Queue) inAppTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if r, ok := q.shards[0].(driver.TxRunner); ok {
+		return r.InAppTx(ctx, fn)
+	}
+	db, err := q.DB()
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }

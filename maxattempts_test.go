@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+
 	"github.com/queue-sqlite/queuesqlite"
 )
 
@@ -63,7 +65,7 @@ func TestMaxAttempts_UnsetSurvivesAReshard(t *testing.T) {
 		ids = append(ids, send(t, producer, queuesqlite.NewMessage("flaky", i), nil))
 	}
 	producer.Close()
-	if _, err := queuesqlite.Reshard(context.Background(), dir, 3, nil); err != nil {
+	if _, err := sqlite.Reshard(context.Background(), dir, 3, nil); err != nil {
 		t.Fatal(err)
 	}
 	worker, err := queuesqlite.Open(dir, fast())

@@ -1,14 +1,18 @@
 package queuesqlite
 
+import "github.com/queue-sqlite/queuesqlite/driver"
+
 // WriteTransactions returns the write transactions the queue's SQLite
-// writers have committed since Open, summed over its shards (0 for a queue
-// built with New over other drivers). Divided by the messages processed in
+// writers have committed since Open, summed over its shards (0 over drivers that do not count them,
+// see driver.WriteCounter). Divided by the messages processed in
 // the same span, it tells how well group commit and batching fold work
 // together; `queuesqlite bench` reports it per processed message.
 func (q *Queue) WriteTransactions() int64 {
 	var n int64
-	for _, db := range q.sqlite {
-		n += db.WriteTransactions()
+	for _, d := range q.shards {
+		if w, ok := d.(driver.WriteCounter); ok {
+			n += w.WriteTransactions()
+		}
 	}
 	return n
 }
@@ -19,8 +23,10 @@ func (q *Queue) WriteTransactions() int64 {
 // size of a group commit.
 func (q *Queue) WriteOps() int64 {
 	var n int64
-	for _, db := range q.sqlite {
-		n += db.WriteOps()
+	for _, d := range q.shards {
+		if w, ok := d.(driver.WriteCounter); ok {
+			n += w.WriteOps()
+		}
 	}
 	return n
 }

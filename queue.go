@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
-	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
 	"github.com/queue-sqlite/queuesqlite/internal/callback"
 	"github.com/queue-sqlite/queuesqlite/internal/listen"
 	"github.com/queue-sqlite/queuesqlite/internal/notify"
@@ -27,8 +25,7 @@ type Queue struct {
 	cfg      Config
 	dir      string
 	shards   []driver.Driver
-	sqlite   []*sqlite.DB // the same shards when they are SQLite files; else nil
-	instance string       // identifies this open queue as callback owner
+	instance string // identifies this open queue as callback owner
 	logger   *slog.Logger
 
 	mu        sync.Mutex                          // serializes Handle, Start, Stop and Close
@@ -48,21 +45,48 @@ type Queue struct {
 	// unhandledLogged holds the destinations already logged as handled by
 	// no process, so each is logged once.
 	unhandledLogged sync.Map
-	lock            *dirLock // the directory's shared lock (SQLite queues)
+	release         func() // releases the queue directory (its lock); nil for New
 	bgCancel        context.CancelFunc
 	bg              sync.WaitGroup
 }
 
 // Open opens the queue stored in directory dir, creating it if needed. The
 // queue is a set of SQLite files (Config.Shards of them) in that directory,
-// created with Config.FileMode (owner-only by default); a directory other
-// users can write to is refused, and no file is opened through a symlink.
-// Several processes may open the same directory at once; each message is
-// processed by one of them at a time. The shard count recorded in the
-// directory must agree with its shard files: a lost or damaged record, a
-// missing file or one beyond the count makes Open fail (ErrShardMismatch or
-// ErrCorrupt, naming the fix) without writing anything.
+// opened by the SQLite backend, which the program imports for its effect:
+//
+//	import _ "github.com/queue-sqlite/queuesqlite/driver/sqlite"
+//
+// The files are created with Config.FileMode (owner-only by default); a
+// directory other users can write to is refused, and no file is opened
+// through a symlink. Several processes may open the same directory at
+// once; each message is processed by one of them at a time. The shard
+// count recorded in the directory must agree with its shard files: a lost
+// or damaged record, a missing file or one beyond the count makes Open fail
+// (ErrShardMismatch or ErrCorrupt, naming the fix) without writing
+// anything. Without the SQLite backend imported, Open fails with
+// ErrInvalidArgument naming the import.
 func Open(dir string, cfg *Config) (*Queue, error) {
+	return openDir(dir, cfg, false)
+}
+
+// OpenReadOnly opens the existing queue in dir for reading only: Stats,
+// Get, ListFailed, ListenStats and Check work; every method that writes
+// fails, and Start must not be called. It creates and writes no file and
+// migrates nothing, so it works on a read-only file system and on a queue
+// directory this user can read but not write (see sqlite.OpenDirReadOnly
+// for the details). A directory with no queue is an error wrapping
+// ErrNotFound.
+func OpenReadOnly(dir string, cfg *Config) (*Queue, error) {
+	return openDir(dir, cfg, true)
+}
+
+// errNoDirBackend is the error of Open in a program that imports no
+// directory backend.
+var errNoDirBackend = fmt.Errorf("%w: opening a queue directory needs the SQLite backend: "+
+	`import _ "github.com/queue-sqlite/queuesqlite/driver/sqlite" (or build the queue with New over another driver)`, ErrInvalidArgument)
+
+// openDir opens a queue directory through the registered directory backend.
+func openDir(dir string, cfg *Config, readOnly bool) (*Queue, error) {
 	c, err := cfg.resolve()
 	if err != nil {
 		return nil, err
@@ -70,43 +94,23 @@ func Open(dir string, cfg *Config) (*Queue, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty queue directory", ErrInvalidArgument)
 	}
-	if err := prepareDir(dir, c.FileMode); err != nil {
-		return nil, err
+	backend := driver.RegisteredDirBackend()
+	if backend == nil {
+		return nil, errNoDirBackend
 	}
 	requested := 0
 	if cfg != nil {
 		requested = cfg.Shards
 	}
-	lock, err := lockDirMode(dir, false, c.FileMode)
-	if errors.Is(err, errDirBusy) {
-		return nil, fmt.Errorf("open queue %s: %w: a reshard is running; wait for it to finish", dir, err)
-	}
+	d, err := backend(context.Background(), dir, driver.DirConfig{Shards: requested, Synchronous: c.Synchronous,
+		PollInterval: c.PollInterval, FileMode: c.FileMode, Logger: c.Logger, Now: c.Clock(), ReadOnly: readOnly})
 	if err != nil {
 		return nil, err
 	}
-	dbs, err := openShards(context.Background(), dir, requested, c)
-	if err != nil {
-		lock.unlock()
-		return nil, err
-	}
-	if err := buildRoutes(context.Background(), dbs, c.Clock(), c.Logger); err != nil {
-		closeAll(dbs)
-		lock.unlock()
-		return nil, err
-	}
-	return newDirQueue(c, dir, dbs, lock), nil
-}
-
-// newDirQueue builds the queue of a directory of SQLite shard files.
-func newDirQueue(c Config, dir string, dbs []*sqlite.DB, lock *dirLock) *Queue {
-	c.Shards = len(dbs)
-	shards := make([]driver.Driver, len(dbs))
-	for i, db := range dbs {
-		shards[i] = db
-	}
-	q := newQueue(c, shards)
-	q.dir, q.sqlite, q.lock = dir, dbs, lock
-	return q
+	c.Shards = len(d.Shards)
+	q := newQueue(c, d.Shards)
+	q.dir, q.release = dir, d.Release
+	return q, nil
 }
 
 // New builds a queue over storage drivers opened by the caller, one per
@@ -181,14 +185,15 @@ func (q *Queue) Dir() string { return q.dir }
 // ShardCount returns the number of storage shards.
 func (q *Queue) ShardCount() int { return len(q.shards) }
 
-// DB returns a connection pool on the queue's first SQLite file, for the
-// application's own tables and transactions: SendTx inside a transaction
+// DB returns a connection pool on the queue's store (for SQLite its first
+// file), for the application's own tables and transactions: SendTx inside a transaction
 // begun here enqueues atomically with the application's writes.
 func (q *Queue) DB() (*sql.DB, error) {
-	if q.sqlite == nil {
-		return nil, fmt.Errorf("%w: DB is for SQLite queues; use your own pool", ErrInvalidArgument)
+	a, ok := q.shards[0].(driver.AppDB)
+	if !ok {
+		return nil, fmt.Errorf("%w: the queue's storage driver hands out no database/sql pool; use your own", ErrInvalidArgument)
 	}
-	return q.sqlite[0].AppDB()
+	return a.AppDB()
 }
 
 // callbackGrace is how long Close waits, after its deadline, for callbacks
@@ -223,7 +228,9 @@ func (q *Queue) Close() error {
 			first = err
 		}
 	}
-	q.lock.unlock()
+	if q.release != nil {
+		q.release()
+	}
 	return first
 }
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/queue-sqlite/queuesqlite"
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
 )
 
 // Reshard reports its progress over every message: first 0 of the total,
@@ -15,10 +15,10 @@ func TestReshard_ReportsProgress(t *testing.T) {
 	dir := t.TempDir()
 	fillQueue(t, dir, n)
 	var got [][2]int
-	ctx := queuesqlite.WithReshardProgress(context.Background(), func(examined, total int) {
+	ctx := sqlite.WithReshardProgress(context.Background(), func(examined, total int) {
 		got = append(got, [2]int{examined, total})
 	})
-	if _, err := queuesqlite.Reshard(ctx, dir, 3, nil); err != nil {
+	if _, err := sqlite.Reshard(ctx, dir, 3, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) < 4 || got[0] != [2]int{0, n} || got[len(got)-1] != [2]int{n, n} {
@@ -29,7 +29,7 @@ func TestReshard_ReportsProgress(t *testing.T) {
 			t.Fatalf("progress step %d: %v after %v (total %d)", i, got[i], got[i-1], n)
 		}
 	}
-	if _, err := queuesqlite.Reshard(context.Background(), dir, 1, nil); err != nil {
+	if _, err := sqlite.Reshard(context.Background(), dir, 1, nil); err != nil {
 		t.Errorf("reshard without progress: %v", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+
 	"github.com/queue-sqlite/queuesqlite"
 	"github.com/queue-sqlite/queuesqlite/internal/dbtest"
 )
@@ -61,7 +63,7 @@ func copyQueue(t *testing.T, dir string) string {
 func storedCount(t *testing.T, dir string) string {
 	t.Helper()
 	var v string
-	err := dbtest.Open(t, queuesqlite.ShardPath(dir, 0)).QueryRow(`SELECT value FROM meta WHERE key = 'shard_count'`).Scan(&v)
+	err := dbtest.Open(t, sqlite.ShardPath(dir, 0)).QueryRow(`SELECT value FROM meta WHERE key = 'shard_count'`).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "<none>"
 	}
@@ -98,7 +100,7 @@ func TestShardCount_TamperedRecordIsRefused(t *testing.T) {
 	for name, tamper := range shardCountTampers {
 		t.Run(name, func(t *testing.T) {
 			dir := copyQueue(t, base)
-			db := dbtest.Open(t, queuesqlite.ShardPath(dir, 0))
+			db := dbtest.Open(t, sqlite.ShardPath(dir, 0))
 			if _, err := db.Exec(tamper); err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +134,7 @@ func TestShardCount_TamperedRecordIsRefused(t *testing.T) {
 				t.Fatalf("shard count record changed by the refused open: %q -> %q", record, got)
 			}
 			// The fix the hint names restores the queue, every message in it.
-			res, err := queuesqlite.RepairShardCount(context.Background(), dir)
+			res, err := sqlite.RepairShardCount(context.Background(), dir)
 			if err != nil || res.To != 4 {
 				t.Fatalf("repair: %+v, %v", res, err)
 			}
@@ -152,7 +154,7 @@ func TestShardCount_TamperedRecordIsRefused(t *testing.T) {
 func TestShardCount_MissingFileIsRefused(t *testing.T) {
 	t.Parallel()
 	dir := copyQueue(t, fourShardQueue(t))
-	if err := os.Remove(queuesqlite.ShardPath(dir, 3)); err != nil {
+	if err := os.Remove(sqlite.ShardPath(dir, 3)); err != nil {
 		t.Fatal(err)
 	}
 	_, err := queuesqlite.Open(dir, nil)
@@ -163,10 +165,10 @@ func TestShardCount_MissingFileIsRefused(t *testing.T) {
 		t.Fatalf("the refused open recreated files: %v", got)
 	}
 	// A gap in the numbering cannot be repaired by recording a count.
-	if err := os.Remove(queuesqlite.ShardPath(dir, 1)); err != nil {
+	if err := os.Remove(sqlite.ShardPath(dir, 1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := queuesqlite.RepairShardCount(context.Background(), dir); err == nil {
+	if _, err := sqlite.RepairShardCount(context.Background(), dir); err == nil {
 		t.Fatal("repair accepted shard files 0 and 2 without 1")
 	}
 }

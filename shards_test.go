@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+
 	"github.com/queue-sqlite/queuesqlite"
 	"github.com/queue-sqlite/queuesqlite/internal/dbtest"
 )
@@ -281,7 +283,7 @@ func TestReshard_1To4To2LosesNothing(t *testing.T) {
 	fillQueue(t, dir, n)
 	ctx := context.Background()
 	for _, to := range []int{4, 2} {
-		res, err := queuesqlite.Reshard(ctx, dir, to, nil)
+		res, err := sqlite.Reshard(ctx, dir, to, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,10 +304,10 @@ func TestReshard_RefusedWhileTheQueueIsOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Close()
-	if _, err := queuesqlite.Reshard(context.Background(), dir, 2, nil); err == nil || !strings.Contains(err.Error(), "stop every process") {
+	if _, err := sqlite.Reshard(context.Background(), dir, 2, nil); err == nil || !strings.Contains(err.Error(), "stop every process") {
 		t.Fatalf("reshard of an open queue: %v", err)
 	}
-	if _, err := queuesqlite.Reshard(context.Background(), dir, 0, nil); !errors.Is(err, queuesqlite.ErrInvalidArgument) {
+	if _, err := sqlite.Reshard(context.Background(), dir, 0, nil); !errors.Is(err, queuesqlite.ErrInvalidArgument) {
 		t.Fatalf("reshard to 0 shards: %v", err)
 	}
 }
@@ -324,11 +326,11 @@ func TestReshard_ResumesAfterAKill(t *testing.T) {
 	}
 	// Kill it once some messages have arrived in a new shard file.
 	eventually(t, "the child to move messages", func() bool {
-		if _, err := os.Stat(queuesqlite.ShardPath(dir, 3)); err != nil {
+		if _, err := os.Stat(sqlite.ShardPath(dir, 3)); err != nil {
 			return false
 		}
 		var moved int
-		dbtest.Open(t, queuesqlite.ShardPath(dir, 3)).QueryRow(`SELECT count(*) FROM messages`).Scan(&moved)
+		dbtest.Open(t, sqlite.ShardPath(dir, 3)).QueryRow(`SELECT count(*) FROM messages`).Scan(&moved)
 		return moved > 0
 	})
 	cmd.Process.Signal(syscall.SIGKILL)
@@ -337,7 +339,7 @@ func TestReshard_ResumesAfterAKill(t *testing.T) {
 	if _, err := queuesqlite.Open(dir, nil); !errors.Is(err, queuesqlite.ErrInvalidState) || !strings.Contains(err.Error(), "reshard --to 4") {
 		t.Fatalf("open during an interrupted reshard: %v", err)
 	}
-	res, err := queuesqlite.Reshard(context.Background(), dir, 4, nil)
+	res, err := sqlite.Reshard(context.Background(), dir, 4, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,6 +357,6 @@ func TestReshardChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("only runs as a child process")
 	}
-	queuesqlite.Reshard(context.Background(), dir, 4, nil)
+	sqlite.Reshard(context.Background(), dir, 4, nil)
 	time.Sleep(time.Hour) // if it finished before the kill, the parent still finds a consistent queue
 }

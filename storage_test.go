@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+
 	"github.com/queue-sqlite/queuesqlite"
 	"github.com/queue-sqlite/queuesqlite/internal/dbtest"
 )
@@ -73,7 +75,7 @@ func TestOpen_RefusesNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	q.Close()
-	db := dbtest.Open(t, queuesqlite.ShardPath(dir, 0))
+	db := dbtest.Open(t, sqlite.ShardPath(dir, 0))
 	if _, err := db.Exec(`PRAGMA user_version = 999`); err != nil {
 		t.Fatal(err)
 	}
@@ -115,11 +117,11 @@ func TestCheckDir_ReportsEveryFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	q.Close()
-	checks, err := queuesqlite.CheckDir(context.Background(), dir)
-	if err != nil || len(checks) != 2 || checks[0].Err != nil || checks[1].Err != nil || checks[1].Path != queuesqlite.ShardPath(dir, 1) {
+	checks, err := sqlite.CheckDir(context.Background(), dir)
+	if err != nil || len(checks) != 2 || checks[0].Err != nil || checks[1].Err != nil || checks[1].Path != sqlite.ShardPath(dir, 1) {
 		t.Fatalf("healthy queue: %+v, %v", checks, err)
 	}
-	if _, err := queuesqlite.CheckDir(context.Background(), t.TempDir()); !errors.Is(err, queuesqlite.ErrNotFound) {
+	if _, err := sqlite.CheckDir(context.Background(), t.TempDir()); !errors.Is(err, queuesqlite.ErrNotFound) {
 		t.Fatalf("empty directory: %v", err)
 	}
 }

@@ -170,6 +170,15 @@ type TxRunner interface {
 	InAppTx(ctx context.Context, fn func(*sql.Tx) error) error
 }
 
+// WriteCounter is implemented by drivers that count their write
+// transactions (SQLite's group commit), for Queue.WriteTransactions.
+type WriteCounter interface {
+	// WriteTransactions returns the write transactions committed since open.
+	WriteTransactions() int64
+	// WriteOps returns the storage calls those transactions carried.
+	WriteOps() int64
+}
+
 // TopicKind says what a change signal is about.
 type TopicKind uint8
 

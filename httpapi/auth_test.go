@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	_ "github.com/queue-sqlite/queuesqlite/driver/sqlite" // the SQLite backend of Open
 	"net/http"
 	"net/http/httptest"
 	"testing"

@@ -3,6 +3,7 @@ package queuemetrics_test
 import (
 	"context"
 	"fmt"
+	_ "github.com/queue-sqlite/queuesqlite/driver/sqlite" // the SQLite backend of Open
 	"log"
 	"os"
 

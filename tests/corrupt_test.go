@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+
 	"github.com/queue-sqlite/queuesqlite"
 	"github.com/queue-sqlite/queuesqlite/internal/dbtest"
 )
@@ -27,7 +29,7 @@ import (
 // checks, and GUARANTEES.md for what this means for an operator.
 
 // shard0 is the path of a queue's first shard file.
-func shard0(dir string) string { return queuesqlite.ShardPath(dir, 0) }
+func shard0(dir string) string { return sqlite.ShardPath(dir, 0) }
 
 // healthyQueue makes a queue with n messages of pad bytes each in dir and
 // closes it cleanly (no write-ahead log left); it returns the ids.

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+
 	"github.com/queue-sqlite/queuesqlite"
 	"github.com/queue-sqlite/queuesqlite/internal/dbtest"
 )
@@ -159,7 +161,7 @@ func TestDiskFull_SendFailsCleanlyAndWorkResumes(t *testing.T) {
 // and holds exactly okBatches whole batches: no batch was half-written.
 func checkWholeBatches(t *testing.T, qdir string, okBatches, batchSize int) {
 	t.Helper()
-	db := dbtest.Open(t, queuesqlite.ShardPath(qdir, 0))
+	db := dbtest.Open(t, sqlite.ShardPath(qdir, 0))
 	var integrity string
 	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&integrity); err != nil || integrity != "ok" {
 		t.Errorf("integrity_check on the full disk: %q %v", integrity, err)

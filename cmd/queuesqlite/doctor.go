@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+
 	"github.com/spf13/cobra"
 
 	"github.com/queue-sqlite/queuesqlite"
@@ -43,7 +45,7 @@ func runFixShardCount(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	res, err := queuesqlite.RepairShardCount(cmd.Context(), dir)
+	res, err := sqlite.RepairShardCount(cmd.Context(), dir)
 	if err != nil {
 		return err
 	}
@@ -61,8 +63,8 @@ func existingQueueDir(cmd *cobra.Command) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := os.Stat(queuesqlite.ShardPath(dir, 0)); errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("no queue in %s (%s not found); check --dir", dir, queuesqlite.ShardPath(dir, 0))
+	if _, err := os.Stat(sqlite.ShardPath(dir, 0)); errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("no queue in %s (%s not found); check --dir", dir, sqlite.ShardPath(dir, 0))
 	}
 	return dir, nil
 }
@@ -72,7 +74,7 @@ func runDoctor(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	checks, err := queuesqlite.CheckDir(cmd.Context(), dir)
+	checks, err := sqlite.CheckDir(cmd.Context(), dir)
 	if err != nil {
 		return err
 	}

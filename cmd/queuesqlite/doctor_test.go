@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+
 	"github.com/queue-sqlite/queuesqlite"
 )
 
@@ -16,7 +18,7 @@ func TestDoctor_Healthy(t *testing.T) {
 	s := seed(t, 2)
 	out := ok(t, "doctor", "--dir", s.dir)
 	for i := range 2 {
-		if !strings.Contains(out, "ok       "+queuesqlite.ShardPath(s.dir, i)+"\n") {
+		if !strings.Contains(out, "ok       "+sqlite.ShardPath(s.dir, i)+"\n") {
 			t.Errorf("no ok line for shard %d:\n%s", i, out)
 		}
 	}
@@ -32,7 +34,7 @@ func TestDoctor_Healthy(t *testing.T) {
 // zeroed one, and the damage would go unseen.
 func zeroHeader(t *testing.T, dir string, shard int) string {
 	t.Helper()
-	path := queuesqlite.ShardPath(dir, shard)
+	path := sqlite.ShardPath(dir, shard)
 	foldLog(t, path)
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
@@ -73,7 +75,7 @@ func TestDoctor_ZeroedHeader(t *testing.T) {
 	for _, shard := range []int{0, 1} {
 		s := seed(t, 2)
 		path := zeroHeader(t, s.dir, shard)
-		other := queuesqlite.ShardPath(s.dir, 1-shard)
+		other := sqlite.ShardPath(s.dir, 1-shard)
 		r := fails(t, "1 problem(s) found", "doctor", "--dir", s.dir)
 		if !strings.Contains(r.stdout, "CORRUPT  open "+path) || !strings.Contains(r.stdout, "hint: ") ||
 			!strings.Contains(r.stdout, "ok       "+other+"\n") {
@@ -101,12 +103,12 @@ func TestDoctor_DamagedPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeQ()
-	damageMiddlePage(t, queuesqlite.ShardPath(dir, 1))
+	damageMiddlePage(t, sqlite.ShardPath(dir, 1))
 
 	r := fails(t, "1 problem(s) found", "doctor", "--dir", dir)
-	if !strings.Contains(r.stdout, "ok       "+queuesqlite.ShardPath(dir, 0)+"\n") ||
-		!regexp.MustCompile(`CORRUPT  (open|check) `+regexp.QuoteMeta(queuesqlite.ShardPath(dir, 1))).MatchString(r.stdout) ||
-		strings.Contains(r.stdout, "ok       "+queuesqlite.ShardPath(dir, 1)) {
+	if !strings.Contains(r.stdout, "ok       "+sqlite.ShardPath(dir, 0)+"\n") ||
+		!regexp.MustCompile(`CORRUPT  (open|check) `+regexp.QuoteMeta(sqlite.ShardPath(dir, 1))).MatchString(r.stdout) ||
+		strings.Contains(r.stdout, "ok       "+sqlite.ShardPath(dir, 1)) {
 		t.Errorf("doctor printed:\n%s", r.stdout)
 	}
 }

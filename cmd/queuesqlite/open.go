@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+
 	"github.com/spf13/cobra"
 
 	"github.com/queue-sqlite/queuesqlite"
@@ -39,8 +41,8 @@ func openQueue(cmd *cobra.Command, cfg queuesqlite.Config, mustExist bool) (*que
 		return nil, err
 	}
 	if mustExist {
-		if _, err := os.Stat(queuesqlite.ShardPath(dir, 0)); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no queue in %s (%s not found); check --dir", dir, queuesqlite.ShardPath(dir, 0))
+		if _, err := os.Stat(sqlite.ShardPath(dir, 0)); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no queue in %s (%s not found); check --dir", dir, sqlite.ShardPath(dir, 0))
 		}
 	}
 	cfg.Shards = shards
@@ -61,7 +63,7 @@ func withQueueReadOnly(cmd *cobra.Command, fn func(q *queuesqlite.Queue) error) 
 	}
 	q, err := queuesqlite.OpenReadOnly(dir, &queuesqlite.Config{Shards: shards})
 	if errors.Is(err, queuesqlite.ErrNotFound) {
-		return fmt.Errorf("no queue in %s (%s not found); check --dir", dir, queuesqlite.ShardPath(dir, 0))
+		return fmt.Errorf("no queue in %s (%s not found); check --dir", dir, sqlite.ShardPath(dir, 0))
 	}
 	if err != nil {
 		return flagErr(dir, shards, err)

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+
 	"github.com/queue-sqlite/queuesqlite"
 )
 
@@ -72,7 +74,7 @@ func TestReadOnlyFS_ReadingCommandsWork(t *testing.T) {
 	if out := ok(t, "failed", "list", "--dir", dir); !strings.Contains(out, "card declined") {
 		t.Errorf("failed list on a read-only file system:\n%s", out)
 	}
-	if out := ok(t, "doctor", "--dir", dir); !strings.Contains(out, "ok       "+queuesqlite.ShardPath(dir, 0)) {
+	if out := ok(t, "doctor", "--dir", dir); !strings.Contains(out, "ok       "+sqlite.ShardPath(dir, 0)) {
 		t.Errorf("doctor on a read-only file system:\n%s", out)
 	}
 	// A command that writes says why it cannot, not "no such file".

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/spf13/cobra"
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
 
-	"github.com/queue-sqlite/queuesqlite"
+	"github.com/spf13/cobra"
 )
 
 func init() { register(newReshardCmd) }
@@ -40,8 +40,8 @@ func runReshard(cmd *cobra.Command, to int) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(queuesqlite.ShardPath(dir, 0)); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no queue in %s (%s not found); check --dir", dir, queuesqlite.ShardPath(dir, 0))
+	if _, err := os.Stat(sqlite.ShardPath(dir, 0)); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no queue in %s (%s not found); check --dir", dir, sqlite.ShardPath(dir, 0))
 	}
 	res, err := reshardWithProgress(cmd, dir, to)
 	if err != nil {
@@ -59,23 +59,23 @@ func runReshard(cmd *cobra.Command, to int) error {
 // reshardWithProgress runs Reshard, showing the messages it has gone
 // through on stderr: a bar on a terminal, lines otherwise. The display
 // starts once Reshard has counted the messages.
-func reshardWithProgress(cmd *cobra.Command, dir string, to int) (*queuesqlite.ReshardResult, error) {
+func reshardWithProgress(cmd *cobra.Command, dir string, to int) (*sqlite.ReshardResult, error) {
 	var examined, total atomic.Int64
 	counted := make(chan struct{})
 	var once sync.Once
-	ctx := queuesqlite.WithReshardProgress(cmd.Context(), func(n, of int) {
+	ctx := sqlite.WithReshardProgress(cmd.Context(), func(n, of int) {
 		examined.Store(int64(n))
 		total.Store(int64(of))
 		once.Do(func() { close(counted) })
 	})
 	var (
-		res *queuesqlite.ReshardResult
+		res *sqlite.ReshardResult
 		err error
 	)
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		res, err = queuesqlite.Reshard(ctx, dir, to, nil)
+		res, err = sqlite.Reshard(ctx, dir, to, nil)
 	}()
 	select {
 	case <-counted:

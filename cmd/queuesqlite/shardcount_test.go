@@ -8,14 +8,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/queue-sqlite/queuesqlite"
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+
 	"github.com/queue-sqlite/queuesqlite/internal/dbtest"
 )
 
 // countRecord reads the shard count record of the queue in dir.
 func countRecord(t *testing.T, dir string) string {
 	t.Helper()
-	db := dbtest.Open(t, queuesqlite.ShardPath(dir, 0))
+	db := dbtest.Open(t, sqlite.ShardPath(dir, 0))
 	defer db.Close()
 	var v string
 	if err := db.QueryRow(`SELECT value FROM meta WHERE key = 'shard_count'`).Scan(&v); errors.Is(err, sql.ErrNoRows) {
@@ -51,7 +52,7 @@ func TestStats_TamperedShardCountFails(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := seed(t, 4)
-			db := dbtest.Open(t, queuesqlite.ShardPath(s.dir, 0))
+			db := dbtest.Open(t, sqlite.ShardPath(s.dir, 0))
 			if _, err := db.Exec(tamper); err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+
 	"github.com/queue-sqlite/queuesqlite"
 )
 
@@ -17,7 +19,7 @@ import (
 func dropEmptyLogs(t *testing.T, dir string, shards int) {
 	t.Helper()
 	for i := range shards {
-		path := queuesqlite.ShardPath(dir, i)
+		path := sqlite.ShardPath(dir, i)
 		if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() != 0 {
 			t.Fatalf("%s-wal: want an empty log after close (%v)", path, err)
 		}

@@ -111,7 +111,7 @@ func (o *ours) Backlog(ctx context.Context, n int) error {
 	// Open the second handle on the file here, untimed: opening a file that
 	// another connection has open includes an integrity scan.
 	if o.claimDB == nil {
-		db, err := sqlite.Open(ctx, queuesqlite.ShardPath(o.env.Dir, 0), &sqlite.Options{Synchronous: o.env.Sync})
+		db, err := sqlite.Open(ctx, sqlite.ShardPath(o.env.Dir, 0), &sqlite.Options{Synchronous: o.env.Sync})
 		if err != nil {
 			return err
 		}

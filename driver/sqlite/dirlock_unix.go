@@ -1,6 +1,6 @@
 //go:build unix
 
-package queuesqlite
+package sqlite
 
 import (
 	"errors"
@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
 
 // dirLock is an advisory lock on the queue directory's queue.lock file:
@@ -32,8 +34,8 @@ func lockDirMode(dir string, exclusive bool, mode os.FileMode) (*dirLock, error)
 	path := filepath.Join(dir, lockFileName)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, mode)
 	if errors.Is(err, syscall.ELOOP) {
-		return nil, &StorageError{Op: "lock queue directory", Path: path,
-			Err:  fmt.Errorf("%w: %s is a symlink; the queue does not open its files through links", ErrInvalidArgument, lockFileName),
+		return nil, &queuetype.StorageError{Op: "lock queue directory", Path: path,
+			Err:  fmt.Errorf("%w: %s is a symlink; the queue does not open its files through links", queuetype.ErrInvalidArgument, lockFileName),
 			Hint: "remove it (and find out who put it there); it is recreated as a plain file"}
 	}
 	if err != nil {
@@ -98,8 +100,8 @@ func lockDirReadOnly(dir string) (*dirLock, error) {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
 		return nil, nil
 	case errors.Is(err, syscall.ELOOP):
-		return nil, &StorageError{Op: "lock queue directory", Path: path,
-			Err: fmt.Errorf("%w: %s is a symlink; the queue does not open its files through links", ErrInvalidArgument, lockFileName)}
+		return nil, &queuetype.StorageError{Op: "lock queue directory", Path: path,
+			Err: fmt.Errorf("%w: %s is a symlink; the queue does not open its files through links", queuetype.ErrInvalidArgument, lockFileName)}
 	case err != nil:
 		return nil, fmt.Errorf("lock queue directory: %w", err)
 	}

@@ -1,4 +1,4 @@
-package queuesqlite
+package sqlite
 
 import (
 	"context"
@@ -8,7 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+	"github.com/queue-sqlite/queuesqlite/internal/shardkey"
+	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
 
 // metaReshardTo marks a reshard in progress (in shard 0's metadata): its
@@ -45,11 +46,11 @@ type ReshardResult struct {
 // written before ids were unique per queue); either problem stops it with
 // an error naming the fix, and every message stays where it was. A move
 // never deletes a source row before its copy is in the target.
-func Reshard(ctx context.Context, dir string, to int, cfg *Config) (*ReshardResult, error) {
-	if to < 1 || to > ShardsMax {
-		return nil, fmt.Errorf("%w: reshard to %s (want 1 to %d)", ErrInvalidArgument, plural(to, "shard"), ShardsMax)
+func Reshard(ctx context.Context, dir string, to int, o *DirOptions) (*ReshardResult, error) {
+	if to < 1 || to > maxShards {
+		return nil, fmt.Errorf("%w: reshard to %s (want 1 to %d)", queuetype.ErrInvalidArgument, plural(to, "shard"), maxShards)
 	}
-	c, err := cfg.resolve()
+	opts, err := o.withDefaults()
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +65,7 @@ func Reshard(ctx context.Context, dir string, to int, cfg *Config) (*ReshardResu
 		return nil, err
 	}
 	defer lock.unlock()
-	r := &resharder{dir: dir, to: to, now: c.Clock(), opts: &sqlite.Options{Synchronous: c.Synchronous, Logger: c.Logger, FileMode: c.FileMode}}
+	r := &resharder{dir: dir, to: to, now: opts.now(), opts: &Options{Synchronous: opts.Synchronous, Logger: opts.Logger, FileMode: opts.FileMode}}
 	defer r.close()
 	return r.run(ctx)
 }
@@ -74,20 +75,20 @@ type resharder struct {
 	dir   string
 	to    int
 	now   time.Time // the time of the routes it writes
-	opts  *sqlite.Options
-	files map[int]*sqlite.DB
+	opts  *Options
+	files map[int]*DB
 
 	examined, total int // messages looked at, of all there are (progress)
 }
 
-func (r *resharder) file(ctx context.Context, i int) (*sqlite.DB, error) {
+func (r *resharder) file(ctx context.Context, i int) (*DB, error) {
 	if r.files == nil {
-		r.files = map[int]*sqlite.DB{}
+		r.files = map[int]*DB{}
 	}
 	if db, ok := r.files[i]; ok {
 		return db, nil
 	}
-	db, err := sqlite.Open(ctx, ShardPath(r.dir, i), r.opts)
+	db, err := Open(ctx, ShardPath(r.dir, i), r.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +171,7 @@ func (r *resharder) count(ctx context.Context, span int) (int, error) {
 
 // plan reads the current count and records the target, or picks up an
 // interrupted reshard's target.
-func (r *resharder) plan(ctx context.Context, first *sqlite.DB) (from int, resumed bool, err error) {
+func (r *resharder) plan(ctx context.Context, first *DB) (from int, resumed bool, err error) {
 	stored, ok, err := first.Meta(ctx, metaShardCount)
 	if err != nil {
 		return 0, false, err
@@ -186,7 +187,7 @@ func (r *resharder) plan(ctx context.Context, first *sqlite.DB) (from int, resum
 	} else if ok {
 		if pending != strconv.Itoa(r.to) {
 			return 0, false, fmt.Errorf("%w: an interrupted reshard to %s must be finished first (run reshard --to %s)",
-				ErrInvalidState, plural(atoiOr(pending, 0), "shard"), pending)
+				queuetype.ErrInvalidState, plural(atoiOr(pending, 0), "shard"), pending)
 		}
 		if was, ok, err := first.Meta(ctx, metaReshardFrom); err == nil && ok {
 			from, _ = strconv.Atoi(was)
@@ -237,15 +238,15 @@ func (r *resharder) moveOut(ctx context.Context, i int) (int, error) {
 	}
 }
 
-func (r *resharder) moveBatch(ctx context.Context, src *sqlite.DB, i int, ms []*Message) (int, error) {
-	byTarget := map[int][]*Message{}
+func (r *resharder) moveBatch(ctx context.Context, src *DB, i int, ms []*queuetype.Message) (int, error) {
+	byTarget := map[int][]*queuetype.Message{}
 	var seqs []int64
 	for _, m := range ms {
 		key := m.ShardKey
 		if key == "" {
 			key = m.ID
 		}
-		if t := shardFor(key, r.to); t != i {
+		if t := shardkey.For(key, r.to); t != i {
 			byTarget[t] = append(byTarget[t], m)
 			seqs = append(seqs, m.Seq)
 		}
@@ -267,7 +268,7 @@ func (r *resharder) moveBatch(ctx context.Context, src *sqlite.DB, i int, ms []*
 
 // finish records the new count, clears the marker and removes files the new
 // count no longer uses (they are empty by now).
-func (r *resharder) finish(ctx context.Context, first *sqlite.DB, span int) (int, error) {
+func (r *resharder) finish(ctx context.Context, first *DB, span int) (int, error) {
 	total := 0
 	for i := range span {
 		db, err := r.file(ctx, i)
@@ -350,7 +351,7 @@ func (r *resharder) checkUniqueIDs(ctx context.Context, from int) error {
 			if i != lowAt && !c.done() && c.head() == low {
 				return fmt.Errorf("reshard: message id %q: %w: it is stored in shards %d and %d (written before ids were unique per queue); "+
 					"nothing was moved: keep one of the two (delete the other row, e.g. with sqlite3 %s \"DELETE FROM messages WHERE id = '...'\"), then run reshard again",
-					low, ErrDuplicate, lowAt, i, ShardPath(r.dir, i))
+					low, queuetype.ErrDuplicate, lowAt, i, ShardPath(r.dir, i))
 			}
 		}
 		if err := cursors[lowAt].next(ctx); err != nil {
@@ -361,7 +362,7 @@ func (r *resharder) checkUniqueIDs(ctx context.Context, from int) error {
 
 // idCursor walks one file's message ids in order, a page at a time.
 type idCursor struct {
-	db   *sqlite.DB
+	db   *DB
 	page []string
 	pos  int
 	last bool

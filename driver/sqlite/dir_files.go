@@ -1,9 +1,11 @@
-package queuesqlite
+package sqlite
 
 import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
 
 // dirMode is the mode of the directories Open creates for a file mode: the
@@ -30,13 +32,13 @@ func prepareDir(dir string, mode fs.FileMode) error {
 		return fmt.Errorf("open queue: %w", err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("open queue: %w: %s is not a directory", ErrInvalidArgument, dir)
+		return fmt.Errorf("open queue: %w: %s is not a directory", queuetype.ErrInvalidArgument, dir)
 	}
 	perm := fi.Mode().Perm()
 	if uid, ok := fileOwner(fi); ok && uid != os.Geteuid() && uid != rootUID {
-		return &StorageError{Op: "open", Path: dir,
+		return &queuetype.StorageError{Op: "open", Path: dir,
 			Err: fmt.Errorf("%w: the queue directory is owned by another user (uid %d), who could replace the queue's files",
-				ErrInvalidArgument, uid),
+				queuetype.ErrInvalidArgument, uid),
 			Hint: fmt.Sprintf("chown %d %s (the user running the queue must own its directory), or give the queue a directory of its own", os.Geteuid(), dir)}
 	}
 	switch {
@@ -50,7 +52,7 @@ func prepareDir(dir string, mode fs.FileMode) error {
 }
 
 func unsafeDir(dir string, mode fs.FileMode, who, fix string) error {
-	return &StorageError{Op: "open", Path: dir,
-		Err:  fmt.Errorf("%w: the queue directory is writable by %s (mode %v), who could replace the queue's files", ErrInvalidArgument, who, mode),
+	return &queuetype.StorageError{Op: "open", Path: dir,
+		Err:  fmt.Errorf("%w: the queue directory is writable by %s (mode %v), who could replace the queue's files", queuetype.ErrInvalidArgument, who, mode),
 		Hint: fix}
 }

@@ -1,4 +1,4 @@
-package queuesqlite
+package sqlite
 
 import "context"
 

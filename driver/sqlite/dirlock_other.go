@@ -1,6 +1,6 @@
 //go:build !unix
 
-package queuesqlite
+package sqlite
 
 import (
 	"io/fs"
