@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/queue-sqlite/queuesqlite/driver"
 )
 
 // finishedBatch bounds the finished messages fetched per shard per look.
@@ -27,7 +29,7 @@ func (q *Queue) finished(m *Message) {
 // messages this process sent with a callback, whenever a shard changes (and
 // as a slow fallback). It runs from Open to Close, with or without workers.
 func (q *Queue) watchCallbacks(ctx context.Context) {
-	sub := q.changes.Subscribe()
+	sub := q.changes.Subscribe(driver.Topic{Kind: driver.TopicFinished})
 	defer sub.Close()
 	t := time.NewTicker(q.cfg.MaintenanceInterval)
 	defer t.Stop()

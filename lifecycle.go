@@ -50,10 +50,12 @@ type runState struct {
 	listen       *listen.Dispatcher  // nil without listeners
 	stopFetch    context.CancelFunc
 	fetchDone    chan struct{}
-	changes      *notify.Sub
-	stopOnce     sync.Once
-	stopped      chan struct{}
-	turn         atomic.Uint64 // rotates which shard is claimed from first among equals
+	changes      *notify.Sub // new work for the destinations served
+	// listenChanges: listen data changed in another process.
+	listenChanges *notify.Sub
+	stopOnce      sync.Once
+	stopped       chan struct{}
+	turn          atomic.Uint64 // rotates which shard is claimed from first among equals
 
 	// elector campaigns for the shared maintenance; set once the
 	// maintainer has stored the owner's first beat.
@@ -153,7 +155,8 @@ func (q *Queue) wire(r *runState) {
 	q.startElector(r) // after the maintainer stored the owner's first beat
 	fetchCtx, stopFetch := context.WithCancel(context.Background())
 	r.stopFetch, r.fetchDone = stopFetch, make(chan struct{})
-	r.changes = q.changes.Subscribe()
+	r.changes = q.changes.Subscribe(workTopics(r.destinations)...)
+	r.listenChanges = q.changes.Subscribe(driver.Topic{Kind: driver.TopicListen})
 	go func() {
 		defer close(r.fetchDone)
 		r.fetcher.Run(fetchCtx)
@@ -164,6 +167,7 @@ func (q *Queue) wire(r *runState) {
 			select {
 			case <-r.changes.C:
 				r.fetcher.Wake()
+			case <-r.listenChanges.C:
 				if r.listen != nil {
 					r.listen.Wake()
 				}
@@ -212,6 +216,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 		r.elector.Load().Stop(hard)
 		r.maint.Stop(hard)
 		r.changes.Close()
+		r.listenChanges.Close()
 		q.run.CompareAndSwap(r, nil)
 		close(r.stopped)
 	})
@@ -337,4 +342,13 @@ func finishedCopy(m *Message, c *driver.Completion) *Message {
 		f.LastError = c.Error
 	}
 	return f
+}
+
+// workTopics names the change signals of new work for destinations.
+func workTopics(destinations []string) []driver.Topic {
+	ts := make([]driver.Topic, len(destinations))
+	for i, d := range destinations {
+		ts[i] = driver.Topic{Kind: driver.TopicWork, Key: d}
+	}
+	return ts
 }

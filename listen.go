@@ -143,7 +143,7 @@ func (q *Queue) DeleteListenData(ctx context.Context, key string) (*Change, erro
 
 // SetListenDataTx is SetListenData inside the caller's transaction on DB():
 // the change exists, and fires listeners, if and only if tx commits.
-func (q *Queue) SetListenDataTx(ctx context.Context, tx *sql.Tx, key string, value any) (*Change, error) {
+func (q *Queue) SetListenDataTx(ctx context.Context, tx Tx, key string, value any) (*Change, error) {
 	v, err := listenValue(key, value)
 	if err != nil {
 		return nil, err
@@ -152,7 +152,7 @@ func (q *Queue) SetListenDataTx(ctx context.Context, tx *sql.Tx, key string, val
 }
 
 // DeleteListenDataTx is DeleteListenData inside the caller's transaction.
-func (q *Queue) DeleteListenDataTx(ctx context.Context, tx *sql.Tx, key string) (*Change, error) {
+func (q *Queue) DeleteListenDataTx(ctx context.Context, tx Tx, key string) (*Change, error) {
 	return q.writeListenTx(ctx, tx, driver.SetListenParams{Key: key, Now: q.now()})
 }
 
@@ -181,7 +181,7 @@ func (q *Queue) writeListen(ctx context.Context, p driver.SetListenParams) (*Cha
 	return c, err
 }
 
-func (q *Queue) writeListenTx(ctx context.Context, tx *sql.Tx, p driver.SetListenParams) (*Change, error) {
+func (q *Queue) writeListenTx(ctx context.Context, tx Tx, p driver.SetListenParams) (*Change, error) {
 	if err := q.checkOpen(); err != nil {
 		return nil, err
 	}

@@ -149,8 +149,13 @@ func newQueue(c Config, shards []driver.Driver) *Queue {
 	return q
 }
 
-// forwardChanges turns a shard's change signals into the queue's.
+// forwardChanges turns a shard's change signals into the queue's: by
+// topic when the driver tells them, else as "something changed".
 func (q *Queue) forwardChanges(ctx context.Context, d driver.Driver) {
+	if w, ok := d.(driver.TopicWatcher); ok {
+		w.WatchTopics(ctx, q.changes.PublishTopic)
+		return
+	}
 	for {
 		select {
 		case <-d.Changes():

@@ -2,7 +2,6 @@ package queuesqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sync"
 	"time"
@@ -76,8 +75,17 @@ func (q *Queue) sendBatch(ctx context.Context, ms []*Message, cb Callback) ([]Se
 	return u.results(rows, cb != nil, q.takeCallbacks), nil
 }
 
+// Tx is an application's transaction on the queue's store, handed to
+// SendTx, SendJobTx, SetListenDataTx and DeleteListenDataTx: a *sql.Tx on
+// every backend (begin it on DB(), or use InTx), or the backend's native
+// transaction type where it has one (pgx.Tx for PostgreSQL).
+type Tx = driver.Tx
+
 // SendTx stores messages inside the caller's transaction, which must be on
-// the queue's DB(): they exist if and only if tx commits. They go to the
+// the queue's DB() (any *sql.Tx on the queue's store, or the backend's
+// native transaction, such as a pgx.Tx for PostgreSQL): they exist if and
+// only if tx commits. A transaction on another database fails with
+// ErrForeignTx, writing nothing. They go to the
 // first shard. Workers notice them within Config.PollInterval of the commit.
 // Completion callbacks are not available here; use Wait or Get.
 //
@@ -85,7 +93,7 @@ func (q *Queue) sendBatch(ctx context.Context, ms []*Message, cb Callback) ([]Se
 // (ShardFor(id, shards) == 0) for that transaction alone to keep it unique
 // in the queue: ids SendTx generates do; a given ID with another home is
 // refused with ErrInvalidArgument (send it with Send, or leave ID empty).
-func (q *Queue) SendTx(ctx context.Context, tx *sql.Tx, ms ...*Message) ([]string, error) {
+func (q *Queue) SendTx(ctx context.Context, tx Tx, ms ...*Message) ([]string, error) {
 	if err := q.checkOpen(); err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package queuesqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 )
@@ -97,7 +96,7 @@ func SendJobs[T JobArgs](ctx context.Context, q *Queue, args []T, tmpl *Message,
 
 // SendJobTx sends args inside the caller's transaction, like SendTx: the
 // job exists if and only if tx commits. tmpl is as for SendJob.
-func SendJobTx[T JobArgs](ctx context.Context, q *Queue, tx *sql.Tx, args T, tmpl *Message) (string, error) {
+func SendJobTx[T JobArgs](ctx context.Context, q *Queue, tx Tx, args T, tmpl *Message) (string, error) {
 	m, err := jobMessage(args, tmpl)
 	if err != nil {
 		return "", err
