@@ -95,4 +95,3 @@ func (q *Queue) claimOrder(ctx context.Context, r *runState) ([]int, error) {
 	slices.SortStableFunc(order, func(a, b int) int { return int(heads[b].prio - heads[a].prio) })
 	return order, nil
 }
-
