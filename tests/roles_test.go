@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite"
+	"github.com/queue-sqlite/queuesqlite/internal/backendtest"
 )
 
 // workerSpec configures the "worker" child role: a process that opens a
@@ -23,6 +24,7 @@ import (
 // stops gracefully (Stop with a deadline, then Close) on SIGTERM.
 type workerSpec struct {
 	Dir         string            // the queue directory
+	Store       string            // a backendtest store spec; when set, used instead of Dir
 	Records     string            // where the record file goes
 	Name        string            // names the record file
 	Workers     int               //
@@ -65,11 +67,18 @@ func workerRole() int {
 	}
 	terms := make(chan os.Signal, 1)
 	signal.Notify(terms, syscall.SIGTERM)
-	q, err := queuesqlite.Open(spec.Dir, &queuesqlite.Config{
+	cfg := &queuesqlite.Config{
 		Workers: spec.Workers, Shards: spec.Shards, Lease: spec.Lease, MaintenanceInterval: spec.Maintenance,
 		PollInterval: spec.Poll, StopTimeout: spec.StopAfter, Logger: childLogger(),
 		Backoff: func(int) time.Duration { return 10 * time.Millisecond },
-	})
+	}
+	var q *queuesqlite.Queue
+	var err error
+	if spec.Store != "" {
+		q, err = backendtest.OpenSpec(spec.Store, cfg)
+	} else {
+		q, err = queuesqlite.Open(spec.Dir, cfg)
+	}
 	if err != nil {
 		say("error open: %v", err)
 		return 1
