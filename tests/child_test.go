@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/queue-sqlite/queuesqlite/internal/netlab"
 )
 
 // waitDeadline bounds every wait for a child or for the queue to reach a
@@ -41,6 +43,13 @@ type child struct {
 // environment. The child is killed when the test ends if it still runs.
 func startChild(t testing.TB, dir, name, role string, spec any) *child {
 	t.Helper()
+	return startChildIn(t, nil, dir, name, role, spec)
+}
+
+// startChildIn is startChild inside a lab host's network namespace (nil:
+// this one).
+func startChildIn(t testing.TB, host *netlab.Host, dir, name, role string, spec any) *child {
+	t.Helper()
 	js, err := json.Marshal(spec)
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +62,9 @@ func startChild(t testing.TB, dir, name, role string, spec any) *child {
 	}
 	defer errFile.Close()
 	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	if host != nil {
+		c.cmd = host.Command(os.Args[0], "-test.run=^$")
+	}
 	// Under -race a process sleeps 1s at exit (atexit_sleep_ms) unless told
 	// not to; the children's exit times are measured.
 	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
