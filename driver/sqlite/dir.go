@@ -189,3 +189,26 @@ func openForQueue(ctx context.Context, dir string, c qdriver.DirConfig) (*qdrive
 
 // maxShards is the largest shard count of a queue directory.
 const maxShards = shardkey.Max
+
+// OpenDirExclusive opens the queue in dir, read-only, for a tool that
+// needs it to itself (a move to another backend): it fails if any process
+// has the queue open, and Open fails until the Dir is closed.
+func OpenDirExclusive(ctx context.Context, dir string) (*Dir, error) {
+	if _, err := os.Stat(ShardPath(dir, 0)); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("open queue %s: no queue there (%s not found): %w", dir, ShardPath(dir, 0), queuetype.ErrNotFound)
+	}
+	lock, err := lockDir(dir, true)
+	if errors.Is(err, errDirBusy) {
+		return nil, fmt.Errorf("open queue %s: %w: the queue is open in a process; stop every process first", dir, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	o, _ := (&DirOptions{}).withDefaults()
+	dbs, err := openShardsReadOnly(ctx, dir, 0, &o)
+	if err != nil {
+		lock.unlock()
+		return nil, err
+	}
+	return &Dir{Path: dir, DBs: dbs, lock: lock}, nil
+}

@@ -164,3 +164,10 @@ func importArgs(m *queuetype.Message) ([]any, error) {
 		nullText(m.ShardKey), nil, unset,
 	}, nil
 }
+
+// CountUpTo returns the number of messages with seq <= seq.
+func (d *DB) CountUpTo(ctx context.Context, seq int64) (int, error) {
+	var n int
+	err := d.read.QueryRowContext(ctx, sqlCountUpTo, seq).Scan(&n)
+	return n, d.wrap("count", err)
+}

@@ -290,6 +290,7 @@ const (
 	sqlExportID   = `SELECT ` + exportColumns + ` FROM messages WHERE id = ?1`
 	sqlDeleteSeq  = `DELETE FROM messages WHERE seq = ?1`
 	sqlCountAll   = `SELECT count(*) FROM messages`
+	sqlCountUpTo  = `SELECT count(*) FROM messages WHERE seq <= ?1`
 	sqlMetaDelete = `DELETE FROM meta WHERE key = ?1`
 )
 
@@ -339,4 +340,14 @@ const (
 	sqlLeader = `SELECT owner, term, since_at FROM leader WHERE name = ?1 AND owner <> ''`
 	// ?1 name, ?2 owner: the row stays, so the next holder's term follows on.
 	sqlResign = `UPDATE leader SET owner = '' WHERE name = ?1 AND owner = ?2`
+)
+
+// Moving listen data in from another store (ImportListen).
+const (
+	sqlImportListenEntry = `INSERT INTO listen_data (key, kind, value, version, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+		ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, value = excluded.value, version = excluded.version, updated_at = excluded.updated_at`
+	sqlImportListenChange = `INSERT OR IGNORE INTO listen_changes (seq, key, old_kind, old_value, new_kind, new_value, changed_at)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`
+	sqlImportListenGroup = `INSERT INTO listen_cursors (grp, seq, updated_at) VALUES (?1, ?2, ?3)
+		ON CONFLICT (grp) DO UPDATE SET seq = max(seq, excluded.seq)`
 )

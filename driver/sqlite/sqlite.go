@@ -628,3 +628,7 @@ func isBusy(err error) bool {
 	}
 	return se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked
 }
+
+// StoreID returns the id this file records for its store ("" for a file
+// opened read-only that was written before store ids existed).
+func (d *DB) StoreID() string { return d.storeID }
