@@ -17,8 +17,8 @@ const backliteConns = 0
 
 // backliteSystem is backlite (SQLite). It polls nothing: a local Add wakes
 // its dispatcher, so it has no tuned variant.
-func backliteSystem() benchkit.System {
-	return benchkit.System{
+func backliteSystem() system {
+	return system{
 		Name:   "backlite",
 		Note:   "backlite v0.6.0, ReleaseAfter 30s, MaxAttempts 4, no retention of completed tasks, database/sql's default pool (as its README)",
 		SQLite: true,
@@ -28,7 +28,8 @@ func backliteSystem() benchkit.System {
 
 // blTask is the benchmark job as a backlite task.
 type blTask struct {
-	T int64 `json:"t"`
+	T int64  `json:"t"`
+	P string `json:"p,omitempty"`
 }
 
 // Config implements backlite.Task.
@@ -40,16 +41,17 @@ type backliteInst struct {
 	db      *sql.DB
 	c       *backlite.Client
 	env     benchkit.Env
+	pad     string
 	handled benchkit.Counter
 	started bool
 }
 
-func openBacklite(_ context.Context, env benchkit.Env) (benchkit.Instance, error) {
-	db, err := openSQLite(env.Dir, "backlite.db", env.Sync, backliteConns)
+func openBacklite(_ context.Context, e env) (benchkit.Instance, error) {
+	db, err := openSQLite(e.Dir, "backlite.db", e.Sync, backliteConns)
 	if err != nil {
 		return nil, err
 	}
-	c, err := backlite.NewClient(backlite.ClientConfig{DB: db, NumWorkers: env.Workers, ReleaseAfter: 30 * time.Second})
+	c, err := backlite.NewClient(backlite.ClientConfig{DB: db, NumWorkers: e.Workers, ReleaseAfter: 30 * time.Second})
 	if err == nil {
 		err = c.Install()
 	}
@@ -57,7 +59,7 @@ func openBacklite(_ context.Context, env benchkit.Env) (benchkit.Instance, error
 		db.Close()
 		return nil, err
 	}
-	b := &backliteInst{db: db, c: c, env: env}
+	b := &backliteInst{db: db, c: c, env: e.Env, pad: padFor(e.Size)}
 	c.Register(backlite.NewQueue(func(_ context.Context, t blTask) error {
 		b.env.Started(t.T)
 		b.handled.Add(1)
@@ -68,7 +70,7 @@ func openBacklite(_ context.Context, env benchkit.Env) (benchkit.Instance, error
 
 // Send implements benchkit.Instance.
 func (b *backliteInst) Send(ctx context.Context, p benchkit.Payload) error {
-	_, err := b.c.Add(blTask{T: p.Sent}).Ctx(ctx).Save()
+	_, err := b.c.Add(blTask{T: p.Sent, P: b.pad}).Ctx(ctx).Save()
 	return err
 }
 
@@ -77,7 +79,7 @@ func (b *backliteInst) Send(ctx context.Context, p benchkit.Payload) error {
 func (b *backliteInst) SendBatch(ctx context.Context, ps []benchkit.Payload) error {
 	tasks := make([]backlite.Task, len(ps))
 	for i, p := range ps {
-		tasks[i] = blTask{T: p.Sent}
+		tasks[i] = blTask{T: p.Sent, P: b.pad}
 	}
 	_, err := b.c.Add(tasks...).Ctx(ctx).Save()
 	return err

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"time"
 
 	"maragu.dev/goqite"
@@ -32,13 +31,13 @@ create index goqite_queue_priority_created_idx on goqite (queue, priority desc, 
 
 // goqiteSystem is goqite (SQLite) with its jobs.Runner; poll is the
 // runner's PollInterval (0 = goqite's default, 100 ms).
-func goqiteSystem(poll time.Duration) benchkit.System {
-	s := benchkit.System{
+func goqiteSystem(poll time.Duration) system {
+	s := system{
 		Name:   "goqite",
 		Note:   "maragu.dev/goqite v0.4.0, jobs.Runner, PollInterval default (100ms), one connection (as its README); no batch API: batch-1000 is 1000 SendTx in one transaction",
 		SQLite: true,
-		Open: func(ctx context.Context, env benchkit.Env) (benchkit.Instance, error) {
-			return openGoqite(ctx, env, poll)
+		Open: func(ctx context.Context, e env) (benchkit.Instance, error) {
+			return openGoqite(ctx, e, poll)
 		},
 	}
 	if poll > 0 {
@@ -53,13 +52,14 @@ type goqiteInst struct {
 	q       *goqite.Queue
 	r       *jobs.Runner
 	env     benchkit.Env
+	pad     string
 	handled benchkit.Counter
 	stop    context.CancelFunc
 	stopped chan struct{}
 }
 
-func openGoqite(ctx context.Context, env benchkit.Env, poll time.Duration) (benchkit.Instance, error) {
-	db, err := openSQLite(env.Dir, "goqite.db", env.Sync, 1)
+func openGoqite(ctx context.Context, e env, poll time.Duration) (benchkit.Instance, error) {
+	db, err := openSQLite(e.Dir, "goqite.db", e.Sync, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -67,24 +67,23 @@ func openGoqite(ctx context.Context, env benchkit.Env, poll time.Duration) (benc
 		db.Close()
 		return nil, err
 	}
-	g := &goqiteInst{db: db, env: env, q: goqite.New(goqite.NewOpts{DB: db, Name: "bench"})}
-	g.r = jobs.NewRunner(jobs.NewRunnerOpts{Limit: env.Workers, PollInterval: poll, Queue: g.q})
+	g := &goqiteInst{db: db, env: e.Env, pad: padFor(e.Size), q: goqite.New(goqite.NewOpts{DB: db, Name: "bench"})}
+	g.r = jobs.NewRunner(jobs.NewRunnerOpts{Limit: e.Workers, PollInterval: poll, Queue: g.q})
 	g.r.Register("noop", func(_ context.Context, body []byte) error {
-		err := benchkit.Handle(&g.env, body)
+		err := handle(&g.env, body)
 		g.handled.Add(1)
 		return err
 	})
 	return g, nil
 }
 
-func goqiteBody(p benchkit.Payload) goqite.Message {
-	b, _ := json.Marshal(p)
-	return goqite.Message{Body: b}
+func goqiteBody(p benchkit.Payload, pad string) goqite.Message {
+	return goqite.Message{Body: content(p, pad)}
 }
 
 // Send implements benchkit.Instance.
 func (g *goqiteInst) Send(ctx context.Context, p benchkit.Payload) error {
-	_, err := jobs.Create(ctx, g.q, "noop", goqiteBody(p))
+	_, err := jobs.Create(ctx, g.q, "noop", goqiteBody(p, g.pad))
 	return err
 }
 
@@ -96,7 +95,7 @@ func (g *goqiteInst) SendBatch(ctx context.Context, ps []benchkit.Payload) error
 		return err
 	}
 	for _, p := range ps {
-		if _, err := jobs.CreateTx(ctx, tx, g.q, "noop", goqiteBody(p)); err != nil {
+		if _, err := jobs.CreateTx(ctx, tx, g.q, "noop", goqiteBody(p, g.pad)); err != nil {
 			tx.Rollback()
 			return err
 		}

@@ -1,10 +1,18 @@
-// Command bench runs queuesqlite and its peers (goqite, River on SQLite,
-// backlite, and River on PostgreSQL when -pg-dsn is given) through the same
-// scenarios with the same no-op handler and counts, and prints one table
-// with the ratio of each peer to queuesqlite.
+// Command bench runs queuesqlite, a minimal reference queue (the floor,
+// floor.go) and the peers (goqite, River on SQLite, backlite, and River on
+// PostgreSQL when -pg-dsn is given) through the same scenarios with the same
+// no-op handler and counts, and prints one table: per scenario our figure,
+// the floor's, our ratio to the floor from the same run, and each peer with
+// its ratio to ours.
 //
-//	cd bench && go run . [-runs 3] [-quick] [-markdown] [-json] [-only send-1,drain]
-//	                     [-pg-dsn postgres://postgres@127.0.0.1:5432/test?sslmode=disable]
+// Scenarios are kinds (send-1, send-32, batch-1000, drain, latency at each
+// -rates) at each content size of -sizes and each synchronous level of
+// -syncs. Ours and the floor run every combination; the peers run 100 B at
+// NORMAL unless -peers-all.
+//
+//	cd bench && go run . -quick                         # every dimension, small counts (~5 min)
+//	go run . -runs 3 -markdown [-sizes 100] [-syncs NORMAL] [-rates 200] [-only drain,batch-1000]
+//	         [-systems floor,goqite] [-pg-dsn postgres://...] [-cpuprofile cpu.out]
 //
 // It is a module of its own so that the peers never become dependencies of
 // the library.
@@ -18,7 +26,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,63 +50,110 @@ func main() {
 
 // config is the parsed command line.
 type config struct {
-	opts      benchkit.Options
-	pgDSN     string
-	markdown  bool
-	json      bool
-	tunedPoll time.Duration
-	systems   string
+	runs       int
+	quick      bool
+	peersAll   bool
+	dir        string
+	pgDSN      string
+	markdown   bool
+	json       bool
+	tunedPoll  time.Duration
+	systems    string
+	cpuprofile string
+	dims       dims
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	var c config
-	var only string
+	var only, sizes, syncs, rates string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.IntVar(&c.opts.Runs, "runs", 0, "runs per scenario and system (default 3, 1 with -quick)")
-	fs.BoolVar(&c.opts.Quick, "quick", false, "small counts: a smoke run, not a measurement")
-	fs.BoolVar(&c.opts.Big, "big", false, "add claim-1m and drain-1m for queuesqlite (slow to prepare)")
-	fs.BoolVar(&c.opts.FullPeers, "full-peers", false, "run the synchronous=FULL scenarios for the SQLite peers too")
-	fs.StringVar(&c.opts.Dir, "dir", "", "directory for the runs' files (default: the system's temporary directory)")
-	fs.StringVar(&only, "only", "", "comma-separated scenarios to run (default: all but the -big ones)")
-	fs.StringVar(&c.systems, "systems", "", "comma-separated systems to run (default: all); queuesqlite always runs")
+	fs.IntVar(&c.runs, "runs", 0, "runs per scenario and system (default 3, 1 with -quick)")
+	fs.BoolVar(&c.quick, "quick", false, "small counts: a smoke run, not a measurement")
+	fs.BoolVar(&c.peersAll, "peers-all", false, "run the peers at every size and synchronous level too (default: 100 B, NORMAL)")
+	fs.StringVar(&c.dir, "dir", "", "directory for the runs' files (default: the system's temporary directory)")
+	fs.StringVar(&only, "only", "", "comma-separated kinds to run: send-1,send-32,batch-1000,drain,latency (default: all)")
+	fs.StringVar(&sizes, "sizes", sizesDefault, "comma-separated content sizes in bytes")
+	fs.StringVar(&syncs, "syncs", syncsDefault, "comma-separated synchronous levels (NORMAL, FULL)")
+	fs.StringVar(&rates, "rates", ratesDefault, "comma-separated send rates per second of the latency scenarios")
+	fs.StringVar(&c.systems, "systems", "", "comma-separated systems besides queuesqlite (floor, goqite, river-sqlite, backlite, river-pg; default: all; 'ours' = queuesqlite alone)")
 	fs.StringVar(&c.pgDSN, "pg-dsn", "", "PostgreSQL DSN: adds River on PostgreSQL")
 	fs.BoolVar(&c.markdown, "markdown", false, "print the table as Markdown")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per scenario and system instead of the table")
 	fs.DurationVar(&c.tunedPoll, "tuned-poll", tunedPollDefault, "poll interval of the (tuned) peer variants")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if only != "" {
-		c.opts.Only = strings.Split(only, ",")
+	if err := c.parseDims(only, sizes, syncs, rates); err != nil {
+		return nil, err
 	}
 	return &c, c.check()
 }
 
-// check rejects unknown scenario and system names.
-func (c *config) check() error {
-	known := map[string]bool{}
-	for _, sc := range benchkit.Scenarios(benchkit.CountsFor(false)) {
-		known[sc.Name] = true
+func (c *config) parseDims(only, sizes, syncs, rates string) error {
+	var err error
+	if only != "" {
+		c.dims.only = strings.Split(only, ",")
 	}
-	for _, name := range c.opts.Only {
-		if !known[name] {
-			return fmt.Errorf("unknown scenario %q", name)
+	if c.dims.sizes, err = positiveInts("-sizes", sizes); err != nil {
+		return err
+	}
+	if c.dims.rates, err = positiveInts("-rates", rates); err != nil {
+		return err
+	}
+	for _, s := range strings.Split(syncs, ",") {
+		s = strings.ToUpper(strings.TrimSpace(s))
+		if s != benchkit.SyncNormal && s != benchkit.SyncFull {
+			return fmt.Errorf("-syncs: unknown synchronous level %q (NORMAL or FULL)", s)
+		}
+		c.dims.syncs = append(c.dims.syncs, s)
+	}
+	return nil
+}
+
+func positiveInts(flagName, list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%s: %q is not a positive number", flagName, f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// check rejects unknown kinds and bad settings.
+func (c *config) check() error {
+	known := []string{kindsLatency}
+	for _, k := range kinds() {
+		known = append(known, k.name)
+	}
+	for _, name := range c.dims.only {
+		if !slices.Contains(known, name) {
+			return fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(known, ", "))
 		}
 	}
 	if c.tunedPoll <= 0 {
 		return errors.New("-tuned-poll must be positive")
 	}
+	if c.runs <= 0 {
+		c.runs = 3
+		if c.quick {
+			c.runs = 1
+		}
+	}
 	return nil
 }
 
-// systemsFor lists queuesqlite first (the baseline), then the peers.
-func systemsFor(c *config) []benchkit.System {
-	all := []benchkit.System{
-		benchkit.Ours(),
+// systemsFor lists queuesqlite first, the floor, then the peers.
+func systemsFor(c *config) []system {
+	all := []system{
+		oursSystem(), floorSystem(),
 		goqiteSystem(0), goqiteSystem(c.tunedPoll),
 		riverSQLiteSystem(riverTuning{}), riverSQLiteSystem(tunedRiver(c.tunedPoll)),
 		backliteSystem(),
@@ -108,9 +165,9 @@ func systemsFor(c *config) []benchkit.System {
 		return all
 	}
 	want := strings.Split(c.systems, ",")
-	return slices.DeleteFunc(all, func(s benchkit.System) bool {
+	return slices.DeleteFunc(all, func(s system) bool {
 		base, _, _ := strings.Cut(s.Name, " ")
-		return s.Name != benchkit.OursName && !slices.Contains(want, base)
+		return s.Name != oursName && !slices.Contains(want, base)
 	})
 }
 
@@ -119,22 +176,41 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	systems := systemsFor(c)
-	c.opts.Progress = func(done, total int, step string) {
-		fmt.Fprintf(stderr, "[%d/%d] %s\n", done, total, step)
+	if c.cpuprofile != "" {
+		stop, err := startProfile(c.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
+	p := &plan{scenarios: scenarios(c.dims, countsFor(c.quick)), systems: systemsFor(c), runs: c.runs,
+		peersAll: c.peersAll, dir: c.dir}
+	p.progress = func(done, total int, step string) { fmt.Fprintf(stderr, "[%d/%d] %s\n", done, total, step) }
 	started := time.Now()
-	results, err := benchkit.Run(ctx, systems, c.opts)
+	results, err := p.execute(ctx)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "finished in %s\n", time.Since(started).Round(time.Second))
 	if c.json {
-		return benchkit.WriteJSON(stdout, results)
+		return writeJSON(stdout, results)
 	}
-	table := benchkit.BuildTable(systems, results)
+	t := buildTable(p.systems, results)
 	if c.markdown {
-		return table.WriteMarkdown(stdout)
+		return t.writeMarkdown(stdout)
 	}
-	return table.WriteText(stdout)
+	return t.writeText(stdout)
+}
+
+// startProfile starts a CPU profile into path; stop ends it.
+func startProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

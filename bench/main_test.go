@@ -16,7 +16,8 @@ func TestRun_Quick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every peer")
 	}
-	args := []string{"-quick", "-json", "-dir", t.TempDir(), "-only", "send-1,batch-1000,drain,latency-200"}
+	args := []string{"-quick", "-json", "-dir", t.TempDir(), "-only", "send-1,batch-1000,drain,latency",
+		"-sizes", "100", "-syncs", "NORMAL", "-rates", "200"}
 	if dsn := os.Getenv("BENCH_PG_DSN"); dsn != "" {
 		args = append(args, "-pg-dsn", dsn)
 	}
@@ -28,41 +29,83 @@ func TestRun_Quick(t *testing.T) {
 	sc := bufio.NewScanner(&out)
 	for sc.Scan() {
 		var r struct {
-			Scenario, System, Error string
-			PerSec                  float64 `json:"per_sec"`
-			P50ms                   float64 `json:"p50_ms"`
+			Scenario, Kind, System, Error string
+			PerSec                        float64 `json:"per_sec"`
+			P50ms                         float64 `json:"p50_ms"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("line %q: %v", sc.Text(), err)
 		}
-		if r.PerSec <= 0 || r.Error != "" || (r.Scenario == "latency-200" && r.P50ms <= 0) {
+		if r.PerSec <= 0 || r.Error != "" || (r.Kind == "latency" && r.P50ms <= 0) {
 			t.Errorf("%s on %s: %s", r.Scenario, r.System, sc.Text())
 		}
 		seen[r.System] = true
 	}
-	for _, want := range []string{"queuesqlite", "goqite", "goqite (tuned)", "river-sqlite", "river-sqlite (tuned)", "backlite"} {
+	for _, want := range []string{"queuesqlite", "floor", "goqite", "goqite (tuned)", "river-sqlite", "river-sqlite (tuned)", "backlite"} {
 		if !seen[want] {
 			t.Errorf("no results for %s", want)
 		}
 	}
 }
 
-// TestRun_Table prints the Markdown table for one scenario and system.
+// TestRun_Table prints the Markdown table for one scenario: ours, the
+// floor, our ratio to the floor, then the peer.
 func TestRun_Table(t *testing.T) {
 	var out, errb bytes.Buffer
-	err := run(t.Context(), []string{"-quick", "-markdown", "-only", "send-1", "-systems", "goqite", "-dir", t.TempDir()}, &out, &errb)
+	err := run(t.Context(), []string{"-quick", "-markdown", "-only", "send-1", "-sizes", "100", "-syncs", "NORMAL",
+		"-systems", "floor,goqite", "-dir", t.TempDir()}, &out, &errb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(out.String(), "| scenario | queuesqlite | goqite |") {
+	if !strings.HasPrefix(out.String(), "| scenario | queuesqlite | floor | ours/floor | goqite |") {
 		t.Fatalf("table:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "| send-1 100B | ") || strings.Contains(out.String(), "failed") {
+		t.Fatalf("no send-1 100B row, or a failed run:\n%s", out.String())
 	}
 }
 
-// TestRun_BadFlags rejects unknown scenarios.
+// TestRun_BadFlags rejects unknown scenarios and bad dimensions.
 func TestRun_BadFlags(t *testing.T) {
+	for _, args := range [][]string{{"-only", "nope"}, {"-sizes", "0"}, {"-syncs", "OFF"}, {"-rates", "x"}} {
+		var out, errb bytes.Buffer
+		if err := run(t.Context(), args, &out, &errb); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
+}
+
+// TestFloor_DrainAllSizes drains through the floor at every size and both
+// synchronous levels and checks each finished with a rate and its
+// transactions counted: the floor must be a working queue, or its column
+// means nothing.
+func TestFloor_DrainAllSizes(t *testing.T) {
 	var out, errb bytes.Buffer
-	if err := run(t.Context(), []string{"-only", "nope"}, &out, &errb); err == nil {
-		t.Fatal("unknown scenario accepted")
+	args := []string{"-quick", "-json", "-only", "drain,latency", "-rates", "1000", "-systems", "floor", "-dir", t.TempDir()}
+	if err := run(t.Context(), args, &out, &errb); err != nil {
+		t.Fatalf("run: %v\n%s", err, errb.String())
+	}
+	got := 0
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var r struct {
+			Scenario, Kind, System, Error string
+			PerSec                        float64 `json:"per_sec"`
+			TxPerMsg                      float64 `json:"write_tx_per_msg"`
+			Ratio                         float64 `json:"ours_vs_floor"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.System != "floor" {
+			continue
+		}
+		got++
+		if r.Error != "" || r.PerSec <= 0 || r.Ratio <= 0 || (r.Kind == "drain" && r.TxPerMsg <= 0) {
+			t.Errorf("%s: %s", r.Scenario, sc.Text())
+		}
+	}
+	if want := 4 * 2 * 2; got != want {
+		t.Errorf("%d floor results, want %d", got, want)
 	}
 }

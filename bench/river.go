@@ -26,7 +26,8 @@ type riverTuning struct {
 
 // noopArgs is the benchmark job: its payload's send time.
 type noopArgs struct {
-	T int64 `json:"t"`
+	T int64  `json:"t"`
+	P string `json:"p,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -48,6 +49,7 @@ func (w *noopWorker) Work(_ context.Context, job *river.Job[noopArgs]) error {
 type riverInst[TTx any] struct {
 	client   *river.Client[TTx]
 	env      benchkit.Env
+	pad      string
 	finished benchkit.Counter
 	unsub    func()
 	subDone  chan struct{}
@@ -71,13 +73,13 @@ func migrateRiver[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], sch
 
 // newRiver builds a client with env.Workers workers on the default queue and,
 // when env.Track, a subscription that counts completed jobs.
-func newRiver[TTx any](drv riverdriver.Driver[TTx], env benchkit.Env, t riverTuning, schema string,
+func newRiver[TTx any](drv riverdriver.Driver[TTx], e env, t riverTuning, schema string,
 	cleanup func() error) (*riverInst[TTx], error) {
-	r := &riverInst[TTx]{env: env, cleanup: cleanup}
+	r := &riverInst[TTx]{env: e.Env, pad: padFor(e.Size), cleanup: cleanup}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &noopWorker{env: &r.env})
 	client, err := river.NewClient(drv, &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: env.Workers}},
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: e.Workers}},
 		Workers:           workers,
 		FetchCooldown:     t.cooldown,
 		FetchPollInterval: t.poll,
@@ -88,7 +90,7 @@ func newRiver[TTx any](drv riverdriver.Driver[TTx], env benchkit.Env, t riverTun
 		return nil, err
 	}
 	r.client = client
-	if env.Track {
+	if e.Track {
 		r.subscribe()
 	}
 	return r, nil
@@ -109,7 +111,7 @@ func (r *riverInst[TTx]) subscribe() {
 
 // Send implements benchkit.Instance.
 func (r *riverInst[TTx]) Send(ctx context.Context, p benchkit.Payload) error {
-	_, err := r.client.Insert(ctx, noopArgs{T: p.Sent}, nil)
+	_, err := r.client.Insert(ctx, noopArgs{T: p.Sent, P: r.pad}, nil)
 	return err
 }
 
@@ -117,7 +119,7 @@ func (r *riverInst[TTx]) Send(ctx context.Context, p benchkit.Payload) error {
 func (r *riverInst[TTx]) SendBatch(ctx context.Context, ps []benchkit.Payload) error {
 	params := make([]river.InsertManyParams, len(ps))
 	for i, p := range ps {
-		params[i] = river.InsertManyParams{Args: noopArgs{T: p.Sent}}
+		params[i] = river.InsertManyParams{Args: noopArgs{T: p.Sent, P: r.pad}}
 	}
 	_, err := r.client.InsertMany(ctx, params)
 	return err

@@ -18,13 +18,13 @@ var pgSchemas atomic.Int64
 
 // riverPGSystem is River on PostgreSQL (pgx v5 pool), each run in a fresh
 // schema that is dropped afterwards.
-func riverPGSystem(dsn string, t riverTuning) benchkit.System {
-	s := benchkit.System{
+func riverPGSystem(dsn string, t riverTuning) system {
+	s := system{
 		Name: "river-pg",
 		Note: "River v0.51.2 + riverpgxv5 (pgx v5.12 pool, server fsync and synchronous_commit as configured), " +
 			"LISTEN/NOTIFY, FetchCooldown/FetchPollInterval defaults (100ms/1s)",
-		Open: func(ctx context.Context, env benchkit.Env) (benchkit.Instance, error) {
-			return openRiverPG(ctx, env, dsn, t)
+		Open: func(ctx context.Context, e env) (benchkit.Instance, error) {
+			return openRiverPG(ctx, e, dsn, t)
 		},
 	}
 	if t != (riverTuning{}) {
@@ -34,7 +34,7 @@ func riverPGSystem(dsn string, t riverTuning) benchkit.System {
 	return s
 }
 
-func openRiverPG(ctx context.Context, env benchkit.Env, dsn string, t riverTuning) (benchkit.Instance, error) {
+func openRiverPG(ctx context.Context, e env, dsn string, t riverTuning) (benchkit.Instance, error) {
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
 		return nil, err
@@ -53,7 +53,7 @@ func openRiverPG(ctx context.Context, env benchkit.Env, dsn string, t riverTunin
 		drop()
 		return nil, err
 	}
-	r, err := newRiver[pgx.Tx](riverpgxv5.New(pool), env, t, schema, drop)
+	r, err := newRiver[pgx.Tx](riverpgxv5.New(pool), e, t, schema, drop)
 	if err != nil {
 		drop()
 		return nil, err

@@ -12,13 +12,13 @@ import (
 
 // riverSQLiteSystem is River on its SQLite driver (database/sql over
 // mattn/go-sqlite3, one connection as its driver documentation advises).
-func riverSQLiteSystem(t riverTuning) benchkit.System {
-	s := benchkit.System{
+func riverSQLiteSystem(t riverTuning) system {
+	s := system{
 		Name:   "river-sqlite",
 		Note:   "River v0.51.2 + riversqlite, one connection, FetchCooldown/FetchPollInterval defaults (100ms/1s)",
 		SQLite: true,
-		Open: func(ctx context.Context, env benchkit.Env) (benchkit.Instance, error) {
-			return openRiverSQLite(ctx, env, t)
+		Open: func(ctx context.Context, e env) (benchkit.Instance, error) {
+			return openRiverSQLite(ctx, e, t)
 		},
 	}
 	if t != (riverTuning{}) {
@@ -32,8 +32,8 @@ func tuningText(t riverTuning) string {
 	return "FetchCooldown " + t.cooldown.String() + ", FetchPollInterval " + t.poll.String()
 }
 
-func openRiverSQLite(ctx context.Context, env benchkit.Env, t riverTuning) (benchkit.Instance, error) {
-	db, err := openSQLite(env.Dir, "river.db", env.Sync, 1)
+func openRiverSQLite(ctx context.Context, e env, t riverTuning) (benchkit.Instance, error) {
+	db, err := openSQLite(e.Dir, "river.db", e.Sync, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func openRiverSQLite(ctx context.Context, env benchkit.Env, t riverTuning) (benc
 		db.Close()
 		return nil, err
 	}
-	r, err := newRiver[*sql.Tx](riversqlite.New(db), env, t, "", db.Close)
+	r, err := newRiver[*sql.Tx](riversqlite.New(db), e, t, "", db.Close)
 	if err != nil {
 		db.Close()
 		return nil, err
