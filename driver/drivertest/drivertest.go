@@ -60,6 +60,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("Leader", func(t *testing.T) { testLeader(t, open) })
 	t.Run("Tx", func(t *testing.T) { testTx(t, open) })
 	t.Run("Topics", func(t *testing.T) { testTopics(t, open) })
+	t.Run("Pause", func(t *testing.T) { testPause(t, open) })
 }
 
 // newMsg returns a pending message ready to insert, created at t0 + seq ms.

@@ -351,3 +351,13 @@ const (
 	sqlImportListenGroup = `INSERT INTO listen_cursors (grp, seq, updated_at) VALUES (?1, ?2, ?3)
 		ON CONFLICT (grp) DO UPDATE SET seq = max(seq, excluded.seq)`
 )
+
+// Pauses (pause.go, migrations/0008_pauses.sql).
+const (
+	// ?1 kind, ?2 name, ?3 now: a pause already recorded keeps its time.
+	sqlPause = `INSERT INTO pauses (kind, name, since_at) VALUES (?1, ?2, ?3)
+	ON CONFLICT (kind, name) DO NOTHING`
+	// ?1 kind, ?2 name
+	sqlResume = `DELETE FROM pauses WHERE kind = ?1 AND name = ?2`
+	sqlPauses = `SELECT kind, name, since_at FROM pauses ORDER BY kind, name`
+)
