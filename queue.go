@@ -152,7 +152,7 @@ func newQueue(c Config, shards []driver.Driver) *Queue {
 // forwardChanges turns a shard's change signals into the queue's: by
 // topic when the driver tells them, else as "something changed".
 func (q *Queue) forwardChanges(ctx context.Context, d driver.Driver) {
-	if w, ok := d.(driver.TopicWatcher); ok {
+	if w, ok := d.(driver.TopicWatcher); ok && w.TellsTopics() {
 		w.WatchTopics(ctx, q.changes.PublishTopic)
 		return
 	}

@@ -216,7 +216,13 @@ type Topic struct {
 // signal never arrives before its commit is visible, and the signals of
 // one handle's commits arrive in commit order. The conformance suite
 // checks this with two handles (drivertest, Topics).
+//
+// A handle that cannot tell topics in its configuration (PostgreSQL
+// behind a pooler without LISTEN) reports false from TellsTopics; the
+// queue then reads Changes instead, as for a driver without topics.
 type TopicWatcher interface {
+	// TellsTopics reports whether WatchTopics delivers the topics above.
+	TellsTopics() bool
 	// WatchTopics calls fn with each signal until ctx ends. It returns
 	// when ctx ends. fn must not block.
 	WatchTopics(ctx context.Context, fn func(Topic))

@@ -269,3 +269,28 @@ func isJSONObject(b []byte) bool {
 	b = bytes.TrimSpace(b)
 	return len(b) > 0 && b[0] == '{' || string(b) == "null"
 }
+
+// StoredProblems lists what is wrong with a message as a backend read it
+// from storage, other than its tags: each column must hold what the queue
+// itself writes there (JSON content and result, a JSON object of metadata,
+// a known status and priority). A row a foreign tool or a damaged byte left
+// otherwise gives one entry per bad column; nil when sound.
+func (m *Message) StoredProblems() []string {
+	var problems []string
+	if !json.Valid(m.Content) {
+		problems = append(problems, "column content is not valid JSON")
+	}
+	if len(m.Result) > 0 && !json.Valid(m.Result) {
+		problems = append(problems, "column result is not valid JSON")
+	}
+	if b := bytes.TrimSpace(m.Metadata); len(b) > 0 && (b[0] != '{' || !json.Valid(b)) {
+		problems = append(problems, "column metadata is not a JSON object")
+	}
+	if !m.Status.Valid() {
+		problems = append(problems, fmt.Sprintf("column status holds the unknown status %d", int(m.Status)))
+	}
+	if !m.Priority.Valid() {
+		problems = append(problems, fmt.Sprintf("column priority holds the unknown priority %d", int(m.Priority)))
+	}
+	return problems
+}

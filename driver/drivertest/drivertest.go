@@ -32,6 +32,12 @@ type Harness struct {
 	// type (for PostgreSQL a pgx.Tx) on the same database; end commits it
 	// (true) or rolls it back.
 	BeginNative func(ctx context.Context) (tx driver.Tx, end func(commit bool) error, err error)
+	// BeginForeign, when set, starts a transaction on a database that is
+	// not the store's (for PostgreSQL another database on the server: a
+	// transaction on the store's own database reaches its tables, so it is
+	// not foreign). Nil: the suite uses a transaction of another fresh
+	// store, as for SQLite, where every store is a file of its own.
+	BeginForeign func(ctx context.Context) (*sql.Tx, error)
 }
 
 // OpenFunc opens a fresh, empty shard for one test and registers its cleanup

@@ -17,11 +17,17 @@ func testTx(t *testing.T, open OpenFunc) {
 	ctx := context.Background()
 	t.Run("ForeignTransactionIsRefused", func(t *testing.T) {
 		t.Parallel()
-		h, other := open(t), open(t)
-		if h.BeginTx == nil || other.BeginTx == nil {
+		h := open(t)
+		begin := h.BeginForeign
+		others := []driver.Driver{h.Driver}
+		if begin == nil {
+			other := open(t)
+			begin, others = other.BeginTx, append(others, other.Driver)
+		}
+		if begin == nil {
 			t.Skip("backend has no application transactions")
 		}
-		tx, err := other.BeginTx(ctx)
+		tx, err := begin(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,7 +41,7 @@ func testTx(t *testing.T, open OpenFunc) {
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
 		}
-		for _, d := range []driver.Driver{h.Driver, other.Driver} {
+		for _, d := range others {
 			_, err := d.Get(ctx, "foreign")
 			wantErr(t, "get the refused message", err, queuetype.ErrNotFound)
 		}

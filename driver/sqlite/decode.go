@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
@@ -123,40 +122,12 @@ func decodeMessage(v []driver.Value) (*queuetype.Message, error) {
 			problems = append(problems, "column tags is not a JSON array of strings")
 		}
 	}
-	problems = append(problems, checkColumns(m)...)
+	problems = append(problems, m.StoredProblems()...)
 	if len(problems) > 0 {
 		return m, fmt.Errorf("%w: message %q (seq %d) cannot be decoded: %s",
 			queuetype.ErrCorrupt, m.ID, m.Seq, strings.Join(problems, "; "))
 	}
 	return m, nil
-}
-
-// checkColumns lists what is wrong with the decoded columns of m other than
-// its tags: each must hold what the queue itself writes there.
-func checkColumns(m *queuetype.Message) []string {
-	var problems []string
-	if !json.Valid(m.Content) {
-		problems = append(problems, "column content is not valid JSON")
-	}
-	if len(m.Result) > 0 && !json.Valid(m.Result) {
-		problems = append(problems, "column result is not valid JSON")
-	}
-	if len(m.Metadata) > 0 && !isJSONObject(m.Metadata) {
-		problems = append(problems, "column metadata is not a JSON object")
-	}
-	if !m.Status.Valid() {
-		problems = append(problems, fmt.Sprintf("column status holds the unknown status %d", int(m.Status)))
-	}
-	if !m.Priority.Valid() {
-		problems = append(problems, fmt.Sprintf("column priority holds the unknown priority %d", int(m.Priority)))
-	}
-	return problems
-}
-
-// isJSONObject reports whether b is a JSON object.
-func isJSONObject(b []byte) bool {
-	b = bytes.TrimSpace(b)
-	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
 
 func asInt(v driver.Value) int64 {

@@ -6,13 +6,16 @@
 package backendtest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/queue-sqlite/queuesqlite"
+	"github.com/queue-sqlite/queuesqlite/driver/postgres"
 	_ "github.com/queue-sqlite/queuesqlite/driver/sqlite" // the SQLite backend of queuesqlite.Open
+	"github.com/queue-sqlite/queuesqlite/internal/pgtest"
 )
 
 // Store is one queue's storage, on which tests open queue instances.
@@ -41,6 +44,7 @@ var backends = []struct {
 	open      func(addr string, cfg *queuesqlite.Config) (*queuesqlite.Queue, error)
 }{
 	{Backend{Name: "sqlite", NewStore: newSQLiteStore}, func() string { return "" }, openSQLite},
+	{Backend{Name: "postgres", NewStore: newPostgresStore}, pgtest.Unavailable, openPostgres},
 }
 
 // All returns the backends available here. A backend that cannot run (no
@@ -108,4 +112,35 @@ func (s *sqliteStore) Open(t testing.TB, cfg *queuesqlite.Config) *queuesqlite.Q
 
 func openSQLite(dir string, cfg *queuesqlite.Config) (*queuesqlite.Queue, error) {
 	return queuesqlite.Open(dir, cfg)
+}
+
+// postgresStore is a schema on the test server (pgtest).
+type postgresStore struct{ schema string }
+
+func newPostgresStore(t testing.TB) Store { return &postgresStore{schema: pgtest.Schema(t)} }
+
+func (s *postgresStore) Spec() string { return "postgres" + specSep + s.schema }
+
+func (s *postgresStore) Open(t testing.TB, cfg *queuesqlite.Config) *queuesqlite.Queue {
+	return openIn(t, s.Spec(), cfg)
+}
+
+// openPostgres opens a queue on a schema of the test server; a DSN can
+// come before the schema ("postgres:<schema>@<dsn>"), for a child process
+// in a lab host that reaches another server.
+func openPostgres(addr string, cfg *queuesqlite.Config) (*queuesqlite.Queue, error) {
+	schema, dsn, ok := strings.Cut(addr, "@")
+	if !ok {
+		dsn = pgtest.DSN()
+	}
+	db, err := postgres.Open(context.Background(), dsn, &postgres.Options{Schema: schema})
+	if err != nil {
+		return nil, err
+	}
+	q, err := queuesqlite.New(cfg, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return q, nil
 }

@@ -1,0 +1,403 @@
+package postgres
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/queue-sqlite/queuesqlite/queuetype"
+)
+
+// Every SQL statement of the PostgreSQL backend is in this file (the schema
+// is in migrations/). The statements are templates: {s} stands for the
+// queue's quoted schema and {pending}, {processing}, ... for the numbers of
+// the statuses, which stay literals in the text so that the partial
+// indexes of the schema (WHERE status = 0, ...) match. statements renders
+// them once per open.
+
+// messageColumns is the column list every row-returning statement uses;
+// scanMessage reads rows in this order.
+const messageColumns = messageColumnsHead + `max_attempts` + messageColumnsTail
+
+// exportColumns is messageColumns for moving rows: a max_attempts still
+// unset reads as 0, so the row stays unset where it is imported.
+const exportColumns = messageColumnsHead + `CASE WHEN max_attempts_unset THEN 0 ELSE max_attempts END` + messageColumnsTail
+
+const (
+	messageColumnsHead = `seq, id, type, status, destination, source, content, result, priority,
+	created_at, updated_at, run_at, expire_at, finished_at, attempt, `
+	messageColumnsTail = `, retry_count,
+	last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, callback_owner`
+)
+
+// Schema bookkeeping and locks.
+const (
+	sqlCreateSchema   = `CREATE SCHEMA IF NOT EXISTS {s}`
+	sqlVersionTable   = `CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL)`
+	sqlVersionGet     = `SELECT COALESCE(max(version), 0) FROM {s}.schema_version`
+	sqlVersionSet     = `INSERT INTO {s}.schema_version (version) VALUES ($1)`
+	sqlVersionExists  = `SELECT to_regclass($1) IS NOT NULL`
+	sqlMigrateLock    = `SELECT pg_advisory_xact_lock($1, $2)`
+	sqlListenLock     = `SELECT pg_advisory_xact_lock($1, $2)`
+	sqlUniqueLock     = `SELECT pg_advisory_xact_lock($1, hashtext($2))`
+	sqlNow            = `SELECT clock_timestamp()`
+	sqlStoreIDComment = `COMMENT ON TABLE {s}.meta IS `
+	// The store id, read through the comment on the meta table: a query
+	// that cannot fail, so checking a caller's transaction never aborts it.
+	sqlStoreIDOf = `SELECT COALESCE(obj_description(to_regclass($1), 'pg_class'), '')`
+	sqlCheck     = `SELECT count(*) FROM {s}.messages WHERE false`
+)
+
+// Messages.
+const (
+	// $1.. parallel arrays, one element per message, in send order.
+	sqlInsert = `INSERT INTO {s}.messages (id, type, status, destination, source, content, priority,
+	created_at, updated_at, run_at, expire_at, max_attempts, max_attempts_unset, tags, metadata, shard_key,
+	callback_owner, unique_key, unique_states)
+	SELECT id, type, status, destination, source, content, priority, created_at, created_at, run_at, expire_at,
+	max_attempts, max_attempts_unset, tags, metadata, shard_key, callback_owner, unique_key, unique_states
+	FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::text[], $6::bytea[], $7::smallint[],
+	$8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::integer[], $12::boolean[], $13::jsonb[],
+	$14::bytea[], $15::text[], $16::text[], $17::text[], $18::integer[]) WITH ORDINALITY
+	AS u(id, type, status, destination, source, content, priority, created_at, run_at, expire_at, max_attempts,
+	max_attempts_unset, tags, metadata, shard_key, callback_owner, unique_key, unique_states, ord)
+	ORDER BY ord
+	RETURNING id, seq`
+
+	// $1 now, $2 owner, $3 lease until, $4 limit, $5 me, $6 destinations,
+	// $7 max attempts parallel to them (0: keep the stand-in). Each
+	// destination is read from the ready index in claim order on its own
+	// (a short index range each, skipping rows other claims hold), then
+	// the candidates are merged.
+	sqlClaim = `WITH picked AS (
+		SELECT c.seq FROM unnest($6::text[]) AS d(name) CROSS JOIN LATERAL (
+			SELECT seq, priority FROM {s}.messages
+			WHERE status = {pending} AND destination = d.name
+			ORDER BY priority DESC, seq LIMIT $4 FOR UPDATE SKIP LOCKED) AS c
+		ORDER BY c.priority DESC, c.seq LIMIT $4)
+	UPDATE {s}.messages m SET
+	status = CASE WHEN m.expire_at <= $1 THEN {expired} ELSE {processing} END,
+	attempt = m.attempt + (CASE WHEN m.expire_at <= $1 THEN 0 ELSE 1 END),
+	lease_owner = CASE WHEN m.expire_at <= $1 THEN NULL ELSE $2 END,
+	lease_expires_at = CASE WHEN m.expire_at <= $1 THEN NULL ELSE $3::timestamptz END,
+	finished_at = CASE WHEN m.expire_at <= $1 THEN $1 END,
+	last_error = CASE WHEN m.expire_at <= $1 THEN 'expired before it could start' ELSE m.last_error END,
+	callback_owner = CASE WHEN m.expire_at <= $1 THEN NULLIF(m.callback_owner, $5) ELSE m.callback_owner END,
+	max_attempts = CASE WHEN NOT m.max_attempts_unset THEN m.max_attempts
+		ELSE COALESCE((SELECT NULLIF(x.n, 0) FROM unnest($6::text[], $7::integer[]) AS x(name, n)
+		               WHERE x.name = m.destination LIMIT 1), m.max_attempts) END,
+	max_attempts_unset = false,
+	updated_at = $1
+	FROM picked WHERE m.seq = picked.seq
+	RETURNING ` + claimedColumns
+
+	// $1 destinations
+	sqlHead = `SELECT max(h.p) FROM unnest($1::text[]) AS d(name) CROSS JOIN LATERAL (
+		SELECT priority AS p FROM {s}.messages WHERE status = {pending} AND destination = d.name
+		ORDER BY priority DESC LIMIT 1) AS h`
+
+	// Parallel arrays, one element per completion: $1 seq, $2 attempt,
+	// $3 owner, $4 status, $5 result, $6 error (NULL keeps the previous),
+	// $7 run at (NULL keeps), $8 finished at (NULL unless terminal),
+	// $9 1 to give the attempt back, $10 1 to count a retry, $11 me,
+	// $12 now. The WHERE clause is the fence.
+	sqlComplete = `UPDATE {s}.messages m SET
+	status = c.status,
+	result = c.result,
+	last_error = COALESCE(c.error, m.last_error),
+	run_at = COALESCE(c.run_at, m.run_at),
+	finished_at = c.finished_at,
+	attempt = m.attempt - c.uncharge,
+	retry_count = m.retry_count + c.retried,
+	lease_owner = NULL,
+	lease_expires_at = NULL,
+	callback_owner = CASE WHEN c.finished_at IS NULL THEN m.callback_owner ELSE NULLIF(m.callback_owner, c.me) END,
+	updated_at = c.now
+	FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::smallint[], $5::bytea[], $6::text[],
+	     $7::timestamptz[], $8::timestamptz[], $9::integer[], $10::integer[], $11::text[], $12::timestamptz[])
+	AS c(seq, attempt, owner, status, result, error, run_at, finished_at, uncharge, retried, me, now)
+	WHERE m.seq = c.seq AND m.status = {processing} AND m.lease_owner = c.owner AND m.attempt = c.attempt
+	RETURNING m.seq, m.status, m.destination, m.callback_owner`
+
+	// $1 lease until, $2 owner, $3 seqs, $4 attempts parallel to them
+	sqlExtendLeases = `UPDATE {s}.messages m SET lease_expires_at = $1
+	FROM unnest($3::bigint[], $4::integer[]) AS l(seq, attempt)
+	WHERE m.seq = l.seq AND m.status = {processing} AND m.lease_owner = $2 AND m.attempt = l.attempt
+	RETURNING m.seq`
+
+	// $1 now, $2 limit, $3 me, $4 dead owners, $5 owners without a
+	// liveness row watched for a lease: theirs are rescued once the stored
+	// lease time has passed too.
+	sqlRescue = `UPDATE {s}.messages SET
+	status = CASE WHEN attempt >= max_attempts THEN {failed} ELSE {pending} END,
+	finished_at = CASE WHEN attempt >= max_attempts THEN $1 END,
+	retry_count = retry_count + (CASE WHEN attempt < max_attempts THEN 1 ELSE 0 END),
+	last_error = 'lease of ' || COALESCE(lease_owner, '?') || ' expired during attempt ' || attempt || ' (worker crashed, froze or lost the database)',
+	callback_owner = CASE WHEN attempt >= max_attempts THEN NULLIF(callback_owner, $3) ELSE callback_owner END,
+	lease_owner = NULL,
+	lease_expires_at = NULL,
+	updated_at = $1
+	WHERE seq IN (SELECT seq FROM {s}.messages WHERE status = {processing}
+	              AND (lease_owner = ANY($4::text[])
+	                   OR (lease_owner = ANY($5::text[]) AND lease_expires_at < $1))
+	              ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+	RETURNING ` + messageColumns
+
+	// $1 dead owners, $2 watched owners without a row, $3 now: free the
+	// listener groups they hold (their cursors stay).
+	sqlReleaseDeadGroups = `UPDATE {s}.listen_cursors SET lease_owner = NULL, lease_expires_at = NULL
+	WHERE lease_owner = ANY($1::text[]) OR (lease_owner = ANY($2::text[]) AND lease_expires_at < $3)`
+
+	// $1 dead owners: forget those that lease nothing any more.
+	sqlForgetOwners = `DELETE FROM {s}.owners o WHERE o.owner = ANY($1::text[])
+	AND NOT EXISTS (SELECT 1 FROM {s}.messages WHERE status = {processing} AND lease_owner = o.owner)
+	AND NOT EXISTS (SELECT 1 FROM {s}.listen_cursors WHERE lease_owner = o.owner)`
+
+	// $1 owner, $2 lease (microseconds), $3 now
+	sqlBeatOwner = `INSERT INTO {s}.owners AS o (owner, beats, lease_us, gone, beat_at) VALUES ($1, 1, $2, false, $3)
+	ON CONFLICT (owner) DO UPDATE SET beats = o.beats + 1, lease_us = excluded.lease_us, gone = false,
+	beat_at = excluded.beat_at`
+
+	// $1 owner
+	sqlRetireOwner = `UPDATE {s}.owners SET gone = true, beats = beats + 1 WHERE owner = $1`
+
+	// Every liveness row, then the lease holders (of messages and listener
+	// groups) that have none.
+	sqlOwners = `SELECT owner, beats, lease_us, gone, false FROM {s}.owners
+	UNION SELECT lease_owner, 0, 0, false, true FROM {s}.messages WHERE status = {processing} AND lease_owner IS NOT NULL
+	      AND lease_owner NOT IN (SELECT owner FROM {s}.owners)
+	UNION SELECT lease_owner, 0, 0, false, true FROM {s}.listen_cursors WHERE lease_owner IS NOT NULL
+	      AND lease_owner NOT IN (SELECT owner FROM {s}.owners)`
+
+	// $1 now, $2 error, $3 me, $4 seq: a claimed row that cannot be
+	// decoded fails at once, without running.
+	sqlFailUndecodable = `UPDATE {s}.messages SET status = {failed}, finished_at = $1, updated_at = $1, last_error = $2,
+	lease_owner = NULL, lease_expires_at = NULL, callback_owner = NULLIF(callback_owner, $3)
+	WHERE seq = $4`
+
+	// $1 now, $2 limit
+	sqlPromote = `UPDATE {s}.messages SET status = {pending}, updated_at = $1
+	WHERE seq IN (SELECT seq FROM {s}.messages WHERE status IN ({timed}) AND run_at <= $1
+	              ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+	RETURNING destination`
+
+	sqlNextDue = `SELECT min(run_at) FROM {s}.messages WHERE status IN ({timed})`
+
+	// $1 now, $2 limit, $3 me
+	sqlExpire = `UPDATE {s}.messages SET
+	status = {expired},
+	finished_at = $1,
+	last_error = 'expired before it could start',
+	callback_owner = NULLIF(callback_owner, $3),
+	updated_at = $1
+	WHERE seq IN (SELECT seq FROM {s}.messages WHERE expire_at IS NOT NULL AND status IN ({notStarted})
+	              AND expire_at <= $1 ORDER BY expire_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+	RETURNING ` + messageColumns
+
+	// $1 status, $2 finished before, $3 limit
+	sqlCleanup = `DELETE FROM {s}.messages WHERE seq IN (
+	SELECT seq FROM {s}.messages WHERE status = $1 AND finished_at IS NOT NULL AND finished_at < $2 LIMIT $3)`
+
+	sqlGet = `SELECT ` + messageColumns + ` FROM {s}.messages WHERE id = $1`
+
+	// $1 now, $2 id, $3 me
+	sqlCancel = `UPDATE {s}.messages SET status = {cancelled}, finished_at = $1, updated_at = $1,
+	callback_owner = NULLIF(callback_owner, $3)
+	WHERE id = $2 AND status IN ({notStarted})
+	RETURNING ` + messageColumns
+
+	// $1 now, $2 id
+	sqlRequeue = `UPDATE {s}.messages SET status = {pending}, attempt = 0, finished_at = NULL, expire_at = NULL,
+	run_at = $1, updated_at = $1, callback_owner = NULL
+	WHERE id = $2 AND status IN ({requeueable})
+	RETURNING ` + messageColumns
+
+	// $1 owner, $2 limit
+	sqlFinished = `SELECT ` + messageColumns + ` FROM {s}.messages
+	WHERE callback_owner = $1 AND status IN ({terminal}) LIMIT $2`
+
+	// $1 seqs
+	sqlAckCallbacks = `UPDATE {s}.messages SET callback_owner = NULL WHERE seq = ANY($1::bigint[])`
+
+	sqlStatsCounts = `SELECT destination, status, count(*) FROM {s}.messages GROUP BY destination, status`
+	sqlStatsOldest = `SELECT min(created_at) FROM {s}.messages WHERE status = {pending}`
+	sqlMetaGet     = `SELECT value FROM {s}.meta WHERE key = $1`
+	sqlMetaSet     = `INSERT INTO {s}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+	sqlMetaInit    = `INSERT INTO {s}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`
+	sqlMetaDelete  = `DELETE FROM {s}.meta WHERE key = $1`
+
+	// List: after seq, then the filters that are set (listQuery), then the
+	// limit. Tags are a JSON array: a tag matches an element exactly.
+	sqlListHead          = `SELECT ` + messageColumns + ` FROM {s}.messages WHERE seq > $1`
+	sqlListStatuses      = ` AND status = ANY($%d::smallint[])`
+	sqlListDestination   = ` AND destination = $%d`
+	sqlListByTag         = ` AND tags @> jsonb_build_array($%d::text)`
+	sqlListCreatedFrom   = ` AND created_at >= $%d`
+	sqlListCreatedBefore = ` AND created_at < $%d`
+	sqlListTail          = ` ORDER BY seq LIMIT $%d`
+
+	// $1 statuses, $2 since, $3 destination ('' = all), $4 limit
+	sqlListFinished = `SELECT ` + messageColumns + ` FROM {s}.messages
+	WHERE status = ANY($1::smallint[]) AND finished_at >= $2 AND ($3 = '' OR destination = $3)
+	ORDER BY finished_at, seq LIMIT $4`
+)
+
+// claimedColumns is messageColumns qualified for the claim's UPDATE ... FROM
+// (sql_test.go checks the two agree).
+const claimedColumns = `m.seq, m.id, m.type, m.status, m.destination, m.source, m.content, m.result, m.priority,
+	m.created_at, m.updated_at, m.run_at, m.expire_at, m.finished_at, m.attempt, m.max_attempts, m.retry_count,
+	m.last_error, m.tags, m.metadata, m.lease_owner, m.lease_expires_at, m.shard_key, m.callback_owner`
+
+// Unique messages: the key's advisory lock is held from the look-up to the
+// commit, so no other transaction on any host stores the key between them.
+const (
+	// $1 key: a message whose key blocks (it holds the key in one of its
+	// blocking states).
+	sqlUniqueHolder = `SELECT id FROM {s}.messages WHERE unique_key = $1 AND ((unique_states >> status) & 1) = 1 LIMIT 1`
+)
+
+// Listen data. Every append to the change log runs under the listen lock
+// (sqlListenLock with lockListen), taken before the seq and held to
+// commit, so changes commit, and become visible, in seq order.
+const (
+	sqlListenGet    = `SELECT key, kind, value, version, updated_at FROM {s}.listen_data WHERE key = $1`
+	sqlListenList   = `SELECT key, kind, value, version, updated_at FROM {s}.listen_data WHERE key >= $1 ORDER BY key`
+	sqlListenCursor = `SELECT EXISTS (SELECT 1 FROM {s}.listen_cursors)`
+	// $1 key, $2 old kind, $3 old value, $4 new kind, $5 new value, $6 now
+	sqlListenLog = `INSERT INTO {s}.listen_changes (seq, key, old_kind, old_value, new_kind, new_value, changed_at)
+	VALUES (nextval('{s}.listen_seq'), $1, $2, $3, $4, $5, $6) RETURNING seq`
+	// $1 key, $2 kind, $3 value, $4 version, $5 now
+	sqlListenPut = `INSERT INTO {s}.listen_data (key, kind, value, version, updated_at) VALUES ($1, $2, $3, $4, $5)
+	ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, value = excluded.value,
+	version = excluded.version, updated_at = excluded.updated_at`
+	sqlListenDelete = `DELETE FROM {s}.listen_data WHERE key = $1`
+	// $1 after seq, $2 limit
+	sqlListenChanges = `SELECT seq, key, old_kind, old_value, new_kind, new_value, changed_at
+	FROM {s}.listen_changes WHERE seq > $1 ORDER BY seq LIMIT $2`
+	sqlListenHead = `SELECT COALESCE(min(seq), 0), COALESCE(max(seq), 0) FROM {s}.listen_changes`
+	// $1 group, $2 owner, $3 now, $4 lease until, $5 dead owners, $6 owners
+	// without a liveness row watched for a lease. A new group starts at the
+	// newest change. A live holder keeps the group whatever $3 says.
+	sqlListenClaimGroup = `INSERT INTO {s}.listen_cursors AS c (grp, seq, lease_owner, lease_expires_at, updated_at)
+	VALUES ($1, (SELECT COALESCE(max(seq), 0) FROM {s}.listen_changes), $2, $4, $3)
+	ON CONFLICT (grp) DO UPDATE SET lease_owner = $2, lease_expires_at = $4, updated_at = $3
+	WHERE c.lease_owner IS NULL OR c.lease_owner = $2
+	OR c.lease_owner = ANY($5::text[])
+	OR (c.lease_owner = ANY($6::text[]) AND c.lease_expires_at < $3)
+	RETURNING c.seq`
+	// $1 group, $2 owner, $3 seq, $4 lease until, $5 now
+	sqlListenAdvance = `UPDATE {s}.listen_cursors SET seq = greatest(seq, $3), lease_expires_at = $4, updated_at = $5
+	WHERE grp = $1 AND lease_owner = $2`
+	sqlListenRelease   = `UPDATE {s}.listen_cursors SET lease_owner = NULL, lease_expires_at = NULL WHERE grp = $1 AND lease_owner = $2`
+	sqlListenDropGroup = `DELETE FROM {s}.listen_cursors WHERE grp = $1`
+	// $1 group, $2 listener, $3 seq, $4 key, $5 attempts, $6 error, $7 now
+	sqlListenFail = `INSERT INTO {s}.listen_failures (grp, listener, seq, key, attempts, error, failed_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	// $1 changed before, $2 keep at most this many changes
+	sqlListenPrune = `DELETE FROM {s}.listen_changes WHERE seq <= (SELECT COALESCE(min(seq), 0) FROM {s}.listen_cursors)
+	OR changed_at < $1
+	OR seq <= (SELECT COALESCE(max(seq), 0) FROM {s}.listen_changes) - $2`
+	sqlListenGroups = `SELECT c.grp, c.seq, COALESCE(c.lease_owner, ''), c.lease_expires_at,
+	(SELECT count(*) FROM {s}.listen_failures f WHERE f.grp = c.grp)
+	FROM {s}.listen_cursors c ORDER BY c.grp`
+)
+
+// Leader elections (leader.go).
+const (
+	// $1 name, $2 candidate, $3 now: take an empty seat.
+	sqlElectEmpty = `INSERT INTO {s}.leader (name, owner, term, since_at) VALUES ($1, $2, 1, $3)
+	ON CONFLICT (name) DO NOTHING`
+	// $1 name, $2 candidate, $3 now, $4 owners judged dead: take the seat of
+	// a dead holder, one retired, one without a liveness row, or an empty
+	// (resigned) one.
+	sqlElectTakeover = `UPDATE {s}.leader l SET owner = $2, term = l.term + 1, since_at = $3
+	WHERE l.name = $1 AND l.owner <> $2
+	AND (l.owner = ANY($4::text[])
+	     OR NOT EXISTS (SELECT 1 FROM {s}.owners o WHERE o.owner = l.owner AND NOT o.gone))`
+	// $1 name: the holder; a resigned seat (owner '') is empty.
+	sqlLeader = `SELECT owner, term, since_at FROM {s}.leader WHERE name = $1 AND owner <> ''`
+	// $1 name: lock the seat's row for one election.
+	sqlLeaderLock = `SELECT 1 FROM {s}.leader WHERE name = $1 FOR UPDATE`
+	// $1 name, $2 owner: the row stays, so the next holder's term follows on.
+	sqlResign = `UPDATE {s}.leader SET owner = '' WHERE name = $1 AND owner = $2`
+)
+
+// Pauses (pause.go).
+const (
+	// $1 kind, $2 name, $3 now: a pause already recorded keeps its time.
+	sqlPause  = `INSERT INTO {s}.pauses (kind, name, since_at) VALUES ($1, $2, $3) ON CONFLICT (kind, name) DO NOTHING`
+	sqlResume = `DELETE FROM {s}.pauses WHERE kind = $1 AND name = $2`
+	sqlPauses = `SELECT kind, name, since_at FROM {s}.pauses ORDER BY kind, name`
+)
+
+// Moving a queue in and out (move.go).
+const (
+	// $1 after seq, $2 limit
+	sqlExport = `SELECT ` + exportColumns + ` FROM {s}.messages WHERE seq > $1 ORDER BY seq LIMIT $2`
+	// $1 ids: rows as Export reads them, to compare with imported copies.
+	sqlExportIDs = `SELECT ` + exportColumns + ` FROM {s}.messages WHERE id = ANY($1::text[])`
+	// Parallel arrays, one element per message, in order; nothing for an
+	// id stored already. Returns the ids stored.
+	sqlImport = `INSERT INTO {s}.messages (id, type, status, destination, source, content, result, priority,
+	created_at, updated_at, run_at, expire_at, finished_at, attempt, max_attempts, max_attempts_unset,
+	retry_count, last_error, tags, metadata, lease_owner, lease_expires_at, shard_key)
+	SELECT id, type, status, destination, source, content, result, priority, created_at, updated_at, run_at,
+	expire_at, finished_at, attempt, max_attempts, max_attempts_unset, retry_count, last_error, tags, metadata,
+	lease_owner, lease_expires_at, shard_key
+	FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[],
+	$8::smallint[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
+	$13::timestamptz[], $14::integer[], $15::integer[], $16::boolean[], $17::integer[], $18::text[],
+	$19::jsonb[], $20::bytea[], $21::text[], $22::timestamptz[], $23::text[]) WITH ORDINALITY
+	AS u(id, type, status, destination, source, content, result, priority, created_at, updated_at, run_at,
+	expire_at, finished_at, attempt, max_attempts, max_attempts_unset, retry_count, last_error, tags, metadata,
+	lease_owner, lease_expires_at, shard_key, ord)
+	ORDER BY ord
+	ON CONFLICT (id) DO NOTHING
+	RETURNING id`
+
+	sqlImportListenEntry = `INSERT INTO {s}.listen_data (key, kind, value, version, updated_at) VALUES ($1, $2, $3, $4, $5)
+	ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, value = excluded.value, version = excluded.version,
+	updated_at = excluded.updated_at`
+	sqlImportListenChange = `INSERT INTO {s}.listen_changes (seq, key, old_kind, old_value, new_kind, new_value, changed_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (seq) DO NOTHING`
+	sqlImportListenGroup = `INSERT INTO {s}.listen_cursors AS c (grp, seq, updated_at) VALUES ($1, $2, $3)
+	ON CONFLICT (grp) DO UPDATE SET seq = greatest(c.seq, excluded.seq)`
+	// Later changes continue after the highest seq stored.
+	sqlListenSeqAdvance = `SELECT setval('{s}.listen_seq', greatest((SELECT COALESCE(max(seq), 0) FROM {s}.listen_changes), 1),
+	(SELECT count(*) > 0 FROM {s}.listen_changes))`
+	sqlCountAll = `SELECT count(*) FROM {s}.messages`
+)
+
+// Notifications (notify.go): $1 channel, $2 payload.
+const sqlNotify = `SELECT pg_notify($1, $2)`
+
+// statusSets are the status placeholders and their SQL lists.
+var statusSets = map[string][]queuetype.Status{
+	"pending":    {queuetype.StatusPending},
+	"processing": {queuetype.StatusProcessing},
+	"failed":     {queuetype.StatusFailed},
+	"expired":    {queuetype.StatusExpired},
+	"cancelled":  {queuetype.StatusCancelled},
+	// timed: waiting for their run time (Promote makes them ready).
+	"timed": {queuetype.StatusRetrying, queuetype.StatusScheduled},
+	// notStarted: not yet run and not running.
+	"notStarted": {queuetype.StatusPending, queuetype.StatusRetrying, queuetype.StatusScheduled},
+	"terminal": {queuetype.StatusCompleted, queuetype.StatusFailed, queuetype.StatusExpired,
+		queuetype.StatusCancelled},
+	// requeueable: finished without a result.
+	"requeueable": {queuetype.StatusFailed, queuetype.StatusExpired, queuetype.StatusCancelled},
+}
+
+// render fills a statement template for a schema.
+func render(template, schema string) string {
+	pairs := []string{"{s}", pgx.Identifier{schema}.Sanitize()}
+	for name, set := range statusSets {
+		nums := make([]string, len(set))
+		for i, s := range set {
+			nums[i] = strconv.Itoa(int(s))
+		}
+		pairs = append(pairs, "{"+name+"}", strings.Join(nums, ", "))
+	}
+	return strings.NewReplacer(pairs...).Replace(template)
+}
