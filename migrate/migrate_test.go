@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite"
+	"github.com/queue-sqlite/queuesqlite/driver/postgres"
 	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
+	"github.com/queue-sqlite/queuesqlite/internal/pgtest"
 	"github.com/queue-sqlite/queuesqlite/migrate"
 )
 
@@ -33,12 +35,13 @@ func TestMain(m *testing.M) {
 }
 
 func moverRole() int {
-	dst, err := sqlite.OpenDir(context.Background(), os.Getenv(toEnv), nil)
+	dst, closeDst, err := openSpec(os.Getenv(toEnv))
 	if err != nil {
 		fmt.Println("error", err)
 		return 1
 	}
-	_, err = migrate.FromDir(context.Background(), os.Getenv(fromEnv), dst.DBs[0], &migrate.Options{BatchSize: 500,
+	defer closeDst()
+	_, err = migrate.FromDir(context.Background(), os.Getenv(fromEnv), dst, &migrate.Options{BatchSize: 500,
 		Progress: func(done, total int) { fmt.Printf("progress %d %d\n", done, total) }})
 	if err != nil {
 		fmt.Println("error", err)
@@ -71,25 +74,69 @@ func messagesOf(t *testing.T, q *queuesqlite.Queue) snapshot {
 	}
 }
 
-func openDst(t *testing.T, dir string) *sqlite.Dir {
-	t.Helper()
+// target is a kind of destination a move is tested into.
+type target struct {
+	name string
+	// open opens a fresh destination, a queue over it (closed when t ends)
+	// and the spec a child process opens it by.
+	open func(t *testing.T) (migrate.Destination, *queuesqlite.Queue, string)
+}
+
+// targets are the destinations available here: SQLite always, PostgreSQL
+// when a server is (and always under CI=true).
+func targets(t *testing.T) []target {
+	out := []target{{"sqlite", openSQLiteTarget}}
+	if pgtest.Unavailable() == "" || os.Getenv("CI") == "true" {
+		out = append(out, target{"postgres", openPostgresTarget})
+	} else {
+		t.Logf("PostgreSQL destination skipped: %s", pgtest.Unavailable())
+	}
+	return out
+}
+
+func openSQLiteTarget(t *testing.T) (migrate.Destination, *queuesqlite.Queue, string) {
+	dir := filepath.Join(t.TempDir(), "dst")
 	dst, err := sqlite.OpenDir(context.Background(), dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dst
-}
-
-// queueOver builds a queue over an open destination directory; the queue
-// closes its files and the directory is released when t ends.
-func queueOver(t *testing.T, dst *sqlite.Dir) *queuesqlite.Queue {
-	t.Helper()
 	q, err := queuesqlite.New(nil, dst.Drivers()...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { q.Close(); dst.Release() })
-	return q
+	return dst.DBs[0], q, "sqlite:" + dir
+}
+
+func openPostgresTarget(t *testing.T) (migrate.Destination, *queuesqlite.Queue, string) {
+	schema := pgtest.Schema(t)
+	db, err := postgres.Open(context.Background(), pgtest.DSN(), &postgres.Options{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := queuesqlite.New(nil, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	return db, q, "postgres:" + schema
+}
+
+// openSpec opens the destination a spec names, in a child process.
+func openSpec(spec string) (migrate.Destination, func(), error) {
+	kind, addr, _ := strings.Cut(spec, ":")
+	if kind == "postgres" {
+		db, err := postgres.Open(context.Background(), pgtest.DSN(), &postgres.Options{Schema: addr})
+		if err != nil {
+			return nil, nil, err
+		}
+		return db, func() { db.Close() }, nil
+	}
+	dst, err := sqlite.OpenDir(context.Background(), addr, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return dst.DBs[0], func() { dst.Close() }, nil
 }
 
 // buildSource makes a stopped queue with messages in several statuses,
@@ -161,41 +208,43 @@ func buildSource(t *testing.T, dir string, shards int) (snapshot, string) {
 }
 
 func TestFromDir_MovesEverything(t *testing.T) {
-	for _, shards := range []int{1, 3} {
-		t.Run(fmt.Sprint(shards, "shards"), func(t *testing.T) {
-			src := filepath.Join(t.TempDir(), "src")
-			want, cursor := buildSource(t, src, shards)
-			dstDir := openDst(t, filepath.Join(t.TempDir(), "dst"))
-			q := queueOver(t, dstDir)
-			dst := dstDir.DBs[0]
-			res, err := migrate.FromDir(context.Background(), src, dst, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Messages != len(want) || res.Resumed || res.ListenValues != 2 || res.Groups != 1 {
-				t.Fatalf("result %+v, want %d messages, 2 listen values, 1 group", res, len(want))
-			}
-			got := messagesOf(t, q)
-			if fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Fatalf("destination holds\n%v\nwant\n%v", got, want)
-			}
-			e, err := q.GetListenData(context.Background(), "config")
-			if err != nil || e.Value.String() != "2" {
-				t.Fatalf("listen value config: %+v %v", e, err)
-			}
-			st, err := q.ListenStats(context.Background())
-			if err != nil || len(st.Groups) != 1 || fmt.Sprint(st.Groups[0].Cursor) != cursor || st.LastSeq < st.Groups[0].Cursor {
-				t.Fatalf("listen stats after the move: %+v %v, want the group at %s", st, err, cursor)
-			}
-			// A repeated move changes nothing and says it resumed.
-			res, err = migrate.FromDir(context.Background(), src, dst, nil)
-			if err != nil || !res.Resumed {
-				t.Fatalf("repeated move: %+v %v", res, err)
-			}
-			if got := messagesOf(t, q); fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Fatalf("after a repeated move the destination holds %d messages, want %d", len(got), len(want))
-			}
-		})
+	for _, tg := range targets(t) {
+		for _, shards := range []int{1, 3} {
+			t.Run(fmt.Sprint(tg.name, "/", shards, "shards"), func(t *testing.T) { testMovesEverything(t, tg, shards) })
+		}
+	}
+}
+
+func testMovesEverything(t *testing.T, tg target, shards int) {
+	src := filepath.Join(t.TempDir(), "src")
+	want, cursor := buildSource(t, src, shards)
+	dst, q, _ := tg.open(t)
+	res, err := migrate.FromDir(context.Background(), src, dst, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Messages != len(want) || res.Resumed || res.ListenValues != 2 || res.Groups != 1 {
+		t.Fatalf("result %+v, want %d messages, 2 listen values, 1 group", res, len(want))
+	}
+	got := messagesOf(t, q)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("destination holds\n%v\nwant\n%v", got, want)
+	}
+	e, err := q.GetListenData(context.Background(), "config")
+	if err != nil || e.Value.String() != "2" {
+		t.Fatalf("listen value config: %+v %v", e, err)
+	}
+	st, err := q.ListenStats(context.Background())
+	if err != nil || len(st.Groups) != 1 || fmt.Sprint(st.Groups[0].Cursor) != cursor || st.LastSeq < st.Groups[0].Cursor {
+		t.Fatalf("listen stats after the move: %+v %v, want the group at %s", st, err, cursor)
+	}
+	// A repeated move changes nothing and says it resumed.
+	res, err = migrate.FromDir(context.Background(), src, dst, nil)
+	if err != nil || !res.Resumed {
+		t.Fatalf("repeated move: %+v %v", res, err)
+	}
+	if got := messagesOf(t, q); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after a repeated move the destination holds %d messages, want %d", len(got), len(want))
 	}
 }
 
@@ -206,15 +255,20 @@ func TestFromDir_RefusesAQueueThatIsOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Close()
-	dst := openDst(t, filepath.Join(t.TempDir(), "dst"))
-	defer dst.Close()
-	_, err = migrate.FromDir(context.Background(), src, dst.DBs[0], nil)
+	dst, _, _ := openSQLiteTarget(t)
+	_, err = migrate.FromDir(context.Background(), src, dst, nil)
 	if err == nil || !strings.Contains(err.Error(), "stop every process") {
 		t.Fatalf("move of an open queue: %v, want a refusal naming the fix", err)
 	}
 }
 
 func TestFromDir_RefusesADifferentMessageWithTheSameID(t *testing.T) {
+	for _, tg := range targets(t) {
+		t.Run(tg.name, func(t *testing.T) { testRefusesSameID(t, tg) })
+	}
+}
+
+func testRefusesSameID(t *testing.T, tg target) {
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "src")
 	q, err := queuesqlite.Open(src, nil)
@@ -227,20 +281,13 @@ func TestFromDir_RefusesADifferentMessageWithTheSameID(t *testing.T) {
 		t.Fatal(err)
 	}
 	q.Close()
-	dstDir := filepath.Join(t.TempDir(), "dst")
-	d, err := queuesqlite.Open(dstDir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dst, d, _ := tg.open(t)
 	other := queuesqlite.NewMessage("x", "already in the destination")
 	other.ID = "same-id"
 	if _, err := d.Send(ctx, other, nil); err != nil {
 		t.Fatal(err)
 	}
-	d.Close()
-	dst := openDst(t, dstDir)
-	defer dst.Close()
-	_, err = migrate.FromDir(ctx, src, dst.DBs[0], nil)
+	_, err = migrate.FromDir(ctx, src, dst, nil)
 	if !errors.Is(err, queuesqlite.ErrDuplicate) || !strings.Contains(err.Error(), "same-id") {
 		t.Fatalf("move over a different message with the same id: %v, want ErrDuplicate naming it", err)
 	}
@@ -249,6 +296,12 @@ func TestFromDir_RefusesADifferentMessageWithTheSameID(t *testing.T) {
 // A move killed half-way (SIGKILL) and run again ends with every message
 // in the destination once.
 func TestFromDir_KilledHalfwayResumes(t *testing.T) {
+	for _, tg := range targets(t) {
+		t.Run(tg.name, func(t *testing.T) { testKilledHalfway(t, tg) })
+	}
+}
+
+func testKilledHalfway(t *testing.T, tg target) {
 	n := 100_000
 	if testing.Short() {
 		n = 10_000
@@ -271,10 +324,10 @@ func TestFromDir_KilledHalfwayResumes(t *testing.T) {
 	}
 	want := messagesOf(t, q)
 	q.Close()
-	dstDir := filepath.Join(t.TempDir(), "dst")
+	dst, dq, spec := tg.open(t)
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), roleEnv+"=mover", fromEnv+"="+src, toEnv+"="+dstDir)
+	cmd.Env = append(os.Environ(), roleEnv+"=mover", fromEnv+"="+src, toEnv+"="+spec)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -300,15 +353,14 @@ func TestFromDir_KilledHalfwayResumes(t *testing.T) {
 		t.Fatal("the mover printed no progress")
 	}
 
-	dst := openDst(t, dstDir)
-	res, err := migrate.FromDir(ctx, src, dst.DBs[0], nil)
+	res, err := migrate.FromDir(ctx, src, dst, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !res.Resumed || res.Messages != n {
 		t.Fatalf("resumed move: %+v, want resumed with %d messages", res, n)
 	}
-	got := messagesOf(t, queueOver(t, dst))
+	got := messagesOf(t, dq)
 	if len(got) != n || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("destination holds %d messages after the resumed move, want the %d of the source", len(got), n)
 	}
