@@ -29,6 +29,12 @@ func newDoctorCmd() *cobra.Command {
 			"damaged count record, which Open refuses. Stop every process using the queue first.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if dsn, _ := pgFlags(cmd); dsn != "" && !fixCount {
+				return runDoctorPostgres(cmd)
+			}
+			if err := refuseDSN(cmd); err != nil {
+				return err
+			}
 			if fixCount {
 				return runFixShardCount(cmd)
 			}
@@ -104,4 +110,17 @@ func printProblem(out io.Writer, err error) {
 		label = "CORRUPT"
 	}
 	fmt.Fprintf(out, "%-8s %s\n", label, clean(err.Error(), errorMax))
+}
+
+// runDoctorPostgres checks a PostgreSQL queue: its schema is at this
+// build's version and its tables can be read.
+func runDoctorPostgres(cmd *cobra.Command) error {
+	return withQueue(cmd, func(q *queuesqlite.Queue) error {
+		if err := q.Check(cmd.Context()); err != nil {
+			return err
+		}
+		_, schema := pgFlags(cmd)
+		fmt.Fprintf(cmd.OutOrStdout(), "ok: the queue in schema %s is sound\n", schema)
+		return nil
+	})
 }

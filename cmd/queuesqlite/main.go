@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/queue-sqlite/queuesqlite/driver/postgres"
 )
 
 // dirDefault is the queue directory used when --dir is not given.
@@ -66,6 +68,8 @@ func newRootCmd() *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.String("dir", dirDefault, "queue directory")
 	pf.Int("shards", 0, "number of shard files (0 = what the directory has, or 1 for a new queue)")
+	pf.String("dsn", "", "a PostgreSQL queue instead of --dir: a DSN (postgres://user@host/db or key=value; PG* variables fill in the rest)")
+	pf.String("schema", postgres.SchemaDefault, "with --dsn: the schema that holds the queue")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})

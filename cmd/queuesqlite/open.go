@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/queue-sqlite/queuesqlite/driver/postgres"
 	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
 
 	"github.com/spf13/cobra"
@@ -13,7 +14,8 @@ import (
 	"github.com/queue-sqlite/queuesqlite"
 )
 
-// queueFlags returns the root's --dir and --shards, validated.
+// queueFlags returns the root's --dir and --shards, validated (and that
+// --dsn is not given with them).
 func queueFlags(cmd *cobra.Command) (dir string, shards int, err error) {
 	dir, err = cmd.Flags().GetString("dir")
 	if err != nil {
@@ -22,6 +24,11 @@ func queueFlags(cmd *cobra.Command) (dir string, shards int, err error) {
 	shards, err = cmd.Flags().GetInt("shards")
 	if err != nil {
 		return "", 0, err
+	}
+	if dsn, _ := cmd.Flags().GetString("dsn"); dsn != "" {
+		if cmd.Flags().Changed("dir") || cmd.Flags().Changed("shards") {
+			return "", 0, errors.New("--dsn names a PostgreSQL queue: leave --dir and --shards out (they are for SQLite directories)")
+		}
 	}
 	if dir == "" {
 		return "", 0, errors.New("--dir must name a directory")
@@ -36,6 +43,9 @@ func queueFlags(cmd *cobra.Command) (dir string, shards int, err error) {
 // --shards). With mustExist, a directory without a queue is an error rather
 // than a new empty queue: inspecting a mistyped path should not create one.
 func openQueue(cmd *cobra.Command, cfg queuesqlite.Config, mustExist bool) (*queuesqlite.Queue, error) {
+	if dsn, schema := pgFlags(cmd); dsn != "" {
+		return openPostgres(cmd, dsn, schema, cfg, mustExist)
+	}
 	dir, shards, err := queueFlags(cmd)
 	if err != nil {
 		return nil, err
@@ -57,6 +67,9 @@ func openQueue(cmd *cobra.Command, cfg queuesqlite.Config, mustExist bool) (*que
 // and writing no file, so it works on a read-only file system or another
 // user's queue), runs fn and closes the queue, reporting the first error.
 func withQueueReadOnly(cmd *cobra.Command, fn func(q *queuesqlite.Queue) error) error {
+	if dsn, _ := pgFlags(cmd); dsn != "" {
+		return withQueue(cmd, fn) // PostgreSQL grants read-only access by role, not by a mode of the client
+	}
 	dir, shards, err := queueFlags(cmd)
 	if err != nil {
 		return err
@@ -109,4 +122,38 @@ func flagErr(dir string, shards int, err error) error {
 	}
 	return fmt.Errorf("%w: the queue in %s has %d %s, --shards asks for %d; leave --shards out (or pass --shards %d), or move the messages with `queuesqlite reshard --to %d`",
 		queuesqlite.ErrShardMismatch, dir, have, noun, shards, have, shards)
+}
+
+// pgFlags returns --dsn and --schema ("" when the queue is an SQLite
+// directory).
+func pgFlags(cmd *cobra.Command) (dsn, schema string) {
+	dsn, _ = cmd.Flags().GetString("dsn")
+	schema, _ = cmd.Flags().GetString("schema")
+	return dsn, schema
+}
+
+// openPostgres opens the queue in --schema of the database --dsn names.
+// With mustExist a schema without a queue is an error, not a new queue.
+func openPostgres(cmd *cobra.Command, dsn, schema string, cfg queuesqlite.Config, mustExist bool) (*queuesqlite.Queue, error) {
+	db, err := postgres.Open(cmd.Context(), dsn, &postgres.Options{Schema: schema, NoCreate: mustExist, Logger: cfg.Logger})
+	if err != nil {
+		if errors.Is(err, queuesqlite.ErrNotFound) {
+			return nil, fmt.Errorf("%w; check --dsn and --schema", err)
+		}
+		return nil, err
+	}
+	q, err := queuesqlite.New(&cfg, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return q, nil
+}
+
+// refuseDSN fails a command that works on SQLite directories only.
+func refuseDSN(cmd *cobra.Command) error {
+	if dsn, _ := pgFlags(cmd); dsn != "" {
+		return fmt.Errorf("%s works on SQLite queue directories (--dir); a PostgreSQL queue (--dsn) has no shard files", cmd.Name())
+	}
+	return nil
 }

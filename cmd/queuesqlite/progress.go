@@ -39,6 +39,7 @@ var (
 	workRequeuing  = work{"requeuing", "msg"}
 	workCleanup    = work{"cleaning up", "shard"}
 	workResharding = work{"resharding", "msg"}
+	workMigrating  = work{"moving", "msg"}
 )
 
 // trackProgressOf is trackProgress for the work w.

@@ -36,6 +36,9 @@ func runReshard(cmd *cobra.Command, to int) error {
 	if to < 1 {
 		return fmt.Errorf("--to must be at least 1, not %d", to)
 	}
+	if err := refuseDSN(cmd); err != nil {
+		return err
+	}
 	dir, _, err := queueFlags(cmd)
 	if err != nil {
 		return err

@@ -39,7 +39,7 @@ const (
 
 // serveOpts are the flags of `serve`.
 type serveOpts struct {
-	addr, token, readOnlyToken, dsn string
+	addr, token, readOnlyToken string
 	maxBody                         int64
 	maxWait, drain                  durationFlag
 }
@@ -49,7 +49,7 @@ func newServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the queue's HTTP API (send, wait, list, stats, listen data)",
-		Long: "Serve the JSON HTTP API of the queue in --dir (OpenAPI document at /v1/openapi.json).\n" +
+		Long: "Serve the JSON HTTP API of the queue in --dir or --dsn (OpenAPI document at /v1/openapi.json).\n" +
 			"It sends and inspects; it runs no handlers: Go workers with the same directory open\n" +
 			"run the messages. It listens on 127.0.0.1 unless told otherwise, and refuses any\n" +
 			"other address without a token. SIGTERM (or Ctrl-C) stops it gracefully: long polls\n" +
@@ -57,7 +57,8 @@ func newServeCmd() *cobra.Command {
 			"A web dashboard (overview, messages, dead letters, listeners, shards) is served at /ui/\n" +
 			"from the binary itself; it uses the same API and asks for the token when one is set.",
 		Example: "  QUEUESQLITE_TOKEN=$(openssl rand -hex 16) queuesqlite serve --dir data/queue --addr 0.0.0.0:7420\n" +
-			"  queuesqlite serve --dir data/queue            # 127.0.0.1:7420, no token",
+			"  queuesqlite serve --dir data/queue            # 127.0.0.1:7420, no token\n" +
+			"  queuesqlite serve --dsn postgres://app@db/app  # a PostgreSQL queue",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, &o) },
 	}
@@ -68,16 +69,12 @@ func newServeCmd() *cobra.Command {
 	f.Int64Var(&o.maxBody, "max-body", httpapi.MaxBodyDefault, "largest request body (and batch message) in bytes")
 	f.Var(&o.maxWait, "max-wait", "longest long poll a client may ask for")
 	f.Var(&o.drain, "drain-timeout", "at shutdown, how long requests in flight and the queue may take to finish")
-	f.StringVar(&o.dsn, "dsn", "", "a PostgreSQL queue (not available yet: it comes with the PostgreSQL backend; use --dir)")
 	return cmd
 }
 
 func runServe(cmd *cobra.Command, o *serveOpts) error {
 	o.token = cmp.Or(o.token, os.Getenv(envToken))
 	o.readOnlyToken = cmp.Or(o.readOnlyToken, os.Getenv(envReadOnlyToken))
-	if o.dsn != "" {
-		return errors.New("--dsn needs the PostgreSQL backend, which is not available yet; serve a SQLite queue with --dir")
-	}
 	if o.maxBody <= 0 {
 		return fmt.Errorf("--max-body must be positive, not %d", o.maxBody)
 	}

@@ -22,7 +22,7 @@ func TestServe_FlagErrors(t *testing.T) {
 	t.Setenv(envToken, "")
 	t.Setenv(envReadOnlyToken, "")
 	dir := t.TempDir()
-	fails(t, "PostgreSQL backend, which is not available yet", "--dir", dir, "serve", "--dsn", "postgres://localhost/q")
+	fails(t, "leave --dir and --shards out", "--dir", dir, "serve", "--dsn", "postgres://localhost/q")
 	fails(t, "--max-body must be positive", "--dir", dir, "serve", "--max-body", "0")
 	fails(t, "must differ", "--dir", dir, "serve", "--token", "t", "--read-only-token", "t")
 	r := cli(t, "serve", "--help")

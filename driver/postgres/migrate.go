@@ -93,6 +93,9 @@ func (d *DB) schemaVersion(ctx context.Context, tx pgx.Tx) (int, error) {
 		if err := tx.QueryRow(ctx, sqlSchemaTables, d.schema).Scan(&tables); err != nil {
 			return 0, err
 		}
+		if d.opts.NoCreate {
+			return 0, fmt.Errorf("%w: no queue in schema %s of this database", queuetype.ErrNotFound, d.schema)
+		}
 		if tables > 0 {
 			return 0, fmt.Errorf("%w: schema %s has %d tables but is not a queue's; give the queue a schema of its own",
 				queuetype.ErrInvalidArgument, d.schema, tables)
@@ -131,5 +134,6 @@ func (d *DB) applyStep(ctx context.Context, tx pgx.Tx, version int, script strin
 
 // isSentinel reports an error that already says what is wrong.
 func isSentinel(err error) bool {
-	return errors.Is(err, queuetype.ErrSchemaTooNew) || errors.Is(err, queuetype.ErrInvalidArgument)
+	return errors.Is(err, queuetype.ErrSchemaTooNew) || errors.Is(err, queuetype.ErrInvalidArgument) ||
+		errors.Is(err, queuetype.ErrNotFound)
 }

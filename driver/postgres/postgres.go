@@ -115,6 +115,10 @@ type Options struct {
 	FallbackPoll time.Duration
 	// Logger receives warnings (a lost listen connection); nil discards them.
 	Logger *slog.Logger
+	// NoCreate makes Open fail with an error wrapping ErrNotFound when the
+	// schema holds no queue, instead of creating one (for tools that
+	// inspect a queue: a mistyped name should not create an empty one).
+	NoCreate bool
 }
 
 var schemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
