@@ -40,8 +40,8 @@ const (
 // serveOpts are the flags of `serve`.
 type serveOpts struct {
 	addr, token, readOnlyToken string
-	maxBody                         int64
-	maxWait, drain                  durationFlag
+	maxBody                    int64
+	maxWait, drain             durationFlag
 }
 
 func newServeCmd() *cobra.Command {
