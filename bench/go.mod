@@ -5,7 +5,7 @@ go 1.26.0
 replace github.com/queue-sqlite/queuesqlite => ../
 
 require (
-	github.com/jackc/pgx/v5 v5.12.0
+	github.com/jackc/pgx/v5 v5.13.0
 	github.com/mattn/go-sqlite3 v1.14.53
 	github.com/mikestefanello/backlite v0.6.0
 	github.com/queue-sqlite/queuesqlite v0.0.0-00010101000000-000000000000

@@ -159,7 +159,7 @@ func systemsFor(c *config) []system {
 		backliteSystem(),
 	}
 	if c.pgDSN != "" {
-		all = append(all, riverPGSystem(c.pgDSN, riverTuning{}), riverPGSystem(c.pgDSN, tunedRiver(c.tunedPoll)))
+		all = append(all, oursPGSystem(c.pgDSN), riverPGSystem(c.pgDSN, riverTuning{}), riverPGSystem(c.pgDSN, tunedRiver(c.tunedPoll)))
 	}
 	if c.systems == "" {
 		return all
@@ -167,7 +167,7 @@ func systemsFor(c *config) []system {
 	want := strings.Split(c.systems, ",")
 	return slices.DeleteFunc(all, func(s system) bool {
 		base, _, _ := strings.Cut(s.Name, " ")
-		return s.Name != oursName && !slices.Contains(want, base)
+		return s.Name != oursName && s.Name != oursPGName && !slices.Contains(want, base)
 	})
 }
 

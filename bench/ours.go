@@ -39,11 +39,16 @@ func openOurs(_ context.Context, e env) (benchkit.Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newOurs(q, e)
+}
+
+// newOurs registers the benchmark's handler on an open queue.
+func newOurs(q *queuesqlite.Queue, e env) (*oursInst, error) {
 	o := &oursInst{q: q, env: e.Env, pad: padFor(e.Size)}
 	if e.Track {
 		o.cb = func(*queuesqlite.Message) { o.finished.Add(1) }
 	}
-	err = q.Handle(oursDestination, func(_ context.Context, m *queuesqlite.Message) (any, error) {
+	err := q.Handle(oursDestination, func(_ context.Context, m *queuesqlite.Message) (any, error) {
 		return nil, handle(&o.env, m.Content)
 	}, nil)
 	if err != nil {

@@ -60,3 +60,14 @@ func openRiverPG(ctx context.Context, e env, dsn string, t riverTuning) (benchki
 	}
 	return r, nil
 }
+
+// dropSchema drops a benchmark schema and everything in it.
+func dropSchema(dsn, schema string) error {
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	return err
+}

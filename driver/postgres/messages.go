@@ -142,29 +142,25 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 		}
 	}
 	now := ts(p.Now)
-	var out []*queuetype.Message
-	err := d.tx(ctx, func(tx pgx.Tx) error {
-		var bad []*queuetype.Message
-		var badErr []error
-		ms, err := scanMessages(ctx, pgxQuerier{tx}, func(m *queuetype.Message, err error) error {
-			if err != nil && m.Status == queuetype.StatusProcessing {
-				bad, badErr = append(bad, m), append(badErr, err)
-			}
-			return nil
-		}, d.sql(sqlClaim), now, p.Owner, ts(p.LeaseUntil), int64(p.Max), p.Me, p.Destinations, maxAttempts)
-		if err != nil {
-			return err
+	// One statement, committed on its own: a claim costs one round trip.
+	var bad []*queuetype.Message
+	var badErr []error
+	out, err := scanMessages(ctx, d.poolQ(), func(m *queuetype.Message, err error) error {
+		if err != nil && m.Status == queuetype.StatusProcessing {
+			bad, badErr = append(bad, m), append(badErr, err)
 		}
-		for i, m := range bad {
-			if err := d.failUndecodable(ctx, tx, m, badErr[i], now, p.Me); err != nil {
-				return err
-			}
-		}
-		out = ms
 		return nil
-	})
+	}, d.sql(sqlClaim), now, p.Owner, ts(p.LeaseUntil), int64(p.Max), p.Me, p.Destinations, maxAttempts)
 	if err != nil {
 		return nil, d.wrap("claim", err)
+	}
+	// Rows a foreign tool left undecodable (never written by the queue)
+	// are failed by a second statement. Should that one fail, they stay
+	// leased to Owner and come back to pending when Owner stops or dies.
+	for i, m := range bad {
+		if err := d.failUndecodable(ctx, m, badErr[i], now, p.Me); err != nil {
+			return nil, d.wrap("claim", err)
+		}
 	}
 	slices.SortFunc(out, func(a, b *queuetype.Message) int {
 		if a.Priority != b.Priority {
@@ -178,11 +174,11 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 	return out, nil
 }
 
-// failUndecodable fails a claimed row that cannot be decoded, in the
-// claim's transaction: it never reaches a handler.
-func (d *DB) failUndecodable(ctx context.Context, tx pgx.Tx, m *queuetype.Message, cause error, now time.Time, me string) error {
+// failUndecodable fails a claimed row that cannot be decoded: it never
+// reaches a handler.
+func (d *DB) failUndecodable(ctx context.Context, m *queuetype.Message, cause error, now time.Time, me string) error {
 	msg := cause.Error() + "; failed without running"
-	if _, err := tx.Exec(ctx, d.sql(sqlFailUndecodable), now, msg, me, m.Seq); err != nil {
+	if _, err := d.pool.Exec(ctx, d.sql(sqlFailUndecodable), now, msg, me, m.Seq); err != nil {
 		return err
 	}
 	m.Status, m.LastError, m.FinishedAt, m.UpdatedAt = queuetype.StatusFailed, msg, now.UTC(), now.UTC()

@@ -49,6 +49,17 @@ const (
 	sqlCheck     = `SELECT count(*) FROM {s}.messages WHERE false`
 )
 
+// asyncCommit is a CTE (named async, one row; a statement joins it so it
+// runs) that lets the statement's transaction commit without waiting for
+// its WAL to reach disk. Only for writes whose loss in a server crash
+// keeps every guarantee: a claim or a lease renewal. WAL is flushed in
+// order, so once the completion that follows a claim is durable the claim
+// is too; a claim lost with a crash only means the message is pending
+// again, to run once more (at least once, as after any crash), its lost
+// attempt uncounted. Sends, completions, cancels, listen data and
+// elections keep the server's synchronous_commit.
+const asyncCommit = `async AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS sc)`
+
 // Messages.
 const (
 	// $1.. parallel arrays, one element per message, in send order.
@@ -69,8 +80,9 @@ const (
 	// $7 max attempts parallel to them (0: keep the stand-in). Each
 	// destination is read from the ready index in claim order on its own
 	// (a short index range each, skipping rows other claims hold), then
-	// the candidates are merged.
-	sqlClaim = `WITH picked AS (
+	// the candidates are merged. The claim commits without waiting for
+	// its WAL flush (see asyncCommit).
+	sqlClaim = `WITH ` + asyncCommit + `, picked AS (
 		SELECT c.seq FROM unnest($6::text[]) AS d(name) CROSS JOIN LATERAL (
 			SELECT seq, priority FROM {s}.messages
 			WHERE status = {pending} AND destination = d.name
@@ -89,7 +101,7 @@ const (
 		               WHERE x.name = m.destination LIMIT 1), m.max_attempts) END,
 	max_attempts_unset = false,
 	updated_at = $1
-	FROM picked WHERE m.seq = picked.seq
+	FROM picked, async WHERE m.seq = picked.seq
 	RETURNING ` + claimedColumns
 
 	// $1 destinations
@@ -121,8 +133,9 @@ const (
 	RETURNING m.seq, m.status, m.destination, m.callback_owner`
 
 	// $1 lease until, $2 owner, $3 seqs, $4 attempts parallel to them
-	sqlExtendLeases = `UPDATE {s}.messages m SET lease_expires_at = $1
-	FROM unnest($3::bigint[], $4::integer[]) AS l(seq, attempt)
+	sqlExtendLeases = `WITH ` + asyncCommit + `
+	UPDATE {s}.messages m SET lease_expires_at = $1
+	FROM async, unnest($3::bigint[], $4::integer[]) AS l(seq, attempt)
 	WHERE m.seq = l.seq AND m.status = {processing} AND m.lease_owner = $2 AND m.attempt = l.attempt
 	RETURNING m.seq`
 
