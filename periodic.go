@@ -94,8 +94,7 @@ type periodicState struct {
 
 // AddPeriodic registers a periodic job; if the queue is started it takes
 // effect at once. A bad Name, Schedule, Every or Message, or a Name
-// already registered here, is refused with ErrInvalidArgument (a taken
-// name also matches ErrDuplicate).
+// already registered here, is refused with ErrInvalidArgument.
 func (q *Queue) AddPeriodic(job PeriodicJob) error {
 	if err := q.checkOpen(); err != nil {
 		return err
@@ -108,8 +107,7 @@ func (q *Queue) AddPeriodic(job PeriodicJob) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, taken := p.jobs[job.Name]; taken {
-		return fmt.Errorf("%w: periodic job %q: %w: the name is registered already (RemovePeriodic it first)",
-			ErrInvalidArgument, job.Name, ErrDuplicate)
+		return fmt.Errorf("%w: periodic job %q is registered already (RemovePeriodic it first)", ErrInvalidArgument, job.Name)
 	}
 	if p.jobs == nil {
 		p.jobs = map[string]*periodicEntry{}
@@ -264,12 +262,18 @@ func (q *Queue) syncPeriodic() {
 		p.sched = periodic.New(periodic.Config{Now: q.now, Leading: p.run.leading,
 			Poll: q.cfg.MaintenanceInterval, Store: periodicStore{q}, Logger: q.logger})
 	}
-	jobs := make([]periodic.Job, 0, len(p.jobs))
-	for _, e := range p.jobs {
+	p.sched.Set(q.periodicJobs())
+}
+
+// periodicJobs are the registered jobs as the scheduler takes them. It
+// holds q.periodic.mu.
+func (q *Queue) periodicJobs() []periodic.Job {
+	jobs := make([]periodic.Job, 0, len(q.periodic.jobs))
+	for _, e := range q.periodic.jobs {
 		jobs = append(jobs, periodic.Job{Name: e.job.Name, Schedule: e.sched, SkipMissed: e.job.SkipMissed,
 			Enqueue: func(ctx context.Context, tick time.Time) error { return q.sendTick(ctx, e.job, tick) }})
 	}
-	p.sched.Set(jobs)
+	return jobs
 }
 
 // sendTick sends job's message for tick, unique by job name and tick in

@@ -2,6 +2,7 @@ package periodic
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -14,6 +15,9 @@ type Schedule interface {
 	Next(t time.Time) time.Time
 }
 
+// everyPrefix starts an interval descriptor.
+const everyPrefix = "@every "
+
 // MinEvery is the shortest interval of an interval schedule (as in
 // robfig/cron, whose @every rounds up to a second).
 const MinEvery = time.Second
@@ -25,6 +29,13 @@ const MinEvery = time.Second
 // @every gives an aligned interval schedule (see Every), so that every
 // process computes the same ticks whenever it started.
 func Parse(expr string) (Schedule, error) {
+	if d, ok := strings.CutPrefix(expr, everyPrefix); ok {
+		// ParseStandard rounds an interval under a second up to one;
+		// refuse it instead, as Every does.
+		if d, err := time.ParseDuration(d); err == nil && d < MinEvery {
+			return nil, fmt.Errorf("interval %v is shorter than %v", d, MinEvery)
+		}
+	}
 	s, err := cron.ParseStandard(expr)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,120 @@
+package queuesqlite
+
+// White-box tests of the periodic jobs' wiring: what the public API
+// cannot show (that nothing runs without a job; two schedulers that both
+// believe they lead).
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/queue-sqlite/queuesqlite/driver/sqlite" // Open's backend
+
+	"github.com/queue-sqlite/queuesqlite/internal/periodic"
+)
+
+func openInternal(t *testing.T, dir string, cfg *Config) *Queue {
+	t.Helper()
+	q, err := Open(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	return q
+}
+
+func hasScheduler(q *Queue) bool {
+	q.periodic.mu.Lock()
+	defer q.periodic.mu.Unlock()
+	return q.periodic.sched != nil
+}
+
+// A started queue without periodic jobs makes no scheduler (no goroutine,
+// timer or storage call); the first job makes one, Stop ends it.
+func TestPeriodic_NoJobNoScheduler(t *testing.T) {
+	t.Parallel()
+	q := openInternal(t, t.TempDir(), &Config{MaintenanceInterval: 20 * time.Millisecond})
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if hasScheduler(q) {
+		t.Fatal("a scheduler runs without any periodic job")
+	}
+	if err := q.AddPeriodic(PeriodicJob{Name: "j", Every: time.Hour, Message: NewMessage("d", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if !hasScheduler(q) {
+		t.Fatal("no scheduler after AddPeriodic on a started queue")
+	}
+	if err := q.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if hasScheduler(q) {
+		t.Fatal("a scheduler is left after Stop")
+	}
+}
+
+// Two instances whose schedulers both believe they lead (the election
+// allows that for a moment) still store each tick once: the tick's
+// message is unique by job and tick.
+func TestPeriodic_TwoLeadersSendEachTickOnce(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 10, 0, 30, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	dir := t.TempDir()
+	cfg := &Config{Clock: clock, Shards: 2}
+	qs := []*Queue{openInternal(t, dir, cfg), openInternal(t, dir, cfg)}
+	var scheds []*periodic.Scheduler
+	for _, q := range qs {
+		if err := q.AddPeriodic(PeriodicJob{Name: "j", Schedule: "* * * * *", Message: NewMessage("d", 1)}); err != nil {
+			t.Fatal(err)
+		}
+		q.periodic.mu.Lock()
+		s := periodic.New(periodic.Config{Now: clock, Leading: func() bool { return true },
+			Poll: time.Millisecond, Store: periodicStore{q}})
+		s.Set(q.periodicJobs())
+		q.periodic.mu.Unlock()
+		scheds = append(scheds, s)
+	}
+	last := func() time.Time {
+		l, _, err := periodicStore{qs[0]}.Last(context.Background(), "j")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	waitLast := func(want time.Time) {
+		deadline := time.Now().Add(30 * time.Second)
+		for !last().Equal(want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("tick %v not recorded", want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitLast(clock()) // first seen: ticks count from now
+	for range 20 {
+		mu.Lock()
+		now = now.Add(time.Minute)
+		want := now.Truncate(time.Minute)
+		mu.Unlock()
+		waitLast(want)
+	}
+	for _, s := range scheds {
+		s.Stop() // no send in flight past here
+	}
+	ms, err := qs[0].List(context.Background(), &ListOpts{Destination: "d", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]int{}
+	for _, m := range ms {
+		seen[m.RunAt.UnixMicro()]++
+	}
+	if len(ms) != 20 || len(seen) != 20 {
+		t.Fatalf("%d messages for %d ticks, want 20 for 20", len(ms), len(seen))
+	}
+}
