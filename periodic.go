@@ -39,8 +39,9 @@ const periodicSource = "periodic"
 // Missed ticks: when no process led at a tick (everything was down, or the
 // job was removed for a while), the job is sent once for the ticks missed,
 // as the latest of them, not once per missed tick; with SkipMissed it is
-// not sent for them at all. A job whose name the queue never saw starts
-// from the time a leader first sees it: its first tick is the next one.
+// not sent for them at all. A job whose name the queue never saw counts
+// its ticks from when the leading process added it (its first tick is the
+// next one after AddPeriodic).
 type PeriodicJob struct {
 	// Name identifies the job in the queue (and in its stored last tick);
 	// required, at most MaxPeriodicNameLength bytes of UTF-8.
@@ -70,8 +71,8 @@ type PeriodicJob struct {
 type PeriodicInfo struct {
 	Job PeriodicJob
 	// Last is the last tick sent, as stored with the queue (by whichever
-	// process led then). For a job never sent it is when a leader first
-	// saw the job, and zero when none has yet.
+	// process led then). For a job never sent it is when the leader's
+	// ticks of it count from, and zero until a leader has seen the job.
 	Last time.Time
 	// Next is the job's first tick after now.
 	Next time.Time
@@ -81,6 +82,7 @@ type PeriodicInfo struct {
 type periodicEntry struct {
 	job   PeriodicJob
 	sched periodic.Schedule
+	added time.Time // by the queue's clock
 }
 
 // periodicState holds this queue's periodic jobs and, while the queue is
@@ -178,7 +180,7 @@ func newPeriodicEntry(job PeriodicJob, now time.Time) (*periodicEntry, error) {
 		return nil, fmt.Errorf("periodic job %q: %w", job.Name, err)
 	}
 	job.Message = job.Message.Clone()
-	return &periodicEntry{job: job, sched: sched}, nil
+	return &periodicEntry{job: job, sched: sched, added: now}, nil
 }
 
 func validatePeriodicName(name string) error {
@@ -270,7 +272,7 @@ func (q *Queue) syncPeriodic() {
 func (q *Queue) periodicJobs() []periodic.Job {
 	jobs := make([]periodic.Job, 0, len(q.periodic.jobs))
 	for _, e := range q.periodic.jobs {
-		jobs = append(jobs, periodic.Job{Name: e.job.Name, Schedule: e.sched, SkipMissed: e.job.SkipMissed,
+		jobs = append(jobs, periodic.Job{Name: e.job.Name, Schedule: e.sched, SkipMissed: e.job.SkipMissed, Since: e.added,
 			Enqueue: func(ctx context.Context, tick time.Time) error { return q.sendTick(ctx, e.job, tick) }})
 	}
 	return jobs

@@ -9,8 +9,8 @@
 // Missed ticks: when a look at the clock finds more than one tick due (no
 // run led at the earlier ones: everything was down, or the leader stalled),
 // the job is enqueued once, for the latest due tick, not once per missed
-// tick; with Job.SkipMissed none of them is. A job seen for the first time
-// (nothing stored) starts from now: its first tick is the next one.
+// tick; with Job.SkipMissed none of them is. A job with nothing stored
+// counts its ticks from Job.Since.
 //
 // Time is the queue's clock (Config.Now): the loop looks at it when the
 // next tick is due by that clock and at least every Config.Poll, so a
@@ -31,6 +31,10 @@ type Job struct {
 	Schedule Schedule
 	// SkipMissed drops missed ticks instead of enqueuing once for them.
 	SkipMissed bool
+	// Since is when the job was registered (by the queue's clock): a job
+	// with nothing stored counts its ticks from then (from now if zero or
+	// later).
+	Since time.Time
 	// Enqueue stores the job's message for tick. Storing a tick twice must
 	// store one message (the queue makes it unique by name and tick).
 	Enqueue func(ctx context.Context, tick time.Time) error
@@ -173,7 +177,7 @@ func (s *Scheduler) forgetRemoved(jobs []Job) {
 // check enqueues j's due tick, if any, and returns the wait until its next
 // tick (false: it has none).
 func (s *Scheduler) check(ctx context.Context, j Job, now time.Time) (time.Duration, bool) {
-	st, err := s.stateOf(ctx, j.Name, now)
+	st, err := s.stateOf(ctx, j, now)
 	if err != nil {
 		s.warn(ctx, "read the last tick of a periodic job", j.Name, err)
 		return s.cfg.Poll, true
@@ -229,24 +233,27 @@ func (s *Scheduler) untilNext(j Job, st *state, now time.Time) (time.Duration, b
 	return next.Sub(now), !next.IsZero()
 }
 
-// stateOf returns what the loop knows of name, reading the store on the
-// first look of a lead; a job never stored starts from now.
-func (s *Scheduler) stateOf(ctx context.Context, name string, now time.Time) (*state, error) {
-	if st := s.states[name]; st != nil && st.known {
+// stateOf returns what the loop knows of j, reading the store on the
+// first look of a lead; a job never stored starts from j.Since.
+func (s *Scheduler) stateOf(ctx context.Context, j Job, now time.Time) (*state, error) {
+	if st := s.states[j.Name]; st != nil && st.known {
 		return st, nil
 	}
-	last, ok, err := s.cfg.Store.Last(ctx, name)
+	last, ok, err := s.cfg.Store.Last(ctx, j.Name)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		if err := s.cfg.Store.SetLast(ctx, name, now); err != nil {
+		last = j.Since
+		if last.IsZero() || last.After(now) {
+			last = now
+		}
+		if err := s.cfg.Store.SetLast(ctx, j.Name, last); err != nil {
 			return nil, err
 		}
-		last = now
 	}
 	st := &state{last: last, known: true}
-	s.states[name] = st
+	s.states[j.Name] = st
 	return st, nil
 }
 
