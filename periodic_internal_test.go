@@ -6,6 +6,8 @@ package queuesqlite
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,34 +27,60 @@ func openInternal(t *testing.T, dir string, cfg *Config) *Queue {
 	return q
 }
 
+// hasScheduler reports whether q holds a scheduler.
 func hasScheduler(q *Queue) bool {
 	q.periodic.mu.Lock()
 	defer q.periodic.mu.Unlock()
 	return q.periodic.sched != nil
 }
 
-// A started queue without periodic jobs makes no scheduler (no goroutine,
-// timer or storage call); the first job makes one, Stop ends it.
+// schedulerLoops counts the goroutines of this process running a
+// scheduler's loop.
+func schedulerLoops() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "internal/periodic.(*Scheduler).run(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// A started queue without periodic jobs makes no scheduler and starts no
+// goroutine (so no timer and no storage call); the first job makes one,
+// Stop ends it. Not parallel: it counts the process's scheduler loops,
+// and the other tests' queues with periodic jobs run in parallel tests
+// (paused until the sequential ones are done) or closed when their
+// sequential test ended.
 func TestPeriodic_NoJobNoScheduler(t *testing.T) {
-	t.Parallel()
+	before := schedulerLoops()
 	q := openInternal(t, t.TempDir(), &Config{MaintenanceInterval: 20 * time.Millisecond})
 	if err := q.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if hasScheduler(q) {
-		t.Fatal("a scheduler runs without any periodic job")
+	if hasScheduler(q) || schedulerLoops() != before {
+		t.Fatalf("without any periodic job: scheduler %v, loops %d (before %d)", hasScheduler(q), schedulerLoops(), before)
 	}
 	if err := q.AddPeriodic(PeriodicJob{Name: "j", Every: time.Hour, Message: NewMessage("d", 1)}); err != nil {
 		t.Fatal(err)
 	}
-	if !hasScheduler(q) {
-		t.Fatal("no scheduler after AddPeriodic on a started queue")
+	if !hasScheduler(q) || schedulerLoops() != before+1 {
+		t.Fatalf("after AddPeriodic: scheduler %v, loops %d (before %d), want one more", hasScheduler(q), schedulerLoops(), before)
 	}
 	if err := q.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if hasScheduler(q) {
 		t.Fatal("a scheduler is left after Stop")
+	}
+	// The loop has signalled its end; its goroutine returns just after.
+	deadline := time.Now().Add(30 * time.Second)
+	for schedulerLoops() != before {
+		if time.Now().After(deadline) {
+			t.Fatalf("after Stop: %d scheduler loops, want %d", schedulerLoops(), before)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

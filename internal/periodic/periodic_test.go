@@ -35,6 +35,7 @@ func TestParse_NextTicks(t *testing.T) {
 		{"CRON_TZ=Europe/Paris 0 9 * * *", "2026-01-01T07:00:00Z", "2026-01-01T08:00:00Z"}, // 09:00 in Paris
 		{"@hourly", "2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z"},
 		{"*/15 * * * *", "2026-01-01T10:14:59Z", "2026-01-01T10:15:00Z"},
+		{"@every 1.5s", "2026-01-01T10:00:00Z", "2026-01-01T10:00:01.5Z"}, // not rounded to 1s
 	} {
 		if got := mustParse(t, c.expr).Next(at(c.from)); !got.Equal(at(c.want)) {
 			t.Errorf("%q after %s: %s, want %s", c.expr, c.from, got.Format(time.RFC3339), c.want)

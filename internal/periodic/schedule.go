@@ -26,24 +26,20 @@ const MinEvery = time.Second
 // descriptor (@hourly, @daily, @every 10m, ...) with robfig/cron's
 // ParseStandard. Fields are evaluated in the time zone of the times the
 // queue passes (UTC) unless the expression starts with CRON_TZ=<zone>.
-// @every gives an aligned interval schedule (see Every), so that every
-// process computes the same ticks whenever it started.
+// "@every <duration>" (time.ParseDuration) is the aligned interval
+// schedule Every, so that every process computes the same ticks whenever
+// it started.
 func Parse(expr string) (Schedule, error) {
 	if d, ok := strings.CutPrefix(expr, everyPrefix); ok {
-		// ParseStandard rounds an interval under a second up to one;
-		// refuse it instead, as Every does.
-		if d, err := time.ParseDuration(d); err == nil && d < MinEvery {
-			return nil, fmt.Errorf("interval %v is shorter than %v", d, MinEvery)
+		// Not ParseStandard's: it rounds the interval to whole seconds
+		// (up to one below a second) and counts it from the last run.
+		d, err := time.ParseDuration(strings.TrimSpace(d))
+		if err != nil {
+			return nil, fmt.Errorf("bad interval in %q: %v", expr, err)
 		}
+		return Every(d)
 	}
-	s, err := cron.ParseStandard(expr)
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := s.(cron.ConstantDelaySchedule); ok {
-		return Every(d.Delay)
-	}
-	return s, nil
+	return cron.ParseStandard(expr)
 }
 
 // Every returns the schedule that ticks every d, at the multiples of d
