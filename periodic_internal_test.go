@@ -65,20 +65,26 @@ func TestPeriodic_NoJobNoScheduler(t *testing.T) {
 	if err := q.AddPeriodic(PeriodicJob{Name: "j", Every: time.Hour, Message: NewMessage("d", 1)}); err != nil {
 		t.Fatal(err)
 	}
-	if !hasScheduler(q) || schedulerLoops() != before+1 {
-		t.Fatalf("after AddPeriodic: scheduler %v, loops %d (before %d), want one more", hasScheduler(q), schedulerLoops(), before)
+	if !hasScheduler(q) {
+		t.Fatal("no scheduler after AddPeriodic on a started queue")
 	}
+	waitLoops(t, "after AddPeriodic", before+1)
 	if err := q.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if hasScheduler(q) {
 		t.Fatal("a scheduler is left after Stop")
 	}
-	// The loop has signalled its end; its goroutine returns just after.
+	waitLoops(t, "after Stop", before) // its goroutine returns just after it signals its end
+}
+
+// waitLoops waits until the process runs n scheduler loops.
+func waitLoops(t *testing.T, when string, n int) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for schedulerLoops() != before {
+	for schedulerLoops() != n {
 		if time.Now().After(deadline) {
-			t.Fatalf("after Stop: %d scheduler loops, want %d", schedulerLoops(), before)
+			t.Fatalf("%s: %d scheduler loops, want %d", when, schedulerLoops(), n)
 		}
 		time.Sleep(time.Millisecond)
 	}
