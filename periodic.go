@@ -95,8 +95,9 @@ type periodicState struct {
 }
 
 // AddPeriodic registers a periodic job; if the queue is started it takes
-// effect at once. A bad Name, Schedule, Every or Message, or a Name
-// already registered here, is refused with ErrInvalidArgument.
+// effect at once (after a tick being sent at that moment, which it waits
+// for). A bad Name, Schedule, Every or Message, or a Name already
+// registered here, is refused with ErrInvalidArgument.
 func (q *Queue) AddPeriodic(job PeriodicJob) error {
 	if err := q.checkOpen(); err != nil {
 		return err
