@@ -153,6 +153,8 @@ func (q *Queue) wire(r *runState) {
 		Logger:         q.logger,
 	})
 	q.startElector(r) // after the maintainer stored the owner's first beat
+	// Periodic jobs (periodic.go): nothing runs without one.
+	q.startPeriodic(r)
 	fetchCtx, stopFetch := context.WithCancel(context.Background())
 	r.stopFetch, r.fetchDone = stopFetch, make(chan struct{})
 	r.changes = q.changes.Subscribe(workTopics(r.destinations)...)
@@ -203,6 +205,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 	r.stopOnce.Do(func() {
 		hard, cancel := afterEnd(ctx, stopMargin)
 		defer cancel()
+		q.stopPeriodic() // periodic.go: no tick is sent past here
 		r.completer.GiveUpAt(hard)
 		r.stopFetch()
 		<-r.fetchDone

@@ -31,6 +31,7 @@ type Queue struct {
 	mu        sync.Mutex                          // serializes Handle, Start, Stop and Close
 	handlers  atomic.Pointer[map[string]*handler] // copied on write
 	listeners []*listen.Listener                  // registered listeners
+	periodic  periodicState                       // periodic jobs: periodic.go
 	run       atomic.Pointer[runState]            // non-nil while started
 	starts    int
 	closed    atomic.Bool
