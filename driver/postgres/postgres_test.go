@@ -17,12 +17,18 @@ import (
 // openSchema opens a handle on a schema and closes it when t ends.
 func openSchema(t testing.TB, schema string, opts *postgres.Options) *postgres.DB {
 	t.Helper()
+	return openSchemaAt(t, pgtest.DSN(), schema, opts)
+}
+
+// openSchemaAt is openSchema through the server dsn names.
+func openSchemaAt(t testing.TB, dsn, schema string, opts *postgres.Options) *postgres.DB {
+	t.Helper()
 	o := postgres.Options{}
 	if opts != nil {
 		o = *opts
 	}
 	o.Schema = schema
-	db, err := postgres.Open(context.Background(), pgtest.DSN(), &o)
+	db, err := postgres.Open(context.Background(), dsn, &o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,13 +38,18 @@ func openSchema(t testing.TB, schema string, opts *postgres.Options) *postgres.D
 
 // harness opens a fresh queue in a schema of its own.
 func harness(opts *postgres.Options) drivertest.OpenFunc {
+	return harnessAt(pgtest.DSN, opts)
+}
+
+// harnessAt is harness through the server dsn names.
+func harnessAt(dsn func() string, opts *postgres.Options) drivertest.OpenFunc {
 	return func(t *testing.T) *drivertest.Harness {
 		t.Helper()
 		schema := pgtest.Schema(t)
-		db := openSchema(t, schema, opts)
+		db := openSchemaAt(t, dsn(), schema, opts)
 		return &drivertest.Harness{
 			Driver: db,
-			Reopen: func(t *testing.T) driver.Driver { return openSchema(t, schema, opts) },
+			Reopen: func(t *testing.T) driver.Driver { return openSchemaAt(t, dsn(), schema, opts) },
 			BeginTx: func(ctx context.Context) (*sql.Tx, error) {
 				app, err := db.AppDB()
 				if err != nil {
@@ -73,6 +84,13 @@ func TestConformance(t *testing.T) {
 func TestConformancePollOnly(t *testing.T) {
 	pgtest.Require(t)
 	drivertest.Run(t, harness(&postgres.Options{PollOnly: true}))
+}
+
+// TestConformanceBehindPgBouncer runs the suite through PgBouncer in
+// transaction pooling mode, poll-only, as its documentation says.
+func TestConformanceBehindPgBouncer(t *testing.T) {
+	dsn := pgtest.Bouncer(t)
+	drivertest.Run(t, harnessAt(func() string { return dsn }, &postgres.Options{PollOnly: true}))
 }
 
 // beginForeign begins a transaction on another database of the server

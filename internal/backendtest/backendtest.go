@@ -45,6 +45,7 @@ var backends = []struct {
 }{
 	{Backend{Name: "sqlite", NewStore: newSQLiteStore}, func() string { return "" }, openSQLite},
 	{Backend{Name: "postgres", NewStore: newPostgresStore}, pgtest.Unavailable, openPostgres},
+	{Backend{Name: "pgbouncer", NewStore: newBouncerStore}, pgtest.BouncerUnavailable, openBouncer},
 }
 
 // All returns the backends available here. A backend that cannot run (no
@@ -129,11 +130,16 @@ func (s *postgresStore) Open(t testing.TB, cfg *queuesqlite.Config) *queuesqlite
 // come before the schema ("postgres:<schema>@<dsn>"), for a child process
 // in a lab host that reaches another server.
 func openPostgres(addr string, cfg *queuesqlite.Config) (*queuesqlite.Queue, error) {
+	return openPostgresWith(addr, cfg, postgres.Options{})
+}
+
+func openPostgresWith(addr string, cfg *queuesqlite.Config, o postgres.Options) (*queuesqlite.Queue, error) {
 	schema, dsn, ok := strings.Cut(addr, "@")
 	if !ok {
 		dsn = pgtest.DSN()
 	}
-	db, err := postgres.Open(context.Background(), dsn, &postgres.Options{Schema: schema})
+	o.Schema = schema
+	db, err := postgres.Open(context.Background(), dsn, &o)
 	if err != nil {
 		return nil, err
 	}
@@ -143,4 +149,22 @@ func openPostgres(addr string, cfg *queuesqlite.Config) (*queuesqlite.Queue, err
 		return nil, err
 	}
 	return q, nil
+}
+
+// bouncerStore is a schema on the test server reached through a PgBouncer
+// of its own in transaction pooling mode (pgtest.Bouncer), poll-only.
+type bouncerStore struct{ schema, dsn string }
+
+func newBouncerStore(t testing.TB) Store {
+	return &bouncerStore{schema: pgtest.Schema(t), dsn: pgtest.Bouncer(t)}
+}
+
+func (s *bouncerStore) Spec() string { return "pgbouncer" + specSep + s.schema + "@" + s.dsn }
+
+func (s *bouncerStore) Open(t testing.TB, cfg *queuesqlite.Config) *queuesqlite.Queue {
+	return openIn(t, s.Spec(), cfg)
+}
+
+func openBouncer(addr string, cfg *queuesqlite.Config) (*queuesqlite.Queue, error) {
+	return openPostgresWith(addr, cfg, postgres.Options{PollOnly: true})
 }
