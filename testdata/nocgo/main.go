@@ -1,19 +1,23 @@
-// Command nocgo is a program that uses the queue over a storage driver of
-// its own and no SQLite: TestRoot_BuildsWithoutCgo builds it with
-// CGO_ENABLED=0, which fails if the root package links a cgo driver.
+// Command nocgo is a program that uses the queue over PostgreSQL and no
+// SQLite: TestRoot_BuildsWithoutCgo builds it with CGO_ENABLED=0, which
+// fails if the root package or the PostgreSQL backend links a cgo driver.
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
 
 	"github.com/queue-sqlite/queuesqlite"
-	"github.com/queue-sqlite/queuesqlite/driver"
+	"github.com/queue-sqlite/queuesqlite/driver/postgres"
 )
 
-// store stands for another backend; building is all the test needs.
-type store struct{ driver.Driver }
-
 func main() {
-	q, err := queuesqlite.New(nil, store{})
+	db, err := postgres.Open(context.Background(), os.Getenv("DSN"), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	q, err := queuesqlite.New(nil, db)
 	fmt.Println(q != nil, err)
 }
