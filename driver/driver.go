@@ -255,6 +255,10 @@ type ClaimParams struct {
 	// MaxAttempts. A claimed message sent without MaxAttempts takes it (and
 	// keeps it from then on); nil or 0 keeps the sender's MaxAttemptsDefault.
 	MaxAttempts []int
+	// Limits, parallel to Destinations when not nil, bounds how much of
+	// each destination the claim may take across every handle (see
+	// Limiter); a zero ClaimLimit bounds nothing.
+	Limits []ClaimLimit
 }
 
 // Completion is the outcome of one attempt, to be recorded if the attempt

@@ -67,6 +67,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("Tx", func(t *testing.T) { testTx(t, open) })
 	t.Run("Topics", func(t *testing.T) { testTopics(t, open) })
 	t.Run("Pause", func(t *testing.T) { testPause(t, open) })
+	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
 }
 
 // newMsg returns a pending message ready to insert, created at t0 + seq ms.

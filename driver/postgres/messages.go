@@ -141,26 +141,20 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 			maxAttempts[i] = int32(p.MaxAttempts[i])
 		}
 	}
-	now := ts(p.Now)
-	// One statement, committed on its own: a claim costs one round trip.
-	var bad []*queuetype.Message
-	var badErr []error
-	out, err := scanMessages(ctx, d.poolQ(), func(m *queuetype.Message, err error) error {
-		if err != nil && m.Status == queuetype.StatusProcessing {
-			bad, badErr = append(bad, m), append(badErr, err)
-		}
-		return nil
-	}, d.sql(sqlClaim), now, p.Owner, ts(p.LeaseUntil), int64(p.Max), p.Me, p.Destinations, maxAttempts)
+	caps := make([]int32, len(p.Destinations))
+	for i := range caps {
+		caps[i] = int32(p.Max)
+	}
+	var out []*queuetype.Message
+	var err error
+	if hasLimits(p.Limits) {
+		out, err = d.claimLimited(ctx, p, maxAttempts, caps)
+	} else {
+		// One statement, committed on its own: a claim costs one round trip.
+		out, err = d.claimRows(ctx, d.poolQ(), p, maxAttempts, caps)
+	}
 	if err != nil {
 		return nil, d.wrap("claim", err)
-	}
-	// Rows a foreign tool left undecodable (never written by the queue)
-	// are failed by a second statement. Should that one fail, they stay
-	// leased to Owner and come back to pending when Owner stops or dies.
-	for i, m := range bad {
-		if err := d.failUndecodable(ctx, m, badErr[i], now, p.Me); err != nil {
-			return nil, d.wrap("claim", err)
-		}
 	}
 	slices.SortFunc(out, func(a, b *queuetype.Message) int {
 		if a.Priority != b.Priority {
@@ -174,11 +168,36 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 	return out, nil
 }
 
+// claimRows runs the claim statement on q. Rows a foreign tool left
+// undecodable (never written by the queue) are failed by a second
+// statement; should that one fail, they stay leased to Owner and come back
+// to pending when Owner stops or dies.
+func (d *DB) claimRows(ctx context.Context, q querier, p driver.ClaimParams, maxAttempts, caps []int32) ([]*queuetype.Message, error) {
+	now := ts(p.Now)
+	var bad []*queuetype.Message
+	var badErr []error
+	out, err := scanMessages(ctx, q, func(m *queuetype.Message, err error) error {
+		if err != nil && m.Status == queuetype.StatusProcessing {
+			bad, badErr = append(bad, m), append(badErr, err)
+		}
+		return nil
+	}, d.sql(sqlClaim), now, p.Owner, ts(p.LeaseUntil), int64(p.Max), p.Me, p.Destinations, maxAttempts, caps)
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range bad {
+		if err := d.failUndecodable(ctx, q, m, badErr[i], now, p.Me); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // failUndecodable fails a claimed row that cannot be decoded: it never
 // reaches a handler.
-func (d *DB) failUndecodable(ctx context.Context, m *queuetype.Message, cause error, now time.Time, me string) error {
+func (d *DB) failUndecodable(ctx context.Context, q querier, m *queuetype.Message, cause error, now time.Time, me string) error {
 	msg := cause.Error() + "; failed without running"
-	if _, err := d.pool.Exec(ctx, d.sql(sqlFailUndecodable), now, msg, me, m.Seq); err != nil {
+	if _, err := q.exec(ctx, d.sql(sqlFailUndecodable), now, msg, me, m.Seq); err != nil {
 		return err
 	}
 	m.Status, m.LastError, m.FinishedAt, m.UpdatedAt = queuetype.StatusFailed, msg, now.UTC(), now.UTC()

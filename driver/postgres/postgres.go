@@ -92,6 +92,7 @@ const (
 	lockSpaceListen   = "listen"
 	lockSpaceUnique   = "unique"
 	lockSpaceElection = "leader"
+	lockSpaceLimits   = "limits"
 )
 
 // Options configures a PostgreSQL queue. Zero values take the defaults.

@@ -77,16 +77,17 @@ const (
 	RETURNING id, seq`
 
 	// $1 now, $2 owner, $3 lease until, $4 limit, $5 me, $6 destinations,
-	// $7 max attempts parallel to them (0: keep the stand-in). Each
+	// $7 max attempts parallel to them (0: keep the stand-in), $8 how many
+	// of each the claim may take ($4 unless it is limited). Each
 	// destination is read from the ready index in claim order on its own
 	// (a short index range each, skipping rows other claims hold), then
 	// the candidates are merged. The claim commits without waiting for
 	// its WAL flush (see asyncCommit).
 	sqlClaim = `WITH ` + asyncCommit + `, picked AS (
-		SELECT c.seq FROM unnest($6::text[]) AS d(name) CROSS JOIN LATERAL (
+		SELECT c.seq FROM unnest($6::text[], $8::integer[]) AS d(name, cap) CROSS JOIN LATERAL (
 			SELECT seq, priority FROM {s}.messages
 			WHERE status = {pending} AND destination = d.name
-			ORDER BY priority DESC, seq LIMIT $4 FOR UPDATE SKIP LOCKED) AS c
+			ORDER BY priority DESC, seq LIMIT d.cap FOR UPDATE SKIP LOCKED) AS c
 		ORDER BY c.priority DESC, c.seq LIMIT $4)
 	UPDATE {s}.messages m SET
 	status = CASE WHEN m.expire_at <= $1 THEN {expired} ELSE {processing} END,
@@ -334,6 +335,20 @@ const (
 	sqlLeaderLock = `SELECT 1 FROM {s}.leader WHERE name = $1 FOR UPDATE`
 	// $1 name, $2 owner: the row stays, so the next holder's term follows on.
 	sqlResign = `UPDATE {s}.leader SET owner = '' WHERE name = $1 AND owner = $2`
+)
+
+// Claim limits (limits.go): a limited claim runs in a transaction that
+// holds each limited destination's advisory lock (sqlUniqueLock with
+// lockSpaceLimits) from the counts to the commit.
+const (
+	// $1 destinations: processing messages of each, of every owner.
+	sqlProcessingOf = `SELECT destination, count(*) FROM {s}.messages WHERE status = {processing}
+	AND destination = ANY($1::text[]) GROUP BY destination`
+	// $1 destinations: their buckets.
+	sqlBucketsOf = `SELECT destination, tokens, at FROM {s}.rate_buckets WHERE destination = ANY($1::text[])`
+	// $1 destination, $2 tokens left, $3 at
+	sqlBucketPut = `INSERT INTO {s}.rate_buckets (destination, tokens, at) VALUES ($1, $2, $3)
+	ON CONFLICT (destination) DO UPDATE SET tokens = excluded.tokens, at = excluded.at`
 )
 
 // Pauses (pause.go).

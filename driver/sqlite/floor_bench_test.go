@@ -138,7 +138,7 @@ func BenchmarkFloorClaimComplete100(b *testing.B) {
 		floorExec(b, conn, stmts, sqlBegin)
 		rows, err := claim.(driver.StmtQueryContext).QueryContext(context.Background(), []driver.NamedValue{
 			{Ordinal: 1, Value: int64(10)}, {Ordinal: 2, Value: "owner"}, {Ordinal: 3, Value: int64(20)},
-			{Ordinal: 4, Value: int64(100)}, {Ordinal: 5, Value: "me"}, {Ordinal: 6, Value: "noop"}})
+			{Ordinal: 4, Value: int64(100)}, {Ordinal: 5, Value: "me"}, {Ordinal: 6, Value: "noop"}, {Ordinal: 8, Value: int64(100)}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -125,7 +125,7 @@ func (d *DB) Claim(ctx context.Context, p qdriver.ClaimParams) ([]*queuetype.Mes
 		return nil, nil
 	}
 	query := cachedSQL(fmt.Sprint("claim/", n), func() string { return claimSQL(n) })
-	args := make([]any, 0, 5+2*n)
+	args := make([]any, 0, 5+3*n)
 	args = append(args, micros(p.Now), p.Owner, micros(p.LeaseUntil), int64(p.Max), p.Me)
 	for _, dest := range p.Destinations {
 		args = append(args, dest)
@@ -137,12 +137,25 @@ func (d *DB) Claim(ctx context.Context, p qdriver.ClaimParams) ([]*queuetype.Mes
 		}
 		args = append(args, maxAttempts)
 	}
+	args = append(args, make([]any, n)...) // the caps, set in the transaction
 	var out []*queuetype.Message
 	// multi: a claim that fails after its update (failing a bad row) is
 	// rolled back whole, so no claimed row is left leased to nobody.
 	err := d.w.do(ctx, true, func(t *tx) (err error) {
-		out, err = t.claimRows(query, micros(p.Now), p.Me, args)
-		return err
+		out = nil
+		limits, err := t.claimCaps(p, args[5+2*n:])
+		if err != nil {
+			return err
+		}
+		if limits != nothingToClaim {
+			if out, err = t.claimRows(query, micros(p.Now), p.Me, args); err != nil {
+				return err
+			}
+		}
+		if limits == unlimited {
+			return nil
+		}
+		return t.takeTokens(p, out) // also when nothing was claimed: the bucket's time moves to Now
 	})
 	if err != nil {
 		return nil, d.wrap("claim", err)

@@ -180,17 +180,18 @@ const (
 // is read from the ready index in priority order on its own (one short index
 // range each), then the candidates are merged, so the cost does not grow with
 // the backlog. Parameters: ?1 now, ?2 owner, ?3 lease until, ?4 limit,
-// ?5 me, ?6.. the destinations.
+// ?5 me, ?6.. the destinations, ?6+n.. their max attempts (claimMaxAttempts),
+// ?6+2n.. how many of each the claim may take (?4 unless it is limited).
 func claimSQL(n int) string {
 	set := claimUpdate + claimMaxAttempts(n)
 	if n == 1 {
 		return set + `WHERE seq IN (SELECT seq FROM messages WHERE status = ` + stPending + ` AND destination = ?6
-		ORDER BY priority DESC, seq LIMIT ?4) RETURNING ` + messageColumns
+		ORDER BY priority DESC, seq LIMIT ?8) RETURNING ` + messageColumns
 	}
 	parts := make([]string, n)
 	for i := range parts {
 		parts[i] = fmt.Sprintf(`SELECT seq, priority FROM (SELECT seq, priority FROM messages
-		WHERE status = `+stPending+` AND destination = ?%d ORDER BY priority DESC, seq LIMIT ?4)`, i+6)
+		WHERE status = `+stPending+` AND destination = ?%d ORDER BY priority DESC, seq LIMIT ?%d)`, i+6, i+6+2*n)
 	}
 	return set + `WHERE seq IN (SELECT seq FROM (` + strings.Join(parts, "\n UNION ALL ") + `)
 	              ORDER BY priority DESC, seq LIMIT ?4)
@@ -350,6 +351,17 @@ const (
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`
 	sqlImportListenGroup = `INSERT INTO listen_cursors (grp, seq, updated_at) VALUES (?1, ?2, ?3)
 		ON CONFLICT (grp) DO UPDATE SET seq = max(seq, excluded.seq)`
+)
+
+// Claim limits (limits.go, migrations/0009_rate_buckets.sql).
+const (
+	// ?1 destination: its messages processing, of every owner.
+	sqlProcessingOf = `SELECT count(*) FROM messages WHERE status = ` + stProcessing + ` AND destination = ?1`
+	// ?1 destination: its bucket's tokens and their time.
+	sqlBucketGet = `SELECT tokens, at FROM rate_buckets WHERE destination = ?1`
+	// ?1 destination, ?2 tokens left, ?3 at
+	sqlBucketPut = `INSERT INTO rate_buckets (destination, tokens, at) VALUES (?1, ?2, ?3)
+	ON CONFLICT (destination) DO UPDATE SET tokens = excluded.tokens, at = excluded.at`
 )
 
 // Pauses (pause.go, migrations/0008_pauses.sql).

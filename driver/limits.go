@@ -1,0 +1,66 @@
+package driver
+
+import (
+	"math"
+	"time"
+)
+
+// ClaimLimit bounds how much of one destination a claim may take, counted
+// over every handle on the store (every process and host), so that "at
+// most 3 of these at once anywhere" and "at most 100 per minute" hold
+// whatever the number of workers. A zero field sets no bound.
+type ClaimLimit struct {
+	// Concurrency: at most this many messages of the destination processing
+	// at once, whoever runs them.
+	Concurrency int
+	// Rate and Per: at most Rate starts per Per, as a token bucket of
+	// capacity Rate, refilled continuously at Rate per Per and full at first.
+	// Both or neither are set.
+	Rate int
+	Per  time.Duration
+}
+
+// IsZero reports whether l bounds nothing.
+func (l ClaimLimit) IsZero() bool { return l.Concurrency <= 0 && l.Rate <= 0 }
+
+// Limiter is implemented by drivers that enforce ClaimParams.Limits. A
+// queue over a driver without it refuses limits (ErrInvalidArgument).
+//
+// Contract: a claim takes no more of a limited destination than its limit
+// allows at the moment of the claim. Concurrency counts the destination's
+// processing messages (of any owner) with those the claim takes. Rate
+// keeps one stored token bucket per destination, shared by every handle:
+// each message the claim starts (not one it finds expired) takes a token;
+// the bucket refills by the time elapsed since its last claim by the
+// claim's Now (never negative, so a clock stepped back gives no tokens),
+// capped at Rate (so a lowered Rate takes effect at once). Claims of one
+// limited destination are serialised across handles, so two concurrent
+// claims never both take the last slot or token. Destinations without a
+// limit are claimed as before. The conformance suite checks it (drivertest,
+// Limits), with two handles.
+type Limiter interface {
+	// EnforcesClaimLimits reports that Claim honours ClaimParams.Limits.
+	EnforcesClaimLimits() bool
+}
+
+// Refill returns a bucket's tokens after elapsed, for a limit with a rate:
+// tokens plus the refill, capped at Rate (elapsed below 0 counts as 0).
+func (l ClaimLimit) Refill(tokens float64, elapsed time.Duration) float64 {
+	if elapsed > 0 && l.Per > 0 {
+		tokens += elapsed.Seconds() * float64(l.Rate) / l.Per.Seconds()
+	}
+	return math.Min(tokens, float64(l.Rate))
+}
+
+// Cap returns how many messages a claim may take of a destination with
+// limit l, given how many are processing and the bucket's tokens (after
+// Refill), bounded by most.
+func (l ClaimLimit) Cap(most, processing int, tokens float64) int {
+	if l.Concurrency > 0 {
+		most = min(most, l.Concurrency-processing)
+	}
+	if l.Rate > 0 {
+		most = min(most, int(math.Floor(tokens+1e-9)))
+	}
+	return max(most, 0)
+}
