@@ -176,3 +176,23 @@ func FuzzStatusAndPriorityNames(f *testing.F) {
 		}
 	})
 }
+
+// Validate trusts only the content NewMessage checked: content replaced
+// afterwards is checked again.
+func TestValidate_ChecksContentReplacedAfterNewMessage(t *testing.T) {
+	m := NewMessage("dest", json.RawMessage(`{"a":1}`))
+	if err := m.Validate(); err != nil {
+		t.Fatalf("valid message: %v", err)
+	}
+	m.Content = json.RawMessage(`{"a":`)
+	if err := m.Validate(); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("content replaced by invalid JSON: %v, want ErrInvalidArgument", err)
+	}
+	m.Content = append(json.RawMessage(nil), `{"a":2`...)
+	if err := m.Validate(); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("content replaced by a copy with invalid JSON: %v, want ErrInvalidArgument", err)
+	}
+	if err := NewMessage("dest", json.RawMessage(`{`)).Validate(); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("invalid raw content: %v, want ErrInvalidArgument", err)
+	}
+}
