@@ -48,6 +48,7 @@ func runRole(role string) int {
 		"listener":     listenerRole,
 		"locker":       lockerRole,
 		"leader":       leaderRole,
+		"stream":       streamRole,
 	}
 	fn, ok := roles[role]
 	if !ok {
