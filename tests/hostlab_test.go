@@ -35,6 +35,7 @@ type hostLab struct {
 	store string // the queue's backendtest spec, reachable from every host
 	dir   string // record files and children's logs
 	q     *queuesqlite.Queue
+	kids  []*child // every child started, for explainFailure
 }
 
 // newHostLab builds n hosts and a server, and creates the queue.
@@ -49,7 +50,35 @@ func newHostLab(t *testing.T, n int) *hostLab {
 	}
 	t.Cleanup(func() { q.Close() })
 	h.q = q
+	t.Cleanup(h.explainFailure)
 	return h
+}
+
+// explainFailure logs, when the test failed, the queue's counts and the
+// messages not finished, as the children left them.
+func (h *hostLab) explainFailure() {
+	if !h.t.Failed() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	page, err := h.q.ListPage(ctx, &queuesqlite.ListOpts{Limit: 20, Statuses: []queuesqlite.Status{queuesqlite.StatusPending,
+		queuesqlite.StatusProcessing, queuesqlite.StatusRetrying, queuesqlite.StatusScheduled}}, "")
+	if err != nil {
+		h.t.Logf("unfinished messages: %v", err)
+		return
+	}
+	for _, m := range page.Messages {
+		h.t.Logf("unfinished: %s %s attempt %d owner %q lease until %v, last error %q", m.ID, m.Status, m.Attempt,
+			m.LeaseOwner, m.LeaseExpiry, m.LastError)
+		for _, c := range h.kids {
+			for _, l := range strings.Split(c.stderrText(), "\n") {
+				if strings.Contains(l, m.ID) {
+					h.t.Logf("  %s: %s", c.name, l)
+				}
+			}
+		}
+	}
 }
 
 // host is the lab's i-th host.
@@ -61,6 +90,7 @@ func (h *hostLab) worker(i int, name string, spec workerSpec) (*child, int) {
 	h.t.Helper()
 	spec.Store, spec.Records, spec.Name = h.store, h.dir, name
 	c := startChildIn(h.t, h.host(i), h.dir, name, "worker", spec)
+	h.kids = append(h.kids, c)
 	return c, linePID(h.t, c.waitLine("ready "))
 }
 
@@ -79,10 +109,11 @@ func (h *hostLab) messages() map[string]*queuesqlite.Message {
 	out := map[string]*queuesqlite.Message{}
 	cursor := ""
 	for {
-		page, err := h.q.ListPage(context.Background(), &queuesqlite.ListOpts{Limit: queuesqlite.ListPageMax}, cursor)
-		if err != nil {
-			h.t.Fatal(err)
-		}
+		var page *queuesqlite.MessagePage
+		h.retry("list", func() (err error) {
+			page, err = h.q.ListPage(context.Background(), &queuesqlite.ListOpts{Limit: queuesqlite.ListPageMax}, cursor)
+			return err
+		})
 		for _, m := range page.Messages {
 			out[m.ID] = m
 		}
@@ -93,14 +124,34 @@ func (h *hostLab) messages() map[string]*queuesqlite.Message {
 	}
 }
 
-// counts returns the number of stored messages per status.
+// counts returns the number of stored messages per status. A read that
+// fails (the parent's pool holds connections the server dropped at a
+// restart) is tried again, within waitDeadline.
 func (h *hostLab) counts() map[queuesqlite.Status]int {
 	h.t.Helper()
-	st, err := h.q.Stats(context.Background())
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	var st *queuesqlite.Stats
+	h.retry("stats", func() (err error) {
+		st, err = h.q.Stats(context.Background())
+		return err
+	})
 	return st.ByStatus
+}
+
+// retry runs a read until it succeeds, failing the test after waitDeadline.
+func (h *hostLab) retry(what string, read func() error) {
+	h.t.Helper()
+	deadline := time.Now().Add(waitDeadline)
+	for {
+		err := read()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%s: %v", what, err)
+		}
+		h.t.Logf("%s failed, trying again: %v", what, err)
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // allCompleted reports whether at least n messages are stored and all are

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -142,7 +141,6 @@ func TestHosts_WorkerCutOff(t *testing.T) {
 	cut.waitLines("holding ", n)
 	rescuer, rescuerPID := h.worker(1, "rescuer", hostWorker(n, map[string]string{"slow": "record"}))
 	h.host(0).Cut()
-	cutAt := time.Now()
 	tookOver := waitFor(t, "the other host to complete every message", func() bool { return h.allCompleted(n) }, rescuer, cut)
 	before := h.messages()
 	h.host(0).Heal()
@@ -156,7 +154,6 @@ func TestHosts_WorkerCutOff(t *testing.T) {
 	refused := strings.Count(cut.stderrText(), "outcome not recorded: lease lost")
 	t.Logf("%d messages held by the cut host; run by the other host %v after the cut (lease %v); after the heal its handlers learnt in %v: %d saw ErrLeaseLost, %d late outcomes refused",
 		n, tookOver.Round(time.Millisecond), hostsLease, learnt.Round(time.Millisecond), countLeaseLost(cancelled), refused)
-	_ = cutAt
 	if got := countLeaseLost(cancelled); got != n {
 		t.Errorf("%d of %d cut-off handlers learnt they lost the lease: %q", got, n, cancelled)
 	}
@@ -178,5 +175,175 @@ func TestHosts_WorkerCutOff(t *testing.T) {
 	}
 }
 
-// keysOf lists a map's keys, sorted.
-func keysOf[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+// TestHosts_LeaderCutOff: three hosts share a queue and one leads its
+// shared maintenance. Its host is cut off: another host takes the seat
+// within about one lease (the cut leader cannot beat), and only one does.
+// When the link comes back, the old leader sees the new one and follows.
+func TestHosts_LeaderCutOff(t *testing.T) {
+	h := newHostLab(t, 3)
+	spec := leaderSpec{Store: h.store, Lease: hostsLease, Maintenance: hostsMaintenance}
+	first := startChildIn(t, h.host(0), h.dir, "first", "leader", spec)
+	first.waitLine("status self=true")
+	others := []*child{startChildIn(t, h.host(1), h.dir, "second", "leader", spec),
+		startChildIn(t, h.host(2), h.dir, "third", "leader", spec)}
+	for _, c := range others {
+		c.waitLine("status self=false leader=")
+	}
+	old := h.leader()
+	h.host(0).Cut()
+	var next, rest *child
+	took := waitFor(t, "another host to lead", func() bool {
+		for i, c := range others {
+			if len(c.matching("status self=true")) > 0 {
+				next, rest = c, others[1-i]
+			}
+		}
+		return next != nil
+	}, others...)
+	nr := waitReport(t, next, "shared passes as the new leader", func(r leaderReport) bool { return r.passes > 0 })
+	rr := waitReport(t, rest, "the new leader", func(r leaderReport) bool { return r.leader == nr.leader })
+	now := h.leader()
+	h.host(0).Heal()
+	healed := time.Now()
+	first.waitLine("status self=false leader=" + nr.leader)
+	followed := time.Since(healed)
+	t.Logf("%s led; its host cut off, %s led %v later (lease %v: %.2f leases); after the heal the old leader followed in %v",
+		first.name, next.name, took.Round(time.Millisecond), hostsLease, took.Seconds()/hostsLease.Seconds(), followed.Round(time.Millisecond))
+
+	if bound := hostsLease + hostsLease; took > bound { // one lease, and one more for a loaded machine
+		t.Errorf("the new leader took %v, more than %v", took, bound)
+	}
+	if nr.leader == old.Leader || now.Leader != nr.leader || now.Term != old.Term+1 {
+		t.Errorf("seat before the cut %q (term %d), after %q (term %d), the new leader reports %q; want a new owner in the next term",
+			old.Leader, old.Term, now.Leader, now.Term, nr.leader)
+	}
+	if rr.self || rr.passes != 0 {
+		t.Errorf("%s beside the new leader: %+v, want a follower with no shared passes", rest.name, rr)
+	}
+	for _, c := range append(others, first) {
+		c.send("stop")
+		if st := c.wait(); !c.exitedCleanly(st) {
+			t.Errorf("%s exited %v\n%s", c.name, st, c.stderrTail())
+		}
+	}
+}
+
+// TestHosts_PostgresRestart: two worker hosts and a sender host work on
+// while the server is restarted (as after a crash), then stopped for a
+// gap longer than a lease and started again. Everyone reconnects on their
+// own; while the server is down every Send returns an error (the sender
+// counts them), and every message a Send acknowledged is stored and runs
+// (exactly once: no process died, so nothing may be rescued).
+func TestHosts_PostgresRestart(t *testing.T) {
+	h := newHostLab(t, 3)
+	spec := hostWorker(4, map[string]string{"job": "record"})
+	spec.WorkFor = 2 * time.Millisecond
+	var workers []*child
+	for i := range 2 {
+		c, _ := h.worker(i, fmt.Sprint("worker", i), spec)
+		workers = append(workers, c)
+	}
+	sender := h.stream(2, "sender", streamSpec{Batch: 20, Singles: 5, Timeout: time.Second, Pace: 20 * time.Millisecond})
+	alive := append([]*child{sender}, workers...)
+	progress := func(what string) {
+		t.Helper()
+		acked, done := len(ackedIDs(sender)), h.counts()[queuesqlite.StatusCompleted]
+		waitFor(t, what, func() bool {
+			return len(ackedIDs(sender)) >= acked+200 && h.counts()[queuesqlite.StatusCompleted] >= done+200
+		}, alive...)
+	}
+	progress("work to flow")
+	errsAt := func() int { return len(sender.matching("senderr")) }
+	e0 := errsAt()
+	h.pg.Restart()
+	e1 := errsAt()
+	progress("work to flow after the restart")
+
+	gap := 2*hostsLease + time.Second
+	e2 := errsAt()
+	h.pg.Stop()
+	stopped := time.Now()
+	waitFor(t, "sends to fail while the server is down", func() bool { return errsAt() > e2 && time.Since(stopped) >= gap }, alive...)
+	e3 := errsAt()
+	h.pg.Start()
+	down := time.Since(stopped)
+	progress("work to flow after the server came back")
+	sender.send("stop")
+	sender.waitLine("done ")
+	ids := ackedIDs(sender)
+	drain := waitFor(t, "every message completed", func() bool { return h.allCompleted(len(ids)) }, workers...)
+	stopChildren(t, workers...)
+
+	msgs := h.messages()
+	for _, id := range ids {
+		if m := msgs[id]; m == nil || m.Status != queuesqlite.StatusCompleted {
+			t.Errorf("acknowledged message %s: %+v, want completed", id, m)
+		}
+	}
+	tally := tallyRuns(t, readRecords(t, h.dir), ids, nil)
+	t.Logf("%d messages acknowledged (%d stored: %d sent by calls that returned an error); send errors: %d during the restart, %d while down for %v, %d in all; duplicates %d; drained in %v",
+		len(ids), len(msgs), len(msgs)-len(ids), e1-e0, e3-e2, down.Round(time.Millisecond), errsAt(), tally.dups, drain.Round(time.Millisecond))
+	if e3 == e2 {
+		t.Errorf("no Send failed while the server was down")
+	}
+	for _, c := range workers {
+		if strings.Contains(c.stderrText(), "lease lost") {
+			t.Errorf("%s lost leases though it never stopped beating for long:\n%s", c.name, c.stderrTail())
+		}
+	}
+}
+
+// TestHosts_SkewedClock: the leader host's queue runs with a clock 30 s
+// ahead (Config.Clock: its stored and compared wall times are all off,
+// not only its host's), while another host runs handlers that keep their
+// messages for three leases. The leader steals no lease: every message
+// runs once, at attempt 1, and no handler learns it lost its lease.
+func TestHosts_SkewedClock(t *testing.T) {
+	h := newHostLab(t, 2)
+	const n, others = 8, 200
+	const ahead = 30 * time.Second
+	skewed := hostWorker(4, map[string]string{"other": "record"})
+	skewed.ClockAhead = ahead
+	fast, fastPID := h.worker(1, "ahead", skewed)
+	lead := h.leader()
+	if !ownedBy(lead.Leader, fastPID) {
+		t.Fatalf("the seat is %q, not the skewed host's (pid %d)", lead.Leader, fastPID)
+	}
+	long := h.send("long", n)
+	keeper := hostWorker(n, map[string]string{"long": "sleep"})
+	keeper.WorkFor = 3 * hostsLease
+	slow, slowPID := h.worker(0, "keeper", keeper)
+	slow.waitLines("sleeping ", n)
+	otherIDs := h.send("other", others)
+	took := waitFor(t, "every message completed", func() bool { return h.allCompleted(n + others) }, fast, slow)
+	after := h.leader()
+	stopChildren(t, slow, fast)
+
+	msgs, recs := h.messages(), readRecords(t, h.dir)
+	tally := tallyRuns(t, recs, append(long, otherIDs...), nil)
+	for _, id := range long {
+		if m := msgs[id]; m.Attempt != 1 || resultPID(m) != slowPID {
+			t.Errorf("long message %s: attempt %d, result %s; want attempt 1 by the keeper (pid %d)", id, m.Attempt, m.Result, slowPID)
+		}
+	}
+	var skew time.Duration
+	for _, id := range otherIDs {
+		m := msgs[id]
+		if m.Attempt != 1 || resultPID(m) != fastPID {
+			t.Errorf("message %s: attempt %d, result %s; want attempt 1 by the skewed host (pid %d)", id, m.Attempt, m.Result, fastPID)
+		}
+		skew = max(skew, m.FinishedAt.Sub(m.CreatedAt))
+	}
+	t.Logf("the leader's clock %v ahead; %d messages kept %v (%d leases) by another host and %d run by the leader in %v: duplicates %d, handlers told of a lost lease %d, finish times up to %v after the send",
+		ahead, n, keeper.WorkFor, int(keeper.WorkFor/hostsLease), others, took.Round(time.Millisecond), tally.dups, len(slow.matching("cancelled ")), skew.Round(time.Second))
+	if skew < ahead/2 {
+		t.Errorf("the skewed host's finish times are at most %v after the sends: its clock was not %v ahead", skew, ahead)
+	}
+	if c := slow.matching("cancelled "); len(c) > 0 {
+		t.Errorf("the keeper's handlers were cancelled: %q", c)
+	}
+	if after.Leader != lead.Leader || after.Term != lead.Term {
+		t.Errorf("the seat moved from %q (term %d) to %q (term %d): the skewed host should have led throughout",
+			lead.Leader, lead.Term, after.Leader, after.Term)
+	}
+}
