@@ -141,9 +141,12 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 			maxAttempts[i] = int32(p.MaxAttempts[i])
 		}
 	}
-	now := ts(p.Now)
-	var out []*queuetype.Message
-	err := d.tx(ctx, func(tx pgx.Tx) error {
+	now, until, lost := ts(p.Now), d.claims.stamp(p.LeaseUntil), d.claims.of(p.Owner)
+	var out, adopted []*queuetype.Message
+	err := d.tx(ctx, func(tx pgx.Tx) (err error) {
+		if adopted, err = d.adoptClaims(ctx, tx, p, lost, until); err != nil {
+			return err
+		}
 		var bad []*queuetype.Message
 		var badErr []error
 		ms, err := scanMessages(ctx, pgxQuerier{tx}, func(m *queuetype.Message, err error) error {
@@ -151,7 +154,7 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 				bad, badErr = append(bad, m), append(badErr, err)
 			}
 			return nil
-		}, d.sql(sqlClaim), now, p.Owner, ts(p.LeaseUntil), int64(p.Max), p.Me, p.Destinations, maxAttempts)
+		}, d.sql(sqlClaim), now, p.Owner, until, int64(p.Max-len(adopted)), p.Me, p.Destinations, maxAttempts)
 		if err != nil {
 			return err
 		}
@@ -160,11 +163,19 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 				return err
 			}
 		}
-		out = ms
+		out = append(adopted, ms...)
 		return nil
 	})
 	if err != nil {
+		d.claims.add(p.Owner, until) // it may have committed
 		return nil, d.wrap("claim", err)
+	}
+	if len(adopted) > 0 {
+		d.opts.Logger.Warn("took back the messages of a claim whose answer was lost with the connection",
+			"schema", d.schema, "owner", p.Owner, "n", len(adopted))
+	}
+	if len(lost) > 0 && len(adopted) < p.Max {
+		d.claims.drop(p.Owner, lost)
 	}
 	slices.SortFunc(out, func(a, b *queuetype.Message) int {
 		if a.Priority != b.Priority {
@@ -176,6 +187,15 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 		d.signal(finished...)
 	}
 	return out, nil
+}
+
+// adoptClaims leases again to the claiming owner, up to p.Max, the rows
+// its claims that got no answer committed (see lostClaims).
+func (d *DB) adoptClaims(ctx context.Context, tx pgx.Tx, p driver.ClaimParams, lost []time.Time, until time.Time) ([]*queuetype.Message, error) {
+	if len(lost) == 0 {
+		return nil, nil
+	}
+	return scanMessages(ctx, pgxQuerier{tx}, keepReadable, d.sql(sqlAdoptClaims), p.Owner, lost, until, int64(p.Max))
 }
 
 // failUndecodable fails a claimed row that cannot be decoded, in the
@@ -306,7 +326,7 @@ func (d *DB) ExtendLeases(ctx context.Context, p driver.LeaseParams) ([]int64, e
 	for i, a := range p.Attempts {
 		attempts[i] = int32(a)
 	}
-	r, err := d.pool.Query(ctx, d.sql(sqlExtendLeases), ts(p.Until), p.Owner, p.Seqs, attempts)
+	r, err := d.pool.Query(ctx, d.sql(sqlExtendLeases), d.claims.stamp(p.Until), p.Owner, p.Seqs, attempts)
 	if err != nil {
 		return nil, d.wrap("extend leases", err)
 	}
@@ -337,6 +357,7 @@ func (d *DB) BeatOwner(ctx context.Context, p driver.OwnerParams) error {
 
 // RetireOwner implements driver.Driver.
 func (d *DB) RetireOwner(ctx context.Context, owner string) error {
+	d.claims.forget(owner)
 	_, err := d.pool.Exec(ctx, d.sql(sqlRetireOwner), owner)
 	return d.wrap("retire owner", err)
 }
