@@ -286,11 +286,20 @@ func TestHosts_PostgresRestart(t *testing.T) {
 	if e3 == e2 {
 		t.Errorf("no Send failed while the server was down")
 	}
+	// A completion whose answer was lost with the server is tried again
+	// and refused by the fence, though it had been stored: logged as "not
+	// recorded", while the checks above show the message completed by that
+	// very run. A rescue of a live worker would cancel its handlers.
+	ambiguous, adopted := 0, 0
 	for _, c := range workers {
-		if strings.Contains(c.stderrText(), "lease lost") {
-			t.Errorf("%s lost leases though it never stopped beating for long:\n%s", c.name, c.stderrTail())
+		ambiguous += len(linesWith(c.stderrText(), "outcome not recorded: lease lost"))
+		adopted += len(linesWith(c.stderrText(), "took back the messages of a claim"))
+		if lost := linesWith(c.stderrText(), "lease lost; cancelling handler"); len(lost) > 0 {
+			t.Errorf("%s lost leases though it never stopped beating for long:\n%s", c.name, strings.Join(lost, "\n"))
 		}
 	}
+	t.Logf("completions stored but answered by an error, then refused on retry: %d; claims answered by an error whose messages were taken back: %d",
+		ambiguous, adopted)
 }
 
 // TestHosts_SkewedClock: the leader host's queue runs with a clock 30 s
@@ -346,4 +355,15 @@ func TestHosts_SkewedClock(t *testing.T) {
 		t.Errorf("the seat moved from %q (term %d) to %q (term %d): the skewed host should have led throughout",
 			lead.Leader, lead.Term, after.Leader, after.Term)
 	}
+}
+
+// linesWith returns the lines of text that contain sub.
+func linesWith(text, sub string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
