@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite"
+	"github.com/queue-sqlite/queuesqlite/internal/backendtest"
 )
 
 // leaderSpec configures the "leader" child role: a process that runs a
 // queue and reports, on stdout, who leads its shared maintenance.
 type leaderSpec struct {
 	Dir         string
+	Store       string // a backendtest store spec; when set, used instead of Dir
 	Lease       time.Duration
 	Maintenance time.Duration // Config.MaintenanceInterval
 }
@@ -32,8 +34,15 @@ func leaderRole() int {
 		say("error spec: %v", err)
 		return 2
 	}
-	q, err := queuesqlite.Open(spec.Dir, &queuesqlite.Config{Lease: spec.Lease,
-		MaintenanceInterval: spec.Maintenance, CleanupInterval: spec.Maintenance, Logger: childLogger()})
+	cfg := &queuesqlite.Config{Lease: spec.Lease,
+		MaintenanceInterval: spec.Maintenance, CleanupInterval: spec.Maintenance, Logger: childLogger()}
+	var q *queuesqlite.Queue
+	var err error
+	if spec.Store != "" {
+		q, err = backendtest.OpenSpec(spec.Store, cfg)
+	} else {
+		q, err = queuesqlite.Open(spec.Dir, cfg)
+	}
 	if err != nil {
 		say("error open: %v", err)
 		return 1

@@ -49,6 +49,7 @@ func runRole(role string) int {
 		"locker":       lockerRole,
 		"leader":       leaderRole,
 		"periodic":     periodicRole,
+		"stream":       streamRole,
 	}
 	fn, ok := roles[role]
 	if !ok {

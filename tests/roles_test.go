@@ -37,6 +37,7 @@ type workerSpec struct {
 	Handlers    map[string]string // destination -> behaviour (see handlerFor)
 	WorkFor     time.Duration     // "record" handlers work up to this long (random)
 	Send        int               // messages to send to "job" once started
+	ClockAhead  time.Duration     // when set, Config.Clock runs this far ahead of time.Now
 }
 
 // out serializes the lines a child prints for its parent.
@@ -71,6 +72,9 @@ func workerRole() int {
 		Workers: spec.Workers, Shards: spec.Shards, Lease: spec.Lease, MaintenanceInterval: spec.Maintenance,
 		PollInterval: spec.Poll, StopTimeout: spec.StopAfter, Logger: childLogger(),
 		Backoff: func(int) time.Duration { return 10 * time.Millisecond },
+	}
+	if ahead := spec.ClockAhead; ahead != 0 {
+		cfg.Clock = func() time.Time { return time.Now().Add(ahead) }
 	}
 	var q *queuesqlite.Queue
 	var err error
@@ -144,6 +148,9 @@ func sendJobs(q *queuesqlite.Queue, n int) error {
 //	          "cancelled" with its cause, then return a (late) result
 //	polite    print "started", return when the context ends
 //	stubborn  print "started", never return, ignoring the context
+//	sleep     print "sleeping", work for workFor exactly (ending early,
+//	          with a "cancelled" line, if the context ends), record, then
+//	          return a result
 //	selfkill  record, then SIGKILL its own process
 //	panic     record, then panic
 func handlerFor(behaviour string, rec *recorder, workFor time.Duration) queuesqlite.HandlerFunc {
@@ -157,6 +164,8 @@ func handlerFor(behaviour string, rec *recorder, workFor time.Duration) queuesql
 			}
 			<-ctx.Done()
 			return nil, context.Cause(ctx)
+		case "sleep":
+			return sleepFor(ctx, m, rec, workFor)
 		}
 		if workFor > 0 {
 			time.Sleep(rand.N(workFor))
@@ -180,6 +189,24 @@ func handlerFor(behaviour string, rec *recorder, workFor time.Duration) queuesql
 		}
 		return map[string]any{"pid": os.Getpid(), "attempt": m.Attempt}, nil
 	}
+}
+
+// sleepFor is the "sleep" behaviour: a handler that keeps its message for
+// d (its lease renewed meanwhile) unless its context ends first.
+func sleepFor(ctx context.Context, m *queuesqlite.Message, rec *recorder, d time.Duration) (any, error) {
+	say("sleeping %s %d", m.ID, m.Attempt)
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+		cause := context.Cause(ctx)
+		say("cancelled %s %d leaselost=%t cause=%v", m.ID, m.Attempt, errors.Is(cause, queuesqlite.ErrLeaseLost), cause)
+		return nil, cause
+	}
+	if err := rec.add(m.ID, m.Attempt); err != nil {
+		say("error record: %v", err)
+		os.Exit(3)
+	}
+	return map[string]any{"pid": os.Getpid(), "attempt": m.Attempt}, nil
 }
 
 // commands returns the lines the parent writes to the child's stdin.

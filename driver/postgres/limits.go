@@ -29,11 +29,10 @@ func hasLimits(ls []driver.ClaimLimit) bool {
 	return false
 }
 
-// claimLimited is Claim for destinations of which some are limited.
-func (d *DB) claimLimited(ctx context.Context, p driver.ClaimParams, maxAttempts, caps []int32) ([]*queuetype.Message, error) {
+// claimLimited is Claim, in tx, for destinations of which some are limited.
+func (d *DB) claimLimited(ctx context.Context, tx pgx.Tx, p driver.ClaimParams, maxAttempts, caps []int32) ([]*queuetype.Message, error) {
 	var out []*queuetype.Message
-	err := d.tx(ctx, func(tx pgx.Tx) error {
-		out = nil
+	err := func() error {
 		limited := d.limitedDestinations(p)
 		if err := d.lockLimited(ctx, tx, limited); err != nil {
 			return err
@@ -56,7 +55,7 @@ func (d *DB) claimLimited(ctx context.Context, p driver.ClaimParams, maxAttempts
 			}
 		}
 		return d.takeTokens(ctx, tx, p, buckets, out)
-	})
+	}()
 	return out, err
 }
 

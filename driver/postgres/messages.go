@@ -141,20 +141,51 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 			maxAttempts[i] = int32(p.MaxAttempts[i])
 		}
 	}
+	until, lost := d.claims.stamp(p.LeaseUntil), d.claims.of(p.Owner)
+	p.LeaseUntil = until
 	caps := make([]int32, len(p.Destinations))
 	for i := range caps {
 		caps[i] = int32(p.Max)
 	}
-	var out []*queuetype.Message
+	var out, adopted []*queuetype.Message
 	var err error
-	if hasLimits(p.Limits) {
-		out, err = d.claimLimited(ctx, p, maxAttempts, caps)
-	} else {
+	if len(lost) == 0 && !hasLimits(p.Limits) {
 		// One statement, committed on its own: a claim costs one round trip.
 		out, err = d.claimRows(ctx, d.poolQ(), p, maxAttempts, caps)
+	} else {
+		err = d.tx(ctx, func(tx pgx.Tx) (err error) {
+			if adopted, err = d.adoptClaims(ctx, tx, p, lost, until); err != nil {
+				return err
+			}
+			rest := p
+			rest.Max -= len(adopted)
+			out = adopted
+			if rest.Max <= 0 {
+				return nil
+			}
+			for i := range caps {
+				caps[i] = min(caps[i], int32(rest.Max))
+			}
+			var ms []*queuetype.Message
+			if hasLimits(p.Limits) {
+				ms, err = d.claimLimited(ctx, tx, rest, maxAttempts, caps)
+			} else {
+				ms, err = d.claimRows(ctx, pgxQuerier{tx}, rest, maxAttempts, caps)
+			}
+			out = append(adopted, ms...)
+			return err
+		})
 	}
 	if err != nil {
+		d.claims.add(p.Owner, until) // it may have committed
 		return nil, d.wrap("claim", err)
+	}
+	if len(adopted) > 0 {
+		d.opts.Logger.Warn("took back the messages of a claim whose answer was lost with the connection",
+			"schema", d.schema, "owner", p.Owner, "n", len(adopted))
+	}
+	if len(lost) > 0 && len(adopted) < p.Max {
+		d.claims.drop(p.Owner, lost)
 	}
 	slices.SortFunc(out, func(a, b *queuetype.Message) int {
 		if a.Priority != b.Priority {
@@ -166,6 +197,15 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 		d.signal(finished...)
 	}
 	return out, nil
+}
+
+// adoptClaims leases again to the claiming owner, up to p.Max, the rows
+// its claims that got no answer committed (see lostClaims).
+func (d *DB) adoptClaims(ctx context.Context, tx pgx.Tx, p driver.ClaimParams, lost []time.Time, until time.Time) ([]*queuetype.Message, error) {
+	if len(lost) == 0 {
+		return nil, nil
+	}
+	return scanMessages(ctx, pgxQuerier{tx}, keepReadable, d.sql(sqlAdoptClaims), p.Owner, lost, until, int64(p.Max))
 }
 
 // claimRows runs the claim statement on q. Rows a foreign tool left
@@ -321,7 +361,7 @@ func (d *DB) ExtendLeases(ctx context.Context, p driver.LeaseParams) ([]int64, e
 	for i, a := range p.Attempts {
 		attempts[i] = int32(a)
 	}
-	r, err := d.pool.Query(ctx, d.sql(sqlExtendLeases), ts(p.Until), p.Owner, p.Seqs, attempts)
+	r, err := d.pool.Query(ctx, d.sql(sqlExtendLeases), d.claims.stamp(p.Until), p.Owner, p.Seqs, attempts)
 	if err != nil {
 		return nil, d.wrap("extend leases", err)
 	}
@@ -352,6 +392,7 @@ func (d *DB) BeatOwner(ctx context.Context, p driver.OwnerParams) error {
 
 // RetireOwner implements driver.Driver.
 func (d *DB) RetireOwner(ctx context.Context, owner string) error {
+	d.claims.forget(owner)
 	_, err := d.pool.Exec(ctx, d.sql(sqlRetireOwner), owner)
 	return d.wrap("retire owner", err)
 }

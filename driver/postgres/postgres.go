@@ -163,6 +163,8 @@ type DB struct {
 
 	stmts sync.Map // template -> rendered statement
 
+	claims lostClaims // claims that got no answer, taken back by the next
+
 	changes  chan struct{}
 	watchers watchers
 	notifier *notifier

@@ -105,6 +105,14 @@ const (
 	FROM picked, async WHERE m.seq = picked.seq
 	RETURNING ` + claimedColumns
 
+	// $1 owner, $2 lease times of the owner's claims that got no answer,
+	// $3 the new lease time, $4 limit: the rows such a claim committed
+	// (see lostClaims), leased again to the owner.
+	sqlAdoptClaims = `UPDATE {s}.messages m SET lease_expires_at = $3
+	WHERE m.seq IN (SELECT seq FROM {s}.messages WHERE status = {processing} AND lease_owner = $1
+	                AND lease_expires_at = ANY($2::timestamptz[]) ORDER BY seq LIMIT $4 FOR UPDATE)
+	RETURNING ` + claimedColumns
+
 	// $1 destinations
 	sqlHead = `SELECT max(h.p) FROM unnest($1::text[]) AS d(name) CROSS JOIN LATERAL (
 		SELECT priority AS p FROM {s}.messages WHERE status = {pending} AND destination = d.name
