@@ -104,6 +104,10 @@ func checkParents(ins inserter, m *queuetype.Message) error {
 // ResolveRound, one transaction each, until one settles nothing.
 func (d *DB) ResolveDependencies(ctx context.Context, p qdriver.MaintainParams) (qdriver.DependencyResult, error) {
 	var total qdriver.DependencyResult
+	var settled int
+	if err := d.read.QueryRowContext(ctx, sqlDepsAnySettled).Scan(&settled); err != nil || settled == 0 {
+		return total, d.wrap("resolve dependencies", err) // nothing to settle: no write lock taken
+	}
 	for range depRounds {
 		var res qdriver.DependencyResult
 		var n int

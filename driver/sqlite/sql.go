@@ -387,6 +387,9 @@ const (
 	LEFT JOIN messages m ON m.id = d.parent_id
 	WHERE m.seq IS NULL OR m.status IN (` + stTerminal + `)
 	ORDER BY d.child_seq LIMIT ?1`
+	// Whether a row is settled, read before the writer is asked for.
+	sqlDepsAnySettled = `SELECT EXISTS (SELECT 1 FROM dependencies d LEFT JOIN messages m ON m.id = d.parent_id
+	WHERE m.seq IS NULL OR m.status IN (` + stTerminal + `))`
 	// ?1 child seq, ?2 parent id
 	sqlDepDelete = `DELETE FROM dependencies WHERE child_seq = ?1 AND parent_id = ?2 RETURNING run_at`
 	// ?1 child seq
