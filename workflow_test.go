@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite"
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
 	"github.com/queue-sqlite/queuesqlite/internal/backendtest"
 )
 
@@ -320,5 +321,39 @@ func TestQueue_DependenciesKeepAFamilyInOneShard(t *testing.T) {
 	c.ShardKey = b
 	if _, err := q.SendBatch(ctx, []*queuesqlite.Message{step(a, "s"), c}, nil); !errors.Is(err, queuesqlite.ErrInvalidArgument) {
 		t.Fatalf("a child keyed to another shard: %v, want ErrInvalidArgument", err)
+	}
+}
+
+// Reshard refuses a queue with messages waiting for dependencies (their
+// rows name them by seq, which a move changes) and leaves it usable; once
+// they ran it reshards.
+func TestReshard_RefusedWhileMessagesWaitForDependencies(t *testing.T) {
+	dir := t.TempDir()
+	q, err := queuesqlite.Open(dir, fast())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := q.SendBatch(ctx, []*queuesqlite.Message{step("p", "s"), step("c", "s", "p")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	if _, err := sqlite.Reshard(ctx, dir, 2, nil); !errors.Is(err, queuesqlite.ErrInvalidState) || !strings.Contains(err.Error(), "waiting for dependencies") {
+		t.Fatalf("reshard with a waiting message: %v, want ErrInvalidState naming them", err)
+	}
+	q, err = queuesqlite.Open(dir, fast())
+	if err != nil {
+		t.Fatalf("open after the refused reshard: %v", err)
+	}
+	if err := q.Handle("s", newEvents().handler, nil); err != nil {
+		t.Fatal(err)
+	}
+	start(t, q)
+	if m := wait(t, q, "c"); m.Status != queuesqlite.StatusCompleted {
+		t.Fatalf("c: %s", m.Status)
+	}
+	q.Close()
+	if _, err := sqlite.Reshard(ctx, dir, 2, nil); err != nil {
+		t.Fatalf("reshard once none waits: %v", err)
 	}
 }
