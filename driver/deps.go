@@ -40,8 +40,9 @@ var WaitingRunAt = queuetype.MaxTime
 //     both. The outcome cascades: a child finished this way finishes its
 //     own children in the same call (up to Limit rows per round, while a
 //     round changes something). A child that stopped waiting by other
-//     means (cancelled through Cancel, expired) keeps its status; its rows
-//     are dropped and its children follow its status.
+//     means (cancelled through Cancel, expired, requeued after either)
+//     keeps its status; its rows are dropped, whatever its parents, and
+//     its own children follow its status.
 //   - It is safe to run in every process at once (each change applies
 //     once), returns the children it finished (failed or cancelled; their
 //     callback owner cleared when it is Me, as Expire does), and the
@@ -59,7 +60,8 @@ type DependencyStore interface {
 	// bounds the rows of one round and p.Me is this instance's callback
 	// owner id.
 	ResolveDependencies(ctx context.Context, p MaintainParams) (DependencyResult, error)
-	// Waiting reports how many messages wait for dependencies.
+	// Waiting reports how many messages still wait for dependencies
+	// (stored waiting, with dependency rows).
 	Waiting(ctx context.Context) (int, error)
 }
 
@@ -91,7 +93,8 @@ type SettledEdge struct {
 // inside one transaction. Each is a guarded write, so running a round in
 // several handles at once applies each change once.
 type DependencyOps interface {
-	// Settled returns up to limit rows whose parent finished, by child.
+	// Settled returns up to limit rows, ordered by child, whose parent
+	// finished (or is gone) or whose child no longer waits.
 	Settled(limit int) ([]SettledEdge, error)
 	// DeleteEdge deletes one row and returns the run time it kept; ok is
 	// false when another handle deleted it first.

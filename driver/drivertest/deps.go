@@ -263,6 +263,10 @@ func testCancelledChild(t *testing.T, d driver.Driver) {
 	if _, err := d.Cancel(context.Background(), driver.ChangeParams{ID: "c", Now: t0, Me: "me-1"}); err != nil {
 		t.Fatalf("cancel a waiting child: %v", err)
 	}
+	wantWaiting(t, s, 1) // g; c no longer waits, though its parent has not finished
+	if res := resolve(t, s, t0); len(res.Finished) != 1 || res.Finished[0].ID != "g" {
+		t.Fatalf("resolve after the cancel finished %v, want g", ids(res.Finished))
+	}
 	finishAs(t, d, "a", queuetype.StatusCompleted, t0)
 	res := resolve(t, s, t0)
 	if res.Released != 0 {

@@ -137,7 +137,7 @@ func (d *DB) ResolveDependencies(ctx context.Context, p driver.MaintainParams) (
 // Waiting implements driver.DependencyStore.
 func (d *DB) Waiting(ctx context.Context) (int, error) {
 	var n int
-	err := d.pool.QueryRow(ctx, d.sql(sqlDepsWaiting)).Scan(&n)
+	err := d.pool.QueryRow(ctx, d.sql(sqlDepsWaiting), ts(driver.WaitingRunAt)).Scan(&n)
 	return n, d.wrap("count waiting messages", err)
 }
 
@@ -151,7 +151,7 @@ type depOps struct {
 }
 
 func (o *depOps) Settled(n int) ([]driver.SettledEdge, error) {
-	r, err := o.q.query(o.ctx, o.d.sql(sqlDepsSettled), int64(n))
+	r, err := o.q.query(o.ctx, o.d.sql(sqlDepsSettled), int64(n), ts(driver.WaitingRunAt))
 	if err != nil {
 		return nil, err
 	}

@@ -442,11 +442,15 @@ const (
 	// One resolver at a time per schema: its rounds see each other's
 	// commits, and two never decrement one child.
 	sqlDepLock = `SELECT pg_advisory_xact_lock($1, 0)`
-	// $1 limit: dependency rows whose parent has finished or is gone, with
-	// the parent's status (NULL when gone).
+	// $1 limit, $2 waiting sentinel: dependency rows whose parent has
+	// finished or is gone, with the parent's status (NULL when gone), and
+	// the rows of children that no longer wait (cancelled, expired or
+	// requeued meanwhile, or gone), whatever their parents.
 	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM {s}.dependencies d
 	LEFT JOIN {s}.messages m ON m.id = d.parent_id
+	LEFT JOIN {s}.messages c ON c.seq = d.child_seq
 	WHERE m.seq IS NULL OR m.status IN ({terminal})
+	OR c.seq IS NULL OR c.status <> {scheduled} OR c.run_at <> $2
 	ORDER BY d.child_seq LIMIT $1`
 	// $1 child seq, $2 parent id
 	sqlDepDelete = `DELETE FROM {s}.dependencies WHERE child_seq = $1 AND parent_id = $2 RETURNING run_at`
@@ -464,5 +468,7 @@ const (
 	callback_owner = NULLIF(callback_owner, $5)
 	WHERE seq = $1 AND status = {scheduled} AND run_at = $6
 	RETURNING ` + messageColumns
-	sqlDepsWaiting = `SELECT count(DISTINCT child_seq) FROM {s}.dependencies`
+	// $1 waiting sentinel: the children still waiting.
+	sqlDepsWaiting = `SELECT count(*) FROM {s}.messages WHERE status = {scheduled} AND run_at = $1
+	AND seq IN (SELECT child_seq FROM {s}.dependencies)`
 )

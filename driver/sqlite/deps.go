@@ -105,7 +105,7 @@ func checkParents(ins inserter, m *queuetype.Message) error {
 func (d *DB) ResolveDependencies(ctx context.Context, p qdriver.MaintainParams) (qdriver.DependencyResult, error) {
 	var total qdriver.DependencyResult
 	var settled int
-	if err := d.read.QueryRowContext(ctx, sqlDepsAnySettled).Scan(&settled); err != nil || settled == 0 {
+	if err := d.read.QueryRowContext(ctx, sqlDepsAnySettled, micros(qdriver.WaitingRunAt)).Scan(&settled); err != nil || settled == 0 {
 		return total, d.wrap("resolve dependencies", err) // nothing to settle: no write lock taken
 	}
 	for range depRounds {
@@ -130,7 +130,7 @@ func (d *DB) ResolveDependencies(ctx context.Context, p qdriver.MaintainParams) 
 // Waiting implements driver.DependencyStore.
 func (d *DB) Waiting(ctx context.Context) (int, error) {
 	var n int
-	err := d.read.QueryRowContext(ctx, sqlDepsWaiting).Scan(&n)
+	err := d.read.QueryRowContext(ctx, sqlDepsWaiting, micros(qdriver.WaitingRunAt)).Scan(&n)
 	if isNoMessagesTable(err) {
 		return 0, nil // a file of a schema before dependencies, read only
 	}
@@ -144,7 +144,7 @@ type depOps struct {
 }
 
 func (o *depOps) Settled(n int) ([]qdriver.SettledEdge, error) {
-	rows, err := o.t.w.query(sqlDepsSettled, int64(n))
+	rows, err := o.t.w.query(sqlDepsSettled, int64(n), micros(qdriver.WaitingRunAt))
 	if err != nil {
 		return nil, err
 	}

@@ -381,15 +381,23 @@ const (
 	sqlParentStored = `SELECT seq FROM messages WHERE id = ?1`
 	// ?1 child seq, ?2 parent id, ?3 the run time asked for
 	sqlDepInsert = `INSERT INTO dependencies (child_seq, parent_id, run_at) VALUES (?1, ?2, ?3)`
-	// ?1 limit: dependency rows whose parent has finished or is gone, with
-	// the parent's status (NULL when gone).
+	// ?1 limit, ?2 waiting sentinel: dependency rows whose parent has
+	// finished or is gone, with the parent's status (NULL when gone), and
+	// the rows of children that no longer wait (cancelled, expired or
+	// requeued meanwhile, or gone), whatever their parents.
 	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM dependencies d
 	LEFT JOIN messages m ON m.id = d.parent_id
+	LEFT JOIN messages c ON c.seq = d.child_seq
 	WHERE m.seq IS NULL OR m.status IN (` + stTerminal + `)
+	OR c.seq IS NULL OR c.status <> ` + stScheduled + ` OR c.run_at <> ?2
 	ORDER BY d.child_seq LIMIT ?1`
-	// Whether a row is settled, read before the writer is asked for.
-	sqlDepsAnySettled = `SELECT EXISTS (SELECT 1 FROM dependencies d LEFT JOIN messages m ON m.id = d.parent_id
-	WHERE m.seq IS NULL OR m.status IN (` + stTerminal + `))`
+	// ?1 waiting sentinel: whether a row is settled, read before the writer
+	// is asked for.
+	sqlDepsAnySettled = `SELECT EXISTS (SELECT 1 FROM dependencies d
+	LEFT JOIN messages m ON m.id = d.parent_id
+	LEFT JOIN messages c ON c.seq = d.child_seq
+	WHERE m.seq IS NULL OR m.status IN (` + stTerminal + `)
+	OR c.seq IS NULL OR c.status <> ` + stScheduled + ` OR c.run_at <> ?1)`
 	// ?1 child seq, ?2 parent id
 	sqlDepDelete = `DELETE FROM dependencies WHERE child_seq = ?1 AND parent_id = ?2 RETURNING run_at`
 	// ?1 child seq
@@ -406,5 +414,7 @@ const (
 	callback_owner = NULLIF(callback_owner, ?5)
 	WHERE seq = ?1 AND status = ` + stScheduled + ` AND run_at = ?6
 	RETURNING ` + messageColumns
-	sqlDepsWaiting = `SELECT count(DISTINCT child_seq) FROM dependencies`
+	// ?1 waiting sentinel: the children still waiting.
+	sqlDepsWaiting = `SELECT count(*) FROM messages WHERE status = ` + stScheduled + ` AND run_at = ?1
+	AND seq IN (SELECT child_seq FROM dependencies)`
 )
