@@ -276,6 +276,7 @@ func (m *Maintainer) report(shard int, ms []*queuetype.Message) {
 	}
 	if len(done) > 0 {
 		m.cfg.Finished(shard, done)
+		m.MessageFinished() // their dependants
 	}
 }
 
