@@ -65,6 +65,32 @@
 // write-ahead log after a crash is not damage: SQLite keeps every transaction
 // committed before the tear and drops the rest.
 //
+// # Workflows
+//
+// A message may wait for others: Message.DependsOn lists the ids that must
+// complete before it becomes ready. Until then it is stored waiting (it
+// reads as scheduled, with RunAt at queuetype.MaxTime; its own RunAt is
+// kept and applies once it is released). A dependency that fails fails it,
+// one cancelled or expired cancels it, each with a LastError naming the
+// dependency ("dependency <id> failed"), without running it; the outcome
+// cascades down the tree and fires callbacks as any other finish. Each
+// dependency must be stored when the message is sent, or come earlier in
+// the same batch, else Send refuses it with ErrInvalidArgument and stores
+// nothing. In a sharded queue a family lives in one shard: a child without
+// a ShardKey takes its parents' (their key, or the first parent's id), and
+// one that cannot join them is refused. Every process that runs workers
+// settles dependencies with its promoter, every MaintenanceInterval and at
+// once after it finishes a message, so a child starts a few milliseconds
+// after its last parent completed (BenchmarkDependencyHop), in any process;
+// they survive restarts, being stored. Reshard (driver/sqlite) refuses a
+// queue while a message waits for dependencies.
+//
+// SendGroup sends a batch with one callback, fired once in the sending
+// process when every member has finished, whatever their outcomes; the
+// group's result (members, counts per status, finish time) is stored and
+// GroupResult reads it from any process, also after the sender restarted
+// (then no callback fires, as for a message's callback).
+//
 // tests/GUARANTEES.md states each guarantee with the test that shows it: the
 // tests kill, freeze and stop real processes, fill a real file system and
 // damage real files.

@@ -324,6 +324,7 @@ func (q *Queue) afterComplete(r *runState, items []*complete.Item, err error) {
 		switch s := it.C.Status; {
 		case s.Terminal():
 			q.finished(finishedCopy(it.Msg, &it.C))
+			r.maint.MessageFinished() // its dependants, if dependencies are in use
 		case s == StatusRetrying || s == StatusScheduled:
 			wakePromoter = true
 		}

@@ -82,10 +82,15 @@ func notFinished(ctx context.Context, id string, last *Message) error {
 }
 
 // Cancel cancels a message that has not started (pending, scheduled or
-// retrying). Its callback fires with StatusCancelled. A running or finished
+// retrying). Its callback fires with StatusCancelled, and the messages that
+// depend on it (Message.DependsOn) are cancelled in turn. A running or finished
 // message is not changed: the error wraps ErrInvalidState.
 func (q *Queue) Cancel(ctx context.Context, id string) (*Message, error) {
-	return q.change(ctx, id, func(d driver.Driver, p driver.ChangeParams) (*Message, error) { return d.Cancel(ctx, p) })
+	m, err := q.change(ctx, id, func(d driver.Driver, p driver.ChangeParams) (*Message, error) { return d.Cancel(ctx, p) })
+	if r := q.run.Load(); err == nil && r != nil {
+		r.maint.MessageFinished() // its dependants, if dependencies are in use
+	}
+	return m, err
 }
 
 // Retry puts a failed (or expired, or cancelled) message back to pending with

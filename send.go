@@ -53,6 +53,12 @@ func (q *Queue) sendBatch(ctx context.Context, ms []*Message, cb Callback) ([]Se
 	if err != nil {
 		return nil, err
 	}
+	if err := q.placeDependants(ctx, rows); err != nil { // deps.go
+		return nil, err
+	}
+	if err := q.checkDependencies(rows); err != nil {
+		return nil, err
+	}
 	u := q.uniqueKeys(ms, rows)
 	ids := make([]string, len(rows))
 	for i, m := range rows {
@@ -102,6 +108,9 @@ func (q *Queue) SendTx(ctx context.Context, tx Tx, ms ...*Message) ([]string, er
 		return nil, err
 	}
 	if err := refuseUniqueTx(rows); err != nil {
+		return nil, err
+	}
+	if err := q.checkDependencies(rows); err != nil { // deps.go
 		return nil, err
 	}
 	if err := q.homeZeroIDs(ms, rows); err != nil {
@@ -267,5 +276,6 @@ func (q *Queue) sent(rows []*Message) {
 			break
 		}
 	}
+	q.dependenciesSent(r, rows)
 	r.fetcher.Wake()
 }

@@ -24,6 +24,7 @@ const (
 	MaxListenKeyLength   = 1024 // a listen key or listen prefix
 	MaxTags              = 100  // tags per message
 	MaxTagLength         = 256  // one tag
+	MaxDependencies      = 100  // ids in one message's DependsOn
 )
 
 // Times a message may carry (RunAt, ExpireAt, and those Delay and TTL
@@ -64,6 +65,15 @@ type Message struct {
 	LeaseOwner  string          // the worker holding it while processing
 	LeaseExpiry time.Time       // when that lease runs out unless renewed, by the owner's clock (for display; rescue follows the owner's heartbeat)
 	ShardKey    string          // set by the sender: messages with one key share a shard and keep order
+
+	// DependsOn, set by the sender, names messages (by id) that must
+	// complete before this one becomes ready: until then it is stored
+	// waiting (status scheduled). A dependency that fails fails it; one
+	// cancelled or expired cancels it (see driver.DependencyStore). Each
+	// must be stored already, or come earlier in the same batch. At most
+	// MaxDependencies, each a valid id, none the message's own. It is used
+	// at send time only: it is not read back by Get or List.
+	DependsOn []string
 
 	// Unique, set by the sender, refuses duplicates of this message while
 	// one is stored (see UniqueOpts). It is used at send time only: it is
@@ -173,6 +183,9 @@ func (m *Message) Validate() error {
 	if err := validateUnique(m.Unique); err != nil {
 		return err
 	}
+	if err := m.ValidateDependsOn(); err != nil {
+		return err
+	}
 	return m.ValidateTimes()
 }
 
@@ -188,6 +201,28 @@ func (m *Message) ValidateTimes() error {
 			return fmt.Errorf("%w: %s %v is outside %v .. %v", ErrInvalidArgument, f.name, f.t,
 				MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
 		}
+	}
+	return nil
+}
+
+// ValidateDependsOn reports a DependsOn with more than MaxDependencies
+// ids, an empty or too long id, an id listed twice or the message's own id
+// (when it has one), wrapping ErrInvalidArgument.
+func (m *Message) ValidateDependsOn() error {
+	if len(m.DependsOn) > MaxDependencies {
+		return fmt.Errorf("%w: %d dependencies, more than %d", ErrInvalidArgument, len(m.DependsOn), MaxDependencies)
+	}
+	seen := make(map[string]bool, len(m.DependsOn))
+	for i, id := range m.DependsOn {
+		switch {
+		case id == "" || len(id) > MaxIDLength:
+			return fmt.Errorf("%w: dependency %d: an id of 1..%d bytes is required (got %d)", ErrInvalidArgument, i, MaxIDLength, len(id))
+		case id == m.ID:
+			return fmt.Errorf("%w: message %q depends on itself", ErrInvalidArgument, id)
+		case seen[id]:
+			return fmt.Errorf("%w: dependency %q is listed twice", ErrInvalidArgument, id)
+		}
+		seen[id] = true
 	}
 	return nil
 }
@@ -239,6 +274,9 @@ func (m *Message) Clone() *Message {
 	c.Metadata = bytes.Clone(m.Metadata)
 	if m.Tags != nil {
 		c.Tags = append([]string(nil), m.Tags...)
+	}
+	if m.DependsOn != nil {
+		c.DependsOn = append([]string(nil), m.DependsOn...)
 	}
 	if m.Unique != nil {
 		u := *m.Unique

@@ -93,7 +93,11 @@ func workerRole() int {
 		return 1
 	}
 	for dest, behaviour := range spec.Handlers {
-		if err := q.Handle(dest, handlerFor(behaviour, rec, spec.WorkFor), &queuesqlite.HandlerOpts{MaxAttempts: spec.MaxAttempts}); err != nil {
+		h := handlerFor(behaviour, rec, spec.WorkFor)
+		if behaviour == "deps" { // record, after checking the message's dependencies (workflow_test.go)
+			h = depsHandler(q, h)
+		}
+		if err := q.Handle(dest, h, &queuesqlite.HandlerOpts{MaxAttempts: spec.MaxAttempts}); err != nil {
 			say("error handle: %v", err)
 			return 1
 		}
@@ -153,6 +157,7 @@ func sendJobs(q *queuesqlite.Queue, n int) error {
 //	          return a result
 //	selfkill  record, then SIGKILL its own process
 //	panic     record, then panic
+//	deps      record (workerRole checks the dependencies first)
 func handlerFor(behaviour string, rec *recorder, workFor time.Duration) queuesqlite.HandlerFunc {
 	never := make(chan struct{})
 	return func(ctx context.Context, m *queuesqlite.Message) (any, error) {

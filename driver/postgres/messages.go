@@ -107,9 +107,17 @@ func readyTopics(ms []*queuetype.Message, skip []bool) []driver.Topic {
 	return out
 }
 
-// Insert implements driver.Driver: one statement, all or none.
+// Insert implements driver.Driver: one statement, all or none (with
+// dependencies, one transaction: the insert, the parents' check and the
+// dependency rows).
 func (d *DB) Insert(ctx context.Context, p driver.InsertParams) error {
-	if err := insertMessages(ctx, d, d.poolQ(), p, nil, nil); err != nil {
+	var err error
+	if hasDependencies(p.Messages) {
+		err = d.tx(ctx, func(tx pgx.Tx) error { return d.insertWithDependencies(ctx, pgxQuerier{tx}, p) })
+	} else {
+		err = insertMessages(ctx, d, d.poolQ(), p, nil, nil)
+	}
+	if err != nil {
 		return d.wrap("insert", err)
 	}
 	d.signal(readyTopics(p.Messages, nil)...)
@@ -124,7 +132,7 @@ func (d *DB) InsertTx(ctx context.Context, tx driver.Tx, p driver.InsertParams) 
 	if err != nil {
 		return err
 	}
-	if err := insertMessages(ctx, d, q, p, nil, nil); err != nil {
+	if err := d.insertWithDependencies(ctx, q, p); err != nil {
 		return d.wrap("insert", err)
 	}
 	return d.wrap("insert", d.signalInTx(ctx, q, readyTopics(p.Messages, nil)))

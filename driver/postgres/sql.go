@@ -415,6 +415,7 @@ var statusSets = map[string][]queuetype.Status{
 	"failed":     {queuetype.StatusFailed},
 	"expired":    {queuetype.StatusExpired},
 	"cancelled":  {queuetype.StatusCancelled},
+	"scheduled":  {queuetype.StatusScheduled},
 	// timed: waiting for their run time (Promote makes them ready).
 	"timed": {queuetype.StatusRetrying, queuetype.StatusScheduled},
 	// notStarted: not yet run and not running.
@@ -437,3 +438,45 @@ func render(template, schema string) string {
 	}
 	return strings.NewReplacer(pairs...).Replace(template)
 }
+
+// Dependencies (deps.go, migrations/0003_dependencies.sql).
+const (
+	// $1 parent ids: those not stored.
+	sqlParentsMissing = `SELECT p FROM unnest($1::text[]) AS p
+	WHERE NOT EXISTS (SELECT 1 FROM {s}.messages m WHERE m.id = p)`
+	// $1 child seqs, $2 parent ids, $3 run times asked for (parallel)
+	sqlDepInsert = `INSERT INTO {s}.dependencies (child_seq, parent_id, run_at)
+	SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[])`
+	// One resolver at a time per schema: its rounds see each other's
+	// commits, and two never decrement one child.
+	sqlDepLock = `SELECT pg_advisory_xact_lock($1, 0)`
+	// $1 limit, $2 waiting sentinel: dependency rows whose parent has
+	// finished or is gone, with the parent's status (NULL when gone), and
+	// the rows of children that no longer wait (cancelled, expired or
+	// requeued meanwhile, or gone), whatever their parents.
+	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM {s}.dependencies d
+	LEFT JOIN {s}.messages m ON m.id = d.parent_id
+	LEFT JOIN {s}.messages c ON c.seq = d.child_seq
+	WHERE m.seq IS NULL OR m.status IN ({terminal})
+	OR c.seq IS NULL OR c.status <> {scheduled} OR c.run_at <> $2
+	ORDER BY d.child_seq LIMIT $1`
+	// $1 child seq, $2 parent id
+	sqlDepDelete = `DELETE FROM {s}.dependencies WHERE child_seq = $1 AND parent_id = $2 RETURNING run_at`
+	// $1 child seq
+	sqlDepRemaining = `SELECT count(*) FROM {s}.dependencies WHERE child_seq = $1`
+	// $1 child seq
+	sqlDepDropChild = `DELETE FROM {s}.dependencies WHERE child_seq = $1`
+	// $1 child seq, $2 run at, $3 now, $4 waiting sentinel
+	sqlDepRelease = `UPDATE {s}.messages SET status = CASE WHEN $2::timestamptz <= $3::timestamptz THEN {pending} ELSE {scheduled} END,
+	run_at = $2, updated_at = $3
+	WHERE seq = $1 AND status = {scheduled} AND run_at = $4
+	RETURNING destination, status`
+	// $1 child seq, $2 status, $3 now, $4 error, $5 me, $6 waiting sentinel
+	sqlDepFinish = `UPDATE {s}.messages SET status = $2, finished_at = $3, updated_at = $3, last_error = $4,
+	callback_owner = NULLIF(callback_owner, $5)
+	WHERE seq = $1 AND status = {scheduled} AND run_at = $6
+	RETURNING ` + messageColumns
+	// $1 waiting sentinel: the children still waiting.
+	sqlDepsWaiting = `SELECT count(*) FROM {s}.messages WHERE status = {scheduled} AND run_at = $1
+	AND seq IN (SELECT child_seq FROM {s}.dependencies)`
+)

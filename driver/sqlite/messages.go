@@ -36,16 +36,11 @@ func cachedSQL(key string, build func() string) string {
 	return s.(string)
 }
 
-// Insert implements driver.Driver.
+// Insert implements driver.Driver. An insert with dependencies runs in a
+// savepoint of its own, so a refused parent leaves nothing behind.
 func (d *DB) Insert(ctx context.Context, p qdriver.InsertParams) error {
-	err := d.w.do(ctx, len(p.Messages) > 1, func(t *tx) error {
-		return insertAll(p, func(args []any) (int64, error) {
-			res, err := t.exec(sqlInsert, args...)
-			if err != nil {
-				return 0, err
-			}
-			return res.LastInsertId()
-		})
+	err := d.w.do(ctx, len(p.Messages) > 1 || hasDependencies(p.Messages), func(t *tx) error {
+		return insertAll(p, txInserter{t})
 	})
 	return d.wrap("insert", err)
 }
@@ -57,14 +52,7 @@ func (d *DB) InsertTx(ctx context.Context, tx qdriver.Tx, p qdriver.InsertParams
 	if err != nil {
 		return err
 	}
-	err = insertAll(p, func(args []any) (int64, error) {
-		res, err := q.ExecContext(ctx, sqlInsert, args...)
-		if err != nil {
-			return 0, err
-		}
-		return res.LastInsertId()
-	})
-	return d.wrap("insert", err)
+	return d.wrap("insert", insertAll(p, sqlInserter{ctx, q}))
 }
 
 // querier runs statements inside a caller's transaction. *sql.Tx
@@ -101,17 +89,40 @@ func isNoMessagesTable(err error) bool {
 	return errors.As(err, &se) && se.Code == sqlite3.ErrError && strings.Contains(se.Error(), "no such table")
 }
 
-func insertAll(p qdriver.InsertParams, exec func([]any) (int64, error)) error {
+func insertAll(p qdriver.InsertParams, ins inserter) error {
 	for i, m := range p.Messages {
 		owner := ""
 		if p.CallbackOwners != nil {
 			owner = p.CallbackOwners[i]
 		}
-		args, err := insertArgs(m, owner, p.MaxAttemptsDefault)
-		if err != nil {
+		if err := insertMessage(ins, m, owner, p.MaxAttemptsDefault); err != nil {
 			return err
 		}
-		if m.Seq, err = exec(args); err != nil {
+	}
+	return nil
+}
+
+// insertMessage stores one message and, when it has dependencies, checks its
+// parents first and stores it waiting with its dependency rows.
+func insertMessage(ins inserter, m *queuetype.Message, owner string, standIn int) error {
+	if len(m.DependsOn) > 0 {
+		if err := checkParents(ins, m); err != nil {
+			return err
+		}
+	}
+	runAt := m.RunAt
+	if len(m.DependsOn) > 0 {
+		m.Status, m.RunAt = queuetype.StatusScheduled, qdriver.WaitingRunAt
+	}
+	args, err := insertArgs(m, owner, standIn)
+	if err != nil {
+		return err
+	}
+	if m.Seq, err = ins.insert(args); err != nil {
+		return err
+	}
+	for _, parent := range m.DependsOn {
+		if err := ins.exec(sqlDepInsert, m.Seq, parent, micros(runAt)); err != nil {
 			return err
 		}
 	}

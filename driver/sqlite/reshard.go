@@ -200,6 +200,9 @@ func (r *resharder) plan(ctx context.Context, first *DB) (from int, resumed bool
 	if err := r.checkUniqueIDs(ctx, from); err != nil {
 		return 0, false, err
 	}
+	if err := r.checkNoneWaiting(ctx, from); err != nil {
+		return 0, false, err
+	}
 	if err := first.SetMeta(ctx, metaReshardFrom, strconv.Itoa(from)); err != nil {
 		return 0, false, err
 	}
@@ -316,6 +319,27 @@ func (r *resharder) routeShard(ctx context.Context, i int) error {
 		return nil
 	}
 	return routeFile(ctx, r.file, r.to, i, r.now, nil)
+}
+
+// checkNoneWaiting refuses to start while a message waits for
+// dependencies: its dependency rows name it by seq, which a move changes.
+func (r *resharder) checkNoneWaiting(ctx context.Context, from int) error {
+	for i := range from {
+		db, err := r.file(ctx, i)
+		if err != nil {
+			return err
+		}
+		n, err := db.Waiting(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: reshard: shard %d holds %s waiting for dependencies (Message.DependsOn); "+
+				"run the queue until they are released or finished, or cancel them, then reshard",
+				queuetype.ErrInvalidState, i, plural(n, "message"))
+		}
+	}
+	return nil
 }
 
 // checkUniqueIDs refuses to start when an id is stored in two files (a

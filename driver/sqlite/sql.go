@@ -373,3 +373,48 @@ const (
 	sqlResume = `DELETE FROM pauses WHERE kind = ?1 AND name = ?2`
 	sqlPauses = `SELECT kind, name, since_at FROM pauses ORDER BY kind, name`
 )
+
+// Dependencies (deps.go, migrations/0010_dependencies.sql). ?n of the
+// waiting sentinel is micros(driver.WaitingRunAt).
+const (
+	// ?1 id
+	sqlParentStored = `SELECT seq FROM messages WHERE id = ?1`
+	// ?1 child seq, ?2 parent id, ?3 the run time asked for
+	sqlDepInsert = `INSERT INTO dependencies (child_seq, parent_id, run_at) VALUES (?1, ?2, ?3)`
+	// ?1 limit, ?2 waiting sentinel: dependency rows whose parent has
+	// finished or is gone, with the parent's status (NULL when gone), and
+	// the rows of children that no longer wait (cancelled, expired or
+	// requeued meanwhile, or gone), whatever their parents.
+	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM dependencies d
+	LEFT JOIN messages m ON m.id = d.parent_id
+	LEFT JOIN messages c ON c.seq = d.child_seq
+	WHERE m.seq IS NULL OR m.status IN (` + stTerminal + `)
+	OR c.seq IS NULL OR c.status <> ` + stScheduled + ` OR c.run_at <> ?2
+	ORDER BY d.child_seq LIMIT ?1`
+	// ?1 waiting sentinel: whether a row is settled, read before the writer
+	// is asked for.
+	sqlDepsAnySettled = `SELECT EXISTS (SELECT 1 FROM dependencies d
+	LEFT JOIN messages m ON m.id = d.parent_id
+	LEFT JOIN messages c ON c.seq = d.child_seq
+	WHERE m.seq IS NULL OR m.status IN (` + stTerminal + `)
+	OR c.seq IS NULL OR c.status <> ` + stScheduled + ` OR c.run_at <> ?1)`
+	// ?1 child seq, ?2 parent id
+	sqlDepDelete = `DELETE FROM dependencies WHERE child_seq = ?1 AND parent_id = ?2 RETURNING run_at`
+	// ?1 child seq
+	sqlDepRemaining = `SELECT count(*) FROM dependencies WHERE child_seq = ?1`
+	// ?1 child seq
+	sqlDepDropChild = `DELETE FROM dependencies WHERE child_seq = ?1`
+	// ?1 child seq, ?2 run at, ?3 now, ?4 waiting sentinel: ready, or
+	// scheduled when the run time asked for is still ahead.
+	sqlDepRelease = `UPDATE messages SET status = CASE WHEN ?2 <= ?3 THEN ` + stPending + ` ELSE ` + stScheduled + ` END,
+	run_at = ?2, updated_at = ?3
+	WHERE seq = ?1 AND status = ` + stScheduled + ` AND run_at = ?4`
+	// ?1 child seq, ?2 status, ?3 now, ?4 error, ?5 me, ?6 waiting sentinel
+	sqlDepFinish = `UPDATE messages SET status = ?2, finished_at = ?3, updated_at = ?3, last_error = ?4,
+	callback_owner = NULLIF(callback_owner, ?5)
+	WHERE seq = ?1 AND status = ` + stScheduled + ` AND run_at = ?6
+	RETURNING ` + messageColumns
+	// ?1 waiting sentinel: the children still waiting.
+	sqlDepsWaiting = `SELECT count(*) FROM messages WHERE status = ` + stScheduled + ` AND run_at = ?1
+	AND seq IN (SELECT child_seq FROM dependencies)`
+)

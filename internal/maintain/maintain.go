@@ -1,9 +1,11 @@
 // Package maintain runs the queue's background upkeep, one goroutine per
 // duty: the heartbeat (the owner's liveness beat and the renewal of running
 // handlers' leases), the rescue of messages whose owner died (judged by
-// package liveness, never by comparing wall clocks), the promotion of delayed and retrying messages when
-// they come due, the expiry of messages that were not started in time, and
-// the cleanup of old finished rows. Every duty is idempotent, so several
+// package liveness, never by comparing wall clocks), the promotion of
+// delayed and retrying messages when they come due (and the settling of
+// messages waiting for dependencies, driver.DependencyStore), the expiry of
+// messages that were not started in time, and the cleanup of old finished
+// rows. Every duty is idempotent, so several
 // processes sharing a queue may all run them; with Config.Leading the
 // shared scans (rescue, expiry, cleanup, the unhandled-destination watch)
 // run only while this process leads, while the heartbeat of its own
@@ -81,6 +83,9 @@ type Maintainer struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	shared atomic.Int64 // shared passes run (see SharedPasses)
+	// deps: messages with dependencies are in use (sent here, or seen
+	// waiting in a shard), so a finished message wakes the promoter.
+	deps atomic.Bool
 }
 
 // Start records the owner's first beat on every shard (before any claim, so
@@ -119,6 +124,23 @@ func (m *Maintainer) leads() bool {
 // WakePromoter makes the promoter look again now (a message was scheduled
 // earlier than what it waits for).
 func (m *Maintainer) WakePromoter() { notify.Signal(m.wake) }
+
+// DependenciesSent tells the promoter that messages with dependencies were
+// sent: it resolves them now (a parent may have finished already) and,
+// from then on, whenever a message finishes here (MessageFinished).
+func (m *Maintainer) DependenciesSent() {
+	m.deps.Store(true)
+	notify.Signal(m.wake)
+}
+
+// MessageFinished is told that this process finished a message: the
+// promoter resolves its dependants at once when dependencies are in use
+// (otherwise it does nothing; the promoter still looks every Interval).
+func (m *Maintainer) MessageFinished() {
+	if m.deps.Load() {
+		notify.Signal(m.wake)
+	}
+}
 
 // Stop ends every duty, waits for them and retires the owner, so anything it
 // still leases is rescued at once by whoever looks next. Call it after the
@@ -254,6 +276,7 @@ func (m *Maintainer) report(shard int, ms []*queuetype.Message) {
 	}
 	if len(done) > 0 {
 		m.cfg.Finished(shard, done)
+		m.MessageFinished() // their dependants
 	}
 }
 
@@ -274,10 +297,14 @@ func (m *Maintainer) promoter(ctx context.Context) {
 	}
 }
 
-// promote promotes what is due on every shard and returns how long to sleep.
+// promote settles dependencies and promotes what is due on every shard,
+// and returns how long to sleep.
 func (m *Maintainer) promote(ctx context.Context) time.Duration {
 	wait := m.cfg.Interval
 	for shard, d := range m.cfg.Shards {
+		if !m.resolve(ctx, shard, d) {
+			wait = 0 // more to settle
+		}
 		n, err := d.Promote(ctx, driver.MaintainParams{Now: m.cfg.Now(), Limit: batchLimit})
 		if err != nil {
 			m.warn(ctx, "promotion failed", "shard", shard, "err", err)
@@ -294,6 +321,37 @@ func (m *Maintainer) promote(ctx context.Context) time.Duration {
 		}
 	}
 	return wait
+}
+
+// resolve releases, fails or cancels the shard's messages waiting for
+// dependencies that have finished, and reports false when it may have
+// left some for another pass.
+func (m *Maintainer) resolve(ctx context.Context, shard int, d driver.Driver) bool {
+	s, ok := d.(driver.DependencyStore)
+	if !ok {
+		return true
+	}
+	waiting, err := s.Waiting(ctx)
+	if err != nil {
+		m.warn(ctx, "count messages waiting for dependencies", "shard", shard, "err", err)
+		return true
+	}
+	if waiting == 0 {
+		return true
+	}
+	m.deps.Store(true)
+	res, err := s.ResolveDependencies(ctx, driver.MaintainParams{Now: m.cfg.Now(), Limit: batchLimit, Me: m.cfg.Me})
+	if err != nil {
+		m.warn(ctx, "resolve dependencies failed", "shard", shard, "err", err)
+		return true
+	}
+	if len(res.Finished) > 0 {
+		m.cfg.Finished(shard, res.Finished)
+	}
+	if res.Released > 0 {
+		m.cfg.Ready()
+	}
+	return res.Released+len(res.Finished) < batchLimit
 }
 
 // cleanup deletes finished rows past their retention and gives space back.

@@ -1,0 +1,12 @@
+-- Dependencies (driver.DependencyStore): one row per (waiting child,
+-- parent id). The child is stored as scheduled with run_at at the far
+-- sentinel (driver.WaitingRunAt), so nothing claims or promotes it; run_at
+-- here is the run time its sender asked for, restored when it is
+-- released. Rows go when the parent completes (the last one releases the
+-- child) or when the child stops waiting.
+CREATE TABLE {s}.dependencies (
+    child_seq bigint      NOT NULL,
+    parent_id text        NOT NULL,
+    run_at    timestamptz NOT NULL,
+    PRIMARY KEY (child_seq, parent_id)
+);

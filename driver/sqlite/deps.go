@@ -1,0 +1,197 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"time"
+
+	qdriver "github.com/queue-sqlite/queuesqlite/driver"
+	"github.com/queue-sqlite/queuesqlite/queuetype"
+)
+
+var _ qdriver.DependencyStore = (*DB)(nil)
+
+// depRounds bounds the rounds of one ResolveDependencies call (each its
+// own transaction, so the write lock is never held long); the next call
+// goes on.
+const depRounds = 16
+
+// inserter is where an insert writes: the writer's transaction or a
+// caller's.
+type inserter interface {
+	insert(args []any) (int64, error)
+	queryInt(query string, args ...any) (int64, bool, error)
+	exec(query string, args ...any) error
+}
+
+// txInserter writes through the writer's transaction.
+type txInserter struct{ t *tx }
+
+func (i txInserter) insert(args []any) (int64, error) {
+	res, err := i.t.exec(sqlInsert, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+func (i txInserter) queryInt(query string, args ...any) (int64, bool, error) {
+	return i.t.queryInt(query, args...)
+}
+
+func (i txInserter) exec(query string, args ...any) error {
+	_, err := i.t.exec(query, args...)
+	return err
+}
+
+// sqlInserter writes through a caller's transaction.
+type sqlInserter struct {
+	ctx context.Context
+	q   querier
+}
+
+func (i sqlInserter) insert(args []any) (int64, error) {
+	res, err := i.q.ExecContext(i.ctx, sqlInsert, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+func (i sqlInserter) queryInt(query string, args ...any) (int64, bool, error) {
+	var v int64
+	err := i.q.QueryRowContext(i.ctx, query, args...).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return v, err == nil, err
+}
+
+func (i sqlInserter) exec(query string, args ...any) error {
+	_, err := i.q.ExecContext(i.ctx, query, args...)
+	return err
+}
+
+// hasDependencies reports whether a message of ms has dependencies.
+func hasDependencies(ms []*queuetype.Message) bool {
+	for _, m := range ms {
+		if len(m.DependsOn) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// checkParents refuses a message whose parents are not all stored.
+func checkParents(ins inserter, m *queuetype.Message) error {
+	for _, parent := range m.DependsOn {
+		_, ok, err := ins.queryInt(sqlParentStored, parent)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: message %q depends on %q, which is not stored in this shard "+
+				"(send a dependency before its dependants, or earlier in the same batch)", queuetype.ErrInvalidArgument, m.ID, parent)
+		}
+	}
+	return nil
+}
+
+// ResolveDependencies implements driver.DependencyStore: rounds of
+// ResolveRound, one transaction each, until one settles nothing.
+func (d *DB) ResolveDependencies(ctx context.Context, p qdriver.MaintainParams) (qdriver.DependencyResult, error) {
+	var total qdriver.DependencyResult
+	var settled int
+	if err := d.read.QueryRowContext(ctx, sqlDepsAnySettled, micros(qdriver.WaitingRunAt)).Scan(&settled); err != nil || settled == 0 {
+		return total, d.wrap("resolve dependencies", err) // nothing to settle: no write lock taken
+	}
+	for range depRounds {
+		var res qdriver.DependencyResult
+		var n int
+		err := d.w.do(ctx, false, func(t *tx) (err error) {
+			res, n, err = qdriver.ResolveRound(&depOps{t: t, p: p}, limit(p.Limit))
+			return err
+		})
+		if err != nil {
+			return total, d.wrap("resolve dependencies", err)
+		}
+		total.Released += res.Released
+		total.Finished = append(total.Finished, res.Finished...)
+		if n == 0 {
+			break
+		}
+	}
+	return total, nil
+}
+
+// Waiting implements driver.DependencyStore.
+func (d *DB) Waiting(ctx context.Context) (int, error) {
+	var n int
+	err := d.read.QueryRowContext(ctx, sqlDepsWaiting, micros(qdriver.WaitingRunAt)).Scan(&n)
+	if isNoMessagesTable(err) {
+		return 0, nil // a file of a schema before dependencies, read only
+	}
+	return n, d.wrap("count waiting messages", err)
+}
+
+// depOps runs ResolveRound's statements in the writer's transaction.
+type depOps struct {
+	t *tx
+	p qdriver.MaintainParams
+}
+
+func (o *depOps) Settled(n int) ([]qdriver.SettledEdge, error) {
+	rows, err := o.t.w.query(sqlDepsSettled, int64(n), micros(qdriver.WaitingRunAt))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []qdriver.SettledEdge
+	vals := make([]driver.Value, 3)
+	for {
+		if err := rows.Next(vals); err != nil {
+			if errors.Is(err, errEOF) {
+				return out, nil
+			}
+			return nil, err
+		}
+		out = append(out, qdriver.SettledEdge{Child: asInt(vals[0]), Parent: asString(vals[1]),
+			Status: queuetype.Status(asInt(vals[2])), Stored: vals[2] != nil})
+	}
+}
+
+func (o *depOps) DeleteEdge(child int64, parent string) (time.Time, bool, error) {
+	at, ok, err := o.t.queryInt(sqlDepDelete, child, parent)
+	return time.UnixMicro(at).UTC(), ok, err
+}
+
+func (o *depOps) Remaining(child int64) (int, error) {
+	n, _, err := o.t.queryInt(sqlDepRemaining, child)
+	return int(n), err
+}
+
+func (o *depOps) Release(child int64, runAt time.Time) (bool, error) {
+	res, err := o.t.exec(sqlDepRelease, child, micros(runAt), micros(o.p.Now), micros(qdriver.WaitingRunAt))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+func (o *depOps) Finish(child int64, status queuetype.Status, lastError string) (*queuetype.Message, error) {
+	ms, err := o.t.queryMessages(sqlDepFinish, child, int64(status), micros(o.p.Now), lastError, o.p.Me,
+		micros(qdriver.WaitingRunAt))
+	if err != nil || len(ms) == 0 {
+		return nil, err
+	}
+	return ms[0], nil
+}
+
+func (o *depOps) DropChild(child int64) error {
+	_, err := o.t.exec(sqlDepDropChild, child)
+	return err
+}
