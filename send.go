@@ -267,5 +267,5 @@ func (q *Queue) sent(rows []*Message) {
 			break
 		}
 	}
-	r.fetcher.Wake()
+	r.wake()
 }
