@@ -34,10 +34,11 @@ type Pause struct {
 // messages sent to destination: they stay waiting (sends still store
 // them) until ResumeDestination. Messages already claimed run to their end.
 // The pause is stored (in the first shard), so it outlasts the processes
-// and holds for ones that open the queue later. This process leaves the
-// destination out of every claim it begins after the call returns; other
-// processes at their first claim after they see the change (their
-// PollInterval for SQLite) and in any case within one MaintenanceInterval.
+// and holds for ones that open the queue later. When it returns, this
+// process claims none of the destination's messages any more (a claim
+// under way has ended); other processes leave it out of every claim they
+// begin after they see the change (within their PollInterval for SQLite)
+// and in any case within one MaintenanceInterval.
 // Pausing what is paused changes nothing. A queue whose storage driver
 // records no pauses (driver.Pauser) fails with ErrInvalidArgument.
 func (q *Queue) PauseDestination(ctx context.Context, destination string) error {
