@@ -226,8 +226,11 @@ func (q *Queue) retention() map[queuetype.Status]time.Duration {
 
 // unhandled logs, once per destination for the life of the queue, that
 // messages wait for a destination no handler here serves and no other
-// process seems to work on.
+// process seems to work on (unless the destination is paused by name).
 func (q *Queue) unhandled(dest string, pending int, stuckFor time.Duration) {
+	if r := q.run.Load(); r != nil && r.pauses.destinationPaused(dest) {
+		return // paused: waiting is what it should do
+	}
 	if _, logged := q.unhandledLogged.LoadOrStore(dest, true); logged {
 		return
 	}

@@ -150,6 +150,8 @@ type pauseView struct {
 	gen      atomic.Uint64 // Queue.pauseGen at the last read; pauseUnread before one
 	readAt   atomic.Int64  // when the last read began, in ns since start
 	start    time.Time     // monotonic origin of readAt
+	// dests holds the destinations paused by name at the last read.
+	dests atomic.Pointer[map[string]bool]
 }
 
 // pauseUnread is pauseView.gen before the first read.
@@ -158,6 +160,13 @@ const pauseUnread = math.MaxUint64
 func (v *pauseView) init() {
 	v.gen.Store(pauseUnread)
 	v.start = time.Now()
+}
+
+// destinationPaused reports whether dest was paused by name at the last
+// read.
+func (v *pauseView) destinationPaused(dest string) bool {
+	m := v.dests.Load()
+	return m != nil && (*m)[dest]
 }
 
 // fresh reports whether the last read still holds at generation gen.
@@ -208,6 +217,7 @@ func (q *Queue) readPauses(ctx context.Context, r *runState) error {
 		w.claimable.Store(w.unpaused(dests, queues[w.name]))
 	}
 	v.claiming.Unlock()
+	v.dests.Store(&dests)
 	v.readAt.Store(int64(at))
 	v.gen.Store(gen)
 	return nil
