@@ -16,7 +16,10 @@ import (
 // by a change, before which it reads the pauses again. Messages of the
 // paused destination sent after the pause never start while it holds
 // (the "y" message sent after them, which a claim would take after them,
-// completes); the resume, again only signalled, lets them run.
+// completes); the resume, again only signalled, lets them run. (A claim
+// that read the pauses before the pause and is still under way may take
+// such messages: the worker's first claim, not woken by a change, is
+// waited out first.)
 func TestTwoProcesses_PauseReachesAnotherProcess(t *testing.T) {
 	dir := t.TempDir()
 	qdir := filepath.Join(dir, "queue")
@@ -35,11 +38,6 @@ func TestTwoProcesses_PauseReachesAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ctl.Close()
-	if err := ctl.PauseDestination(ctx, "x"); err != nil {
-		t.Fatal(err)
-	}
-	xs := sendTo(t, ctl, "x", 3)
-	y := sendTo(t, ctl, "y", 1)[0]
 	status := func(id string) queuesqlite.Status {
 		m, err := ctl.Get(ctx, id)
 		if err != nil {
@@ -47,6 +45,17 @@ func TestTwoProcesses_PauseReachesAnotherProcess(t *testing.T) {
 		}
 		return m.Status
 	}
+	// The worker's first claim (at its start) is not woken by a change, so
+	// it may have read the pauses before the pause below and still be
+	// under way after it: once a first message has run, that claim is over.
+	probe := sendTo(t, ctl, "y", 1)[0]
+	waitAlive(t, "the first y message to complete", func() bool { return status(probe) == queuesqlite.StatusCompleted }, worker)
+
+	if err := ctl.PauseDestination(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	xs := sendTo(t, ctl, "x", 3)
+	y := sendTo(t, ctl, "y", 1)[0]
 	waitAlive(t, "the y message to complete", func() bool { return status(y) == queuesqlite.StatusCompleted }, worker)
 	recs := readRecords(t, dir)
 	for _, id := range xs {
