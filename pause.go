@@ -67,7 +67,10 @@ func (q *Queue) ResumeQueue(ctx context.Context, queue string) error {
 }
 
 // Paused returns every recorded pause, destinations first, each kind by
-// name. A queue whose storage cannot record pauses has none.
+// name. A queue whose storage cannot record pauses has none. A started
+// queue also follows what it read: when Paused returns, this process
+// claims nothing of what it lists (claims under way have ended), as
+// after its own PauseDestination.
 func (q *Queue) Paused(ctx context.Context) ([]Pause, error) {
 	if err := q.checkOpen(); err != nil {
 		return nil, err
@@ -75,9 +78,14 @@ func (q *Queue) Paused(ctx context.Context) ([]Pause, error) {
 	if q.pauser == nil {
 		return nil, nil
 	}
-	ps, err := q.pauser.Paused(ctx)
+	r := q.run.Load()
+	if r != nil {
+		r.pauses.mu.Lock()
+		defer r.pauses.mu.Unlock()
+	}
+	ps, err := q.readPausesLocked(ctx, r)
 	if err != nil {
-		return nil, fmt.Errorf("read pauses: %w", err)
+		return nil, err
 	}
 	out := make([]Pause, 0, len(ps))
 	for _, p := range ps {
@@ -194,15 +202,34 @@ func (q *Queue) readPauses(ctx context.Context, r *runState) error {
 	v := &r.pauses
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	gen := q.pauseGen.Load()
-	if v.fresh(gen, q.pauseMaxAge()) {
+	if v.fresh(q.pauseGen.Load(), q.pauseMaxAge()) {
 		return nil // another worker queue's claim just read them
 	}
-	at := time.Since(v.start)
+	_, err := q.readPausesLocked(ctx, r)
+	return err
+}
+
+// readPausesLocked reads the stored pauses and, when r is a run (its
+// pauses.mu held), makes its claims follow them. It returns the pauses.
+func (q *Queue) readPausesLocked(ctx context.Context, r *runState) ([]driver.PauseState, error) {
+	var gen uint64
+	var at time.Duration
+	if r != nil {
+		gen, at = q.pauseGen.Load(), time.Since(r.pauses.start)
+	}
 	ps, err := q.pauser.Paused(ctx)
 	if err != nil {
-		return fmt.Errorf("read pauses: %w", err)
+		return nil, fmt.Errorf("read pauses: %w", err)
 	}
+	if r != nil {
+		r.follow(ps, gen, at)
+	}
+	return ps, nil
+}
+
+// follow stores every worker queue's claimable set under the pauses ps,
+// read at generation gen and time at; it waits for the claims under way.
+func (r *runState) follow(ps []driver.PauseState, gen uint64, at time.Duration) {
 	dests, queues := map[string]bool{}, map[string]bool{}
 	for _, p := range ps {
 		switch p.Kind {
@@ -212,6 +239,7 @@ func (q *Queue) readPauses(ctx context.Context, r *runState) error {
 			queues[p.Name] = true
 		}
 	}
+	v := &r.pauses
 	v.claiming.Lock()
 	for _, w := range r.workers {
 		w.claimable.Store(w.unpaused(dests, queues[w.name]))
@@ -220,7 +248,6 @@ func (q *Queue) readPauses(ctx context.Context, r *runState) error {
 	v.dests.Store(&dests)
 	v.readAt.Store(int64(at))
 	v.gen.Store(gen)
-	return nil
 }
 
 // unpaused is w's claim set without the paused destinations (empty when
