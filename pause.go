@@ -38,7 +38,9 @@ type Pause struct {
 // process claims none of the destination's messages any more (a claim
 // under way has ended); other processes leave it out of every claim they
 // begin after they see the change (within their PollInterval for SQLite)
-// and in any case within one MaintenanceInterval.
+// and in any case within one MaintenanceInterval. If ctx ends while a
+// claim under way has not (a store locked by another process holds it
+// up), the call fails saying so; the pause is stored all the same.
 // Pausing what is paused changes nothing. A queue whose storage driver
 // records no pauses (driver.Pauser) fails with ErrInvalidArgument.
 func (q *Queue) PauseDestination(ctx context.Context, destination string) error {
@@ -69,8 +71,8 @@ func (q *Queue) ResumeQueue(ctx context.Context, queue string) error {
 // Paused returns every recorded pause, destinations first, each kind by
 // name. A queue whose storage cannot record pauses has none. A started
 // queue also follows what it read: when Paused returns, this process
-// claims nothing of what it lists (claims under way have ended), as
-// after its own PauseDestination.
+// claims nothing of what it lists (claims under way have ended, unless
+// ctx ended first), as after its own PauseDestination.
 func (q *Queue) Paused(ctx context.Context) ([]Pause, error) {
 	if err := q.checkOpen(); err != nil {
 		return nil, err
@@ -78,14 +80,15 @@ func (q *Queue) Paused(ctx context.Context) ([]Pause, error) {
 	if q.pauser == nil {
 		return nil, nil
 	}
-	r := q.run.Load()
-	if r != nil {
-		r.pauses.mu.Lock()
-		defer r.pauses.mu.Unlock()
-	}
-	ps, err := q.readPausesLocked(ctx, r)
+	ps, drained, err := q.refreshPauses(ctx, q.run.Load(), false)
 	if err != nil {
 		return nil, err
+	}
+	if drained != nil {
+		select { // the list stands either way; the wait is for the guarantee
+		case <-drained:
+		case <-ctx.Done():
+		}
 	}
 	out := make([]Pause, 0, len(ps))
 	for _, p := range ps {
@@ -118,8 +121,15 @@ func (q *Queue) setPaused(ctx context.Context, kind driver.PauseKind, name strin
 	if r == nil {
 		return nil
 	}
-	if err := q.readPauses(ctx, r); err != nil {
+	_, drained, err := q.refreshPauses(ctx, r, false)
+	if err != nil {
 		return fmt.Errorf("%s %s %q: stored, but %w", pauseVerb(paused), kind, name, err)
+	}
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		return fmt.Errorf("%s %s %q: stored, but a claim under way (which may take its messages) had not ended: %w",
+			pauseVerb(paused), kind, name, context.Cause(ctx))
 	}
 	if !paused {
 		r.wake()
@@ -150,14 +160,11 @@ func pauseVerb(paused bool) string {
 // is half a MaintenanceInterval old, so every claim follows the pauses
 // committed before the change it was woken for.
 type pauseView struct {
-	mu sync.Mutex // one read at a time
-	// claiming is held (shared) by every claim from choosing its set until
-	// the claim returns; a new set is stored under the exclusive lock, so
-	// once it is stored no claim with the old one is under way.
-	claiming sync.RWMutex
-	gen      atomic.Uint64 // Queue.pauseGen at the last read; pauseUnread before one
-	readAt   atomic.Int64  // when the last read began, in ns since start
-	start    time.Time     // monotonic origin of readAt
+	mu     sync.Mutex                 // one read at a time
+	epoch  atomic.Pointer[claimEpoch] // the claims under the current sets
+	gen    atomic.Uint64              // Queue.pauseGen at the last read; pauseUnread before one
+	readAt atomic.Int64               // when the last read began, in ns since start
+	start  time.Time                  // monotonic origin of readAt
 	// dests holds the destinations paused by name at the last read.
 	dests atomic.Pointer[map[string]bool]
 }
@@ -166,6 +173,7 @@ type pauseView struct {
 const pauseUnread = math.MaxUint64
 
 func (v *pauseView) init() {
+	v.epoch.Store(newClaimEpoch())
 	v.gen.Store(pauseUnread)
 	v.start = time.Now()
 }
@@ -196,40 +204,45 @@ func (q *Queue) followPauses(ctx context.Context, r *runState) error {
 // poll (once an interval) always reads them again.
 func (q *Queue) pauseMaxAge() time.Duration { return q.cfg.MaintenanceInterval / 2 }
 
-// readPauses reads the stored pauses and recomputes every worker queue's
-// claimable set. Concurrent claims share one read.
+// readPauses reads the stored pauses, before a claim, and recomputes
+// every worker queue's claimable set. Concurrent claims share one read;
+// none waits for the claims under way.
 func (q *Queue) readPauses(ctx context.Context, r *runState) error {
-	v := &r.pauses
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.fresh(q.pauseGen.Load(), q.pauseMaxAge()) {
-		return nil // another worker queue's claim just read them
-	}
-	_, err := q.readPausesLocked(ctx, r)
+	_, _, err := q.refreshPauses(ctx, r, true)
 	return err
 }
 
-// readPausesLocked reads the stored pauses and, when r is a run (its
-// pauses.mu held), makes its claims follow them. It returns the pauses.
-func (q *Queue) readPausesLocked(ctx context.Context, r *runState) ([]driver.PauseState, error) {
-	var gen uint64
-	var at time.Duration
-	if r != nil {
-		gen, at = q.pauseGen.Load(), time.Since(r.pauses.start)
+// refreshPauses reads the stored pauses and, when r is a run, makes its
+// claims follow them; with onlyStale it reads nothing when the last read
+// still holds. It returns the pauses and a channel closed once the claims
+// that began under the previous pauses have ended (nil without a run).
+func (q *Queue) refreshPauses(ctx context.Context, r *runState, onlyStale bool) ([]driver.PauseState, <-chan struct{}, error) {
+	if r == nil {
+		ps, err := q.pauser.Paused(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read pauses: %w", err)
+		}
+		return ps, nil, nil
 	}
+	v := &r.pauses
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	gen := q.pauseGen.Load()
+	if onlyStale && v.fresh(gen, q.pauseMaxAge()) {
+		return nil, nil, nil // another worker queue's claim just read them
+	}
+	at := time.Since(v.start)
 	ps, err := q.pauser.Paused(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read pauses: %w", err)
+		return nil, nil, fmt.Errorf("read pauses: %w", err)
 	}
-	if r != nil {
-		r.follow(ps, gen, at)
-	}
-	return ps, nil
+	return ps, r.follow(ps, gen, at), nil
 }
 
 // follow stores every worker queue's claimable set under the pauses ps,
-// read at generation gen and time at; it waits for the claims under way.
-func (r *runState) follow(ps []driver.PauseState, gen uint64, at time.Duration) {
+// read at generation gen and time at. It returns a channel closed once the
+// claims that chose their set before have ended.
+func (r *runState) follow(ps []driver.PauseState, gen uint64, at time.Duration) <-chan struct{} {
 	dests, queues := map[string]bool{}, map[string]bool{}
 	for _, p := range ps {
 		switch p.Kind {
@@ -240,14 +253,62 @@ func (r *runState) follow(ps []driver.PauseState, gen uint64, at time.Duration) 
 		}
 	}
 	v := &r.pauses
-	v.claiming.Lock()
 	for _, w := range r.workers {
 		w.claimable.Store(w.unpaused(dests, queues[w.name]))
 	}
-	v.claiming.Unlock()
 	v.dests.Store(&dests)
 	v.readAt.Store(int64(at))
 	v.gen.Store(gen)
+	return v.epoch.Swap(newClaimEpoch()).retire() // after the sets: see claimEpoch
+}
+
+// claimEpoch counts the claims that began while one generation of
+// claimable sets was current. A claim enters the current epoch, then loads
+// its set; follow stores the new sets, then swaps in a new epoch and
+// retires the old one. A claim that entered the old epoch after the swap
+// loads a new set (stored before the swap), so once the old epoch's count
+// is zero, no claim with an old set is under way.
+type claimEpoch struct {
+	mu      sync.Mutex
+	n       int  // claims in it now
+	retired bool // a newer epoch is current
+	idle    chan struct{}
+	closed  bool
+}
+
+func newClaimEpoch() *claimEpoch { return &claimEpoch{idle: make(chan struct{})} }
+
+// enterClaim enters the current epoch; call leave when the claim returns.
+func (v *pauseView) enterClaim() *claimEpoch {
+	e := v.epoch.Load()
+	e.mu.Lock()
+	e.n++
+	e.mu.Unlock()
+	return e
+}
+
+func (e *claimEpoch) leave() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.n--
+	e.closeIfIdle()
+}
+
+// retire marks e as no longer current and returns a channel closed once
+// no claim is in it.
+func (e *claimEpoch) retire() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.retired = true
+	e.closeIfIdle()
+	return e.idle
+}
+
+func (e *claimEpoch) closeIfIdle() {
+	if e.retired && e.n == 0 && !e.closed {
+		e.closed = true
+		close(e.idle)
+	}
 }
 
 // unpaused is w's claim set without the paused destinations (empty when

@@ -330,3 +330,75 @@ func TestQueue_PauseHoldsLocallyOnReturn(t *testing.T) {
 	}
 	wantCompleted(t, q, waiting)
 }
+
+// gatedClaims is a SQLite shard whose claims wait for gate (or their
+// context) once entered is signalled: a claim held up, as by a store
+// another process keeps locked.
+type gatedClaims struct {
+	*sqlite.DB
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gatedClaims) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuesqlite.Message, error) {
+	select {
+	case g.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return g.DB.Claim(ctx, p)
+}
+
+// A local pause waits for the claims under way (they may take the
+// destination's messages), but only as long as its context: a claim held
+// up by the store does not hold up Pause, Paused or Stats past theirs.
+func TestQueue_PauseWaitsForClaimsUnderWayWithinItsContext(t *testing.T) {
+	t.Parallel()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "shard.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gatedClaims{DB: db, entered: make(chan struct{}, 1), gate: make(chan struct{})}
+	q, err := queuesqlite.New(fast(), g)
+	if err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	var st starts
+	counting(t, q, &st, nil, "x")
+	start(t, q)
+	select {
+	case <-g.entered:
+	case <-time.After(testDeadline):
+		t.Fatal("no claim began")
+	}
+
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	err = q.PauseDestination(short, "x")
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "stored, but a claim under way") {
+		t.Fatalf("PauseDestination with a claim held up: %v, want the deadline and that the pause is stored", err)
+	}
+	short2, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel2()
+	stats, err := q.Stats(short2)
+	if err != nil || len(stats.Paused) != 1 || stats.Paused[0].Name != "x" {
+		t.Fatalf("Stats with a claim held up = %+v, %v; want the stored pause, no error", stats, err)
+	}
+
+	close(g.gate) // the claim ends
+	if err := q.PauseDestination(context.Background(), "x"); err != nil {
+		t.Fatalf("PauseDestination once the claim ended: %v", err)
+	}
+	waiting := sendTo(t, q, "x")
+	wantWaiting(t, q, waiting)
+	if err := q.ResumeDestination(context.Background(), "x"); err != nil {
+		t.Fatal(err)
+	}
+	wantCompleted(t, q, waiting)
+}

@@ -37,8 +37,8 @@ func (q *Queue) claim(ctx context.Context, r *runState, w *workerQueue, n int) (
 	if err := q.followPauses(ctx, r); err != nil { // pause.go
 		return nil, err
 	}
-	r.pauses.claiming.RLock() // a new pause set waits for this claim
-	defer r.pauses.claiming.RUnlock()
+	e := r.pauses.enterClaim() // a local pause waits for this claim
+	defer e.leave()
 	set := w.claimable.Load()
 	if len(set.destinations) == 0 {
 		return nil, nil
