@@ -117,24 +117,32 @@ func (q *Queue) setPaused(ctx context.Context, kind driver.PauseKind, name strin
 		return fmt.Errorf("%s %s %q: %w", pauseVerb(paused), kind, name, err)
 	}
 	q.pauseGen.Add(1) // every later claim reads the pauses again
-	r := q.run.Load()
-	if r == nil {
-		return nil
+	if r := q.run.Load(); r != nil {
+		if err := q.followHere(ctx, r, paused); err != nil {
+			return fmt.Errorf("%s %s %q: stored, but %w", pauseVerb(paused), kind, name, err)
+		}
 	}
+	return nil
+}
+
+// followHere makes run r follow the stored pauses at once: after a pause
+// it waits (within ctx) for the claims under way, which may take the
+// paused messages; after a resume it wakes the fetchers instead.
+func (q *Queue) followHere(ctx context.Context, r *runState, paused bool) error {
 	_, drained, err := q.refreshPauses(ctx, r, false)
 	if err != nil {
-		return fmt.Errorf("%s %s %q: stored, but %w", pauseVerb(paused), kind, name, err)
-	}
-	select {
-	case <-drained:
-	case <-ctx.Done():
-		return fmt.Errorf("%s %s %q: stored, but a claim under way (which may take its messages) had not ended: %w",
-			pauseVerb(paused), kind, name, context.Cause(ctx))
+		return err
 	}
 	if !paused {
 		r.wake()
+		return nil
 	}
-	return nil
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("a claim under way (which may take its messages) had not ended: %w", context.Cause(ctx))
+	}
 }
 
 func validPauseName(kind driver.PauseKind, name string) error {
