@@ -3,11 +3,13 @@ package queuesqlite
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/internal/shardkey"
+	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
 
 // Defaults for Config and HandlerOpts. A zero field takes its default.
@@ -58,9 +60,21 @@ const (
 // Config configures a queue. The zero value (or nil) gives a working queue;
 // every field's comment says its default.
 type Config struct {
-	// Workers is the number of handler goroutines. Default 10, at most
-	// WorkersMax.
+	// Workers is the number of handler goroutines of the default queue
+	// (QueueDefault), the one every handler belongs to unless its
+	// HandlerOpts.Queue names another. Default 10, at most WorkersMax. It
+	// must be 0 when Queues configures QueueDefault itself.
 	Workers int
+	// Queues configures named worker queues beyond the default one: each
+	// has its own MaxWorkers slots, claims for its own handlers' messages
+	// (in priority order among them) and runs beside the others, so a slow
+	// destination in one queue cannot hold the workers of another. A
+	// handler joins a queue with HandlerOpts.Queue; Handle refuses a queue
+	// not configured here. The limits are per process. A queue without a
+	// handler in this process starts no goroutine. Default none: one
+	// queue, QueueDefault, with Workers workers. The MaxWorkers of all
+	// queues (the default included) add up to at most WorkersMax.
+	Queues map[string]QueueConfig
 	// CallbackWorkers is the number of goroutines that run completion
 	// callbacks, so a slow callback never holds a task worker. Default 2, at
 	// most CallbackWorkersMax.
@@ -145,6 +159,17 @@ type Config struct {
 	ErrorHandler ErrorHandlerFunc
 }
 
+// QueueDefault is the name of the queue of handlers that name none
+// (HandlerOpts.Queue "").
+const QueueDefault = "default"
+
+// QueueConfig configures one named worker queue (Config.Queues).
+type QueueConfig struct {
+	// MaxWorkers is how many of the queue's messages run at once in this
+	// process; required, at least 1 and at most WorkersMax.
+	MaxWorkers int
+}
+
 // Retention says how long finished messages are kept before cleanup deletes
 // them. Zero takes the default; negative is an error.
 type Retention struct {
@@ -177,7 +202,10 @@ func (c *Config) resolve() (Config, error) {
 	if err := r.validate(); err != nil {
 		return r, err
 	}
-	setDefault(&r.Workers, WorkersDefault)
+	r.Queues = maps.Clone(r.Queues) // the caller's map may change later
+	if _, ok := r.Queues[QueueDefault]; !ok {
+		setDefault(&r.Workers, WorkersDefault)
+	}
 	setDefault(&r.CallbackWorkers, CallbackWorkersDefault)
 	setDefault(&r.Shards, ShardsDefault)
 	setDefault(&r.MaxAttempts, MaxAttemptsDefault)
@@ -264,6 +292,9 @@ func (r *Config) validate() error {
 	if err := validFileMode(r.FileMode); err != nil {
 		return err
 	}
+	if err := r.validateQueues(); err != nil {
+		return err
+	}
 	if r.Lease > 0 && r.Lease < 30*time.Millisecond {
 		return fmt.Errorf("%w: Config.Lease %v is too short to renew (minimum 30ms)", ErrInvalidArgument, r.Lease)
 	}
@@ -288,4 +319,52 @@ func validFileMode(m os.FileMode) error {
 		return fmt.Errorf("%w: Config.FileMode %#o does not let the owner read and write (want e.g. 0600 or 0640)", ErrInvalidArgument, uint32(m))
 	}
 	return nil
+}
+
+// validateQueues checks Config.Queues: names valid, MaxWorkers in range,
+// no second word on the default queue's size, and a total within
+// WorkersMax.
+func (r *Config) validateQueues() error {
+	total := int64(r.Workers)
+	if _, ok := r.Queues[QueueDefault]; ok && r.Workers != 0 {
+		return fmt.Errorf("%w: Config.Workers is %d and Config.Queues[%q] is set too: give the default queue's size in one of them",
+			ErrInvalidArgument, r.Workers, QueueDefault)
+	} else if !ok && r.Workers == 0 {
+		total = WorkersDefault
+	}
+	for name, qc := range r.Queues {
+		if err := validQueueName(name); err != nil {
+			return fmt.Errorf("Config.Queues: %w", err)
+		}
+		if qc.MaxWorkers <= 0 || qc.MaxWorkers > WorkersMax {
+			return fmt.Errorf("%w: Config.Queues[%q].MaxWorkers is %d (want 1 to %d)",
+				ErrInvalidArgument, name, qc.MaxWorkers, WorkersMax)
+		}
+		total += int64(qc.MaxWorkers)
+	}
+	if total > WorkersMax {
+		return fmt.Errorf("%w: the queues' workers add up to %d, more than the maximum %d", ErrInvalidArgument, total, WorkersMax)
+	}
+	return nil
+}
+
+// validQueueName checks a worker queue's name: not empty, and no longer
+// than a destination.
+func validQueueName(name string) error {
+	if name == "" || len(name) > queuetype.MaxDestinationLength {
+		return fmt.Errorf("%w: queue name %q (want 1 to %d bytes)", ErrInvalidArgument, name, queuetype.MaxDestinationLength)
+	}
+	return nil
+}
+
+// queueWorkers returns the worker limit of the named queue, and whether
+// the queue is configured.
+func (r *Config) queueWorkers(name string) (int, bool) {
+	if qc, ok := r.Queues[name]; ok {
+		return qc.MaxWorkers, true
+	}
+	if name == QueueDefault {
+		return r.Workers, true
+	}
+	return 0, false
 }

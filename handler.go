@@ -43,6 +43,10 @@ type HandlerOpts struct {
 	TimeoutGrace time.Duration
 	// Description says what the handler does, for stats and the CLI.
 	Description string
+	// Queue names the worker queue whose workers run the handler's
+	// messages: QueueDefault (the default, for "") or one of
+	// Config.Queues. Handle refuses a queue the Config does not have.
+	Queue string
 }
 
 // TimeoutGraceDefault is the default HandlerOpts.TimeoutGrace.
@@ -70,6 +74,13 @@ func (q *Queue) Handle(name string, fn HandlerFunc, opts *HandlerOpts) error {
 	}
 	if o.MaxAttempts < 0 || o.Timeout < 0 || o.TimeoutGrace < 0 {
 		return fmt.Errorf("%w: handler %q: negative MaxAttempts, Timeout or TimeoutGrace", ErrInvalidArgument, name)
+	}
+	if o.Queue == "" {
+		o.Queue = QueueDefault
+	}
+	if _, ok := q.cfg.queueWorkers(o.Queue); !ok {
+		return fmt.Errorf("%w: handler %q names queue %q, which Config.Queues does not configure (configured: %v)",
+			ErrInvalidArgument, name, o.Queue, q.queueNames())
 	}
 	setDefault(&o.MaxAttempts, q.cfg.MaxAttempts)
 	setDefault(&o.TimeoutGrace, TimeoutGraceDefault)

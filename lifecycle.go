@@ -11,7 +11,6 @@ import (
 	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/internal/complete"
 	"github.com/queue-sqlite/queuesqlite/internal/exec"
-	"github.com/queue-sqlite/queuesqlite/internal/fetch"
 	"github.com/queue-sqlite/queuesqlite/internal/leader"
 	"github.com/queue-sqlite/queuesqlite/internal/listen"
 	"github.com/queue-sqlite/queuesqlite/internal/liveness"
@@ -39,23 +38,20 @@ const (
 
 // runState is one Start..Stop cycle of the workers.
 type runState struct {
-	owner        string   // lease owner: instance and start number
-	destinations []string // the handler names this run claims for
-	maxAttempts  []int    // their handlers' MaxAttempts, parallel to destinations
-	fetcher      *fetch.Fetcher
-	exec         *exec.Executor
+	owner        string         // lease owner: instance and start number
+	destinations []string       // the handler names this run claims for, sorted
+	workers      []*workerQueue // the worker queues with handlers here, by name
 	completer    *complete.Completer
 	maint        *maintain.Maintainer
 	owners       []*liveness.Tracker // per shard: which lease owners are dead
 	listen       *listen.Dispatcher  // nil without listeners
 	stopFetch    context.CancelFunc
-	fetchDone    chan struct{}
-	changes      *notify.Sub // new work for the destinations served
+	fetching     sync.WaitGroup // the fetchers' Run
 	// listenChanges: listen data changed in another process.
 	listenChanges *notify.Sub
 	stopOnce      sync.Once
 	stopped       chan struct{}
-	turn          atomic.Uint64 // rotates which shard is claimed from first among equals
+	pauses        pauseView // the pauses as this run last read them: pause.go
 
 	// elector campaigns for the shared maintenance; set once the
 	// maintainer has stored the owner's first beat.
@@ -80,13 +76,12 @@ func (q *Queue) Start(ctx context.Context) error {
 	}
 	q.starts++
 	r := &runState{owner: fmt.Sprintf("%s/%d", q.instance, q.starts), stopped: make(chan struct{})}
-	for name := range q.handlerMap() {
-		r.destinations = append(r.destinations, name)
+	r.workers = q.workerQueues()
+	for _, w := range r.workers {
+		r.destinations = append(r.destinations, w.destinations...)
 	}
 	slices.Sort(r.destinations)
-	for _, name := range r.destinations {
-		r.maxAttempts = append(r.maxAttempts, q.handlerMap()[name].opts.MaxAttempts)
-	}
+	r.pauses.init()
 	q.wire(r)
 	q.run.Store(r)
 	go func() {
@@ -104,34 +99,14 @@ func (q *Queue) Start(ctx context.Context) error {
 // wire builds and starts the components of one run.
 func (q *Queue) wire(r *runState) {
 	c := q.cfg
-	slots := fetch.NewSlots(c.Workers)
 	r.completer = complete.New(complete.Config{
 		Apply:    q.applyCompletions,
 		After:    func(items []*complete.Item, err error) { q.afterComplete(r, items, err) },
-		MaxBatch: completeBatchMax, Capacity: 4 * c.Workers, Logger: q.logger,
+		MaxBatch: completeBatchMax, Capacity: 4 * r.totalWorkers(), Logger: q.logger,
 	})
-	r.exec = exec.New(exec.Config{
-		Workers: c.Workers,
-		Handle:  q.invoke,
-		Done: func(j *exec.Job, result any, err error) {
-			r.completer.Add(&complete.Item{Shard: j.Msg.Shard, C: q.outcome(j, result, err), Msg: j.Msg})
-		},
-		Abandon: func(j *exec.Job) {
-			q.abandonedAtStop(j)
-			r.completer.Add(&complete.Item{Shard: j.Msg.Shard, C: q.released(j.Msg), Msg: j.Msg})
-		},
-		Release:  func() { slots.Release(1) },
-		Timeout:  q.timeouts,
-		TimedOut: q.timedOut,
-		Late:     q.lateHandler,
-	})
-	r.fetcher = fetch.New(fetch.Config{
-		Slots: slots, MaxBatch: c.ClaimBatch, Poll: c.MaintenanceInterval, Logger: q.logger,
-		MinBatch: min(c.ClaimBatch, c.Workers/4), Gather: claimGather,
-		Claim:   func(ctx context.Context, n int) ([]*Message, error) { return q.claim(ctx, r, n) },
-		Deliver: r.exec.Submit,
-		Other:   q.finished,
-	})
+	for _, w := range r.workers {
+		q.wireWorkers(r, w) // workers.go
+	}
 	r.owners = make([]*liveness.Tracker, len(q.shards))
 	for i, d := range q.shards {
 		r.owners[i] = liveness.New(d, r.owner, c.Lease)
@@ -139,14 +114,14 @@ func (q *Queue) wire(r *runState) {
 	r.maint = maintain.Start(maintain.Config{
 		Shards: q.shards, Now: q.now, Me: q.instance, Owner: r.owner, Lease: c.Lease, Owners: r.owners,
 		Interval: c.MaintenanceInterval, CleanupEvery: c.CleanupInterval, Retention: q.retention(),
-		Leased:    func() map[int][]maintain.Held { return leased(r.exec) },
+		Leased:    r.leased,
 		LeaseLost: func(shard int, h maintain.Held) { q.leaseLost(r, shard, h) },
 		Finished: func(_ int, ms []*queuetype.Message) {
 			for _, m := range ms {
 				q.finished(m)
 			}
 		},
-		Ready: r.fetcher.Wake, AfterCleanup: q.afterCleanup, Leading: r.leading,
+		Ready: r.wake, AfterCleanup: q.afterCleanup, Leading: r.leading,
 		Served: r.destinations, Unhandled: q.unhandled,
 		UnhandledEvery: unhandledCheckIntervals * c.MaintenanceInterval,
 		UnhandledAfter: unhandledWarnIntervals * c.MaintenanceInterval,
@@ -156,19 +131,16 @@ func (q *Queue) wire(r *runState) {
 	// Periodic jobs (periodic.go): nothing runs without one.
 	q.startPeriodic(r)
 	fetchCtx, stopFetch := context.WithCancel(context.Background())
-	r.stopFetch, r.fetchDone = stopFetch, make(chan struct{})
-	r.changes = q.changes.Subscribe(workTopics(r.destinations)...)
+	r.stopFetch = stopFetch
+	for _, w := range r.workers {
+		w.changes = q.changes.Subscribe(workTopics(w.destinations)...)
+		r.runFetcher(fetchCtx, w)
+	}
 	r.listenChanges = q.changes.Subscribe(driver.Topic{Kind: driver.TopicListen})
-	go func() {
-		defer close(r.fetchDone)
-		r.fetcher.Run(fetchCtx)
-	}()
 	q.startListeners(r)
 	go func() {
 		for {
 			select {
-			case <-r.changes.C:
-				r.fetcher.Wake()
 			case <-r.listenChanges.C:
 				if r.listen != nil {
 					r.listen.Wake()
@@ -208,17 +180,21 @@ func (q *Queue) Stop(ctx context.Context) error {
 		q.stopPeriodic() // periodic.go: no tick is sent past here
 		r.completer.GiveUpAt(hard)
 		r.stopFetch()
-		<-r.fetchDone
+		r.fetching.Wait()
 		var wg sync.WaitGroup
 		if r.listen != nil {
 			wg.Go(func() { r.listen.Stop(ctx, hard) })
 		}
-		r.exec.Stop(ctx)
+		for _, w := range r.workers {
+			wg.Go(func() { w.exec.Stop(ctx) })
+		}
 		wg.Wait()
 		r.completer.Stop(hard)
 		r.elector.Load().Stop(hard)
 		r.maint.Stop(hard)
-		r.changes.Close()
+		for _, w := range r.workers {
+			w.changes.Close()
+		}
 		r.listenChanges.Close()
 		q.run.CompareAndSwap(r, nil)
 		close(r.stopped)
@@ -248,19 +224,13 @@ func (q *Queue) retention() map[queuetype.Status]time.Duration {
 	}
 }
 
-// leased groups the running jobs' attempts by shard, for the heartbeat.
-func leased(e *exec.Executor) map[int][]maintain.Held {
-	out := map[int][]maintain.Held{}
-	for _, j := range e.InFlight() {
-		out[j.Msg.Shard] = append(out[j.Msg.Shard], maintain.Held{Seq: j.Msg.Seq, Attempt: j.Msg.Attempt})
-	}
-	return out
-}
-
 // unhandled logs, once per destination for the life of the queue, that
 // messages wait for a destination no handler here serves and no other
-// process seems to work on.
+// process seems to work on (unless the destination is paused by name).
 func (q *Queue) unhandled(dest string, pending int, stuckFor time.Duration) {
+	if r := q.run.Load(); r != nil && r.pauses.destinationPaused(dest) {
+		return // paused: waiting is what it should do
+	}
 	if _, logged := q.unhandledLogged.LoadOrStore(dest, true); logged {
 		return
 	}
@@ -272,10 +242,12 @@ func (q *Queue) unhandled(dest string, pending int, stuckFor time.Duration) {
 // leaseLost cancels the handler of an attempt whose lease is gone (not a
 // later attempt of the same message this run may have claimed since).
 func (q *Queue) leaseLost(r *runState, shard int, h maintain.Held) {
-	for _, j := range r.exec.InFlight() {
-		if j.Msg.Shard == shard && j.Msg.Seq == h.Seq && j.Msg.Attempt == h.Attempt {
-			q.logger.Warn("lease lost; cancelling handler", "id", j.Msg.ID, "attempt", j.Msg.Attempt)
-			r.exec.Cancel(j, ErrLeaseLost)
+	for _, w := range r.workers {
+		for _, j := range w.exec.InFlight() {
+			if j.Msg.Shard == shard && j.Msg.Seq == h.Seq && j.Msg.Attempt == h.Attempt {
+				q.logger.Warn("lease lost; cancelling handler", "id", j.Msg.ID, "attempt", j.Msg.Attempt)
+				w.exec.Cancel(j, ErrLeaseLost)
+			}
 		}
 	}
 }

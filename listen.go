@@ -227,7 +227,7 @@ func (q *Queue) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	if r := q.run.Load(); r != nil {
-		r.fetcher.Wake()
+		r.wake()
 	}
 	q.wakeListeners()
 	return nil

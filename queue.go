@@ -36,7 +36,11 @@ type Queue struct {
 	starts    int
 	closed    atomic.Bool
 
-	changes   notify.Hub // another process (or an application transaction) changed a shard
+	changes notify.Hub    // another process (or an application transaction) changed a shard
+	pauser  driver.Pauser // the first shard's, or nil: pause.go
+	// pauseGen counts the change signals that may carry a pause (and this
+	// process's own pauses); a claim reads the pauses again when it moved.
+	pauseGen  atomic.Uint64
 	callbacks callback.Registry[Callback]
 	cbPool    *callback.Pool
 	waiters   waiters
@@ -139,6 +143,7 @@ func newQueue(c Config, shards []driver.Driver) *Queue {
 		cfg: c, shards: shards, instance: newInstanceID(), logger: c.Logger,
 	}
 	q.handlers.Store(&map[string]*handler{})
+	q.pauser, _ = shards[0].(driver.Pauser)
 	q.cbPool = callback.NewPool(c.CallbackWorkers, c.Logger)
 	q.cbPool.Late = func(string) { q.abandoned.running.Add(-1) }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -151,15 +156,23 @@ func newQueue(c Config, shards []driver.Driver) *Queue {
 }
 
 // forwardChanges turns a shard's change signals into the queue's: by
-// topic when the driver tells them, else as "something changed".
+// topic when the driver tells them, else as "something changed". A signal
+// that may carry a pause (any but a topic's) first marks the cached pauses
+// stale.
 func (q *Queue) forwardChanges(ctx context.Context, d driver.Driver) {
 	if w, ok := d.(driver.TopicWatcher); ok && w.TellsTopics() {
-		w.WatchTopics(ctx, q.changes.PublishTopic)
+		w.WatchTopics(ctx, func(t driver.Topic) {
+			if t.Kind == driver.TopicAny {
+				q.pauseGen.Add(1) // before the wake-ups, so a claim they start sees it
+			}
+			q.changes.PublishTopic(t)
+		})
 		return
 	}
 	for {
 		select {
 		case <-d.Changes():
+			q.pauseGen.Add(1)
 			q.changes.Publish()
 		case <-ctx.Done():
 			return

@@ -277,5 +277,5 @@ func (q *Queue) sent(rows []*Message) {
 		}
 	}
 	q.dependenciesSent(r, rows)
-	r.fetcher.Wake()
+	r.wake()
 }

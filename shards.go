@@ -29,15 +29,25 @@ func ShardFor(key string, n int) int { return shardFor(key, n) }
 
 func shardFor(key string, n int) int { return shardkey.For(key, n) }
 
-// claim leases up to n messages for run r. With several shards, the shards
-// whose best ready message has the highest priority are claimed from first,
-// so priority holds across shards.
-func (q *Queue) claim(ctx context.Context, r *runState, n int) ([]*Message, error) {
+// claim leases up to n messages of worker queue w's destinations that are
+// not paused, for run r. With several shards, the shards whose best ready
+// message has the highest priority are claimed from first, so priority
+// holds across shards.
+func (q *Queue) claim(ctx context.Context, r *runState, w *workerQueue, n int) ([]*Message, error) {
+	if err := q.followPauses(ctx, r); err != nil { // pause.go
+		return nil, err
+	}
+	e := r.pauses.enterClaim() // a local pause waits for this claim
+	defer e.leave()
+	set := w.claimable.Load()
+	if len(set.destinations) == 0 {
+		return nil, nil
+	}
 	now := q.now()
-	p := driver.ClaimParams{Destinations: r.destinations, Max: n, Owner: r.owner, Now: now,
+	p := driver.ClaimParams{Destinations: set.destinations, Max: n, Owner: r.owner, Now: now,
 		LeaseUntil: now.Add(q.cfg.Lease), Me: q.instance}
-	p.MaxAttempts = r.maxAttempts
-	order, err := q.claimOrder(ctx, r)
+	p.MaxAttempts = set.maxAttempts
+	order, err := q.claimOrder(ctx, w, set.destinations)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +72,7 @@ func (q *Queue) claim(ctx context.Context, r *runState, n int) ([]*Message, erro
 // claimOrder orders the shards that have ready work by the priority of
 // their best ready message, highest first. Shards whose best priorities tie
 // take turns at the front from one claim to the next, so none starves.
-func (q *Queue) claimOrder(ctx context.Context, r *runState) ([]int, error) {
+func (q *Queue) claimOrder(ctx context.Context, w *workerQueue, destinations []string) ([]int, error) {
 	n := len(q.shards)
 	if n == 1 {
 		return []int{0}, nil
@@ -76,12 +86,12 @@ func (q *Queue) claimOrder(ctx context.Context, r *runState) ([]int, error) {
 	var wg sync.WaitGroup
 	for i, d := range q.shards {
 		wg.Go(func() {
-			p, ok, err := d.Head(ctx, r.destinations)
+			p, ok, err := d.Head(ctx, destinations)
 			heads[i] = head{p, ok, err}
 		})
 	}
 	wg.Wait()
-	turn := int(r.turn.Add(1) % uint64(n))
+	turn := int(w.turn.Add(1) % uint64(n))
 	var order []int
 	for k := range n {
 		i := (turn + k) % n // rotated, so equal priorities start at a different shard each time

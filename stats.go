@@ -19,6 +19,10 @@ type Stats struct {
 	// Unhandled lists destinations with waiting messages that no handler in
 	// this process serves (another process may).
 	Unhandled []string
+	// Paused lists the recorded pauses of destinations and worker queues
+	// (as Queue.Paused): their messages wait, in every process, until
+	// resumed.
+	Paused []Pause
 	// Processed counts attempts whose outcome this process recorded since
 	// Open.
 	Processed int64
@@ -74,5 +78,10 @@ func (q *Queue) Stats(ctx context.Context) (*Stats, error) {
 		}
 	}
 	slices.Sort(st.Unhandled)
+	paused, err := q.Paused(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.Paused = paused
 	return st, nil
 }

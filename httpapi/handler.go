@@ -1,9 +1,10 @@
 // Package httpapi serves a queue over HTTP with JSON: send and batch send,
 // get, long-poll wait, cancel, retry, filtered listing with cursor paging
 // across shards, dead letters, stats, shards, listen data and its change
-// log, and listener groups. An application mounts the Handler in its own
-// server; `queuesqlite serve` runs it standalone. The routes are described
-// by an OpenAPI document served at GET /v1/openapi.json.
+// log, listener groups, and pauses of destinations and worker queues. An
+// application mounts the Handler in its own server; `queuesqlite serve`
+// runs it standalone. The routes are described by an OpenAPI document
+// served at GET /v1/openapi.json.
 //
 // The same handler serves a web dashboard at /ui/ (and redirects / there):
 // static files embedded in the binary, no other origin, that read and
@@ -176,6 +177,11 @@ var routes = []route{
 	{method: "GET", path: "/v1/listen-changes", fn: (*Handler).listenChanges},
 	{method: "GET", path: "/v1/listen-groups", fn: (*Handler).listenGroups},
 	{method: "DELETE", path: "/v1/listen-groups/{name}", write: true, fn: (*Handler).dropListenGroup},
+	{method: "GET", path: "/v1/pauses", fn: (*Handler).listPauses},
+	{method: "POST", path: "/v1/destinations/{name}/pause", write: true, fn: (*Handler).pauseDestination},
+	{method: "POST", path: "/v1/destinations/{name}/resume", write: true, fn: (*Handler).resumeDestination},
+	{method: "POST", path: "/v1/queues/{name}/pause", write: true, fn: (*Handler).pauseQueue},
+	{method: "POST", path: "/v1/queues/{name}/resume", write: true, fn: (*Handler).resumeQueue},
 }
 
 // wrap adds to a route what every request gets: security headers,

@@ -17,6 +17,7 @@ type statsJSON struct {
 	OldestPendingAge float64                   `json:"oldest_pending_age_seconds"`
 	ShardCount       int                       `json:"shard_count"`
 	Shards           []shardJSON               `json:"shards"`
+	Paused           []queuesqlite.Pause       `json:"paused"` // as GET /v1/pauses
 }
 
 type shardJSON struct {
@@ -37,7 +38,7 @@ func (h *Handler) stats(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := statsJSON{ByStatus: named(st.ByStatus), ByDestination: map[string]map[string]int{},
 		OldestPending: timeOrNull(st.OldestPending), OldestPendingAge: st.OldestPendingAge.Seconds(),
-		ShardCount: h.q.ShardCount(), Shards: shardsJSON(st)}
+		ShardCount: h.q.ShardCount(), Shards: shardsJSON(st), Paused: pausesOrEmpty(st.Paused)}
 	for dest, counts := range st.ByDestination {
 		out.ByDestination[dest] = named(counts)
 	}

@@ -21,7 +21,8 @@ import (
 
 // workerSpec configures the "worker" child role: a process that opens a
 // queue, registers handlers with canned behaviours, runs the workers and
-// stops gracefully (Stop with a deadline, then Close) on SIGTERM.
+// stops gracefully (Stop with a deadline, then Close) on SIGTERM. It
+// answers the command "pauses" (see answerPauses).
 type workerSpec struct {
 	Dir         string            // the queue directory
 	Store       string            // a backendtest store spec; when set, used instead of Dir
@@ -107,6 +108,7 @@ func workerRole() int {
 		return 1
 	}
 	say("ready %d", os.Getpid())
+	go answerPauses(q)
 	if spec.Send > 0 {
 		if err := sendJobs(q, spec.Send); err != nil {
 			say("error send: %v", err)
@@ -128,6 +130,27 @@ func workerRole() int {
 	}
 	say("stopped stop=%v close=%v", stopped.Round(time.Millisecond), (time.Since(termAt) - stopped).Round(time.Millisecond))
 	return 0
+}
+
+// answerPauses answers each "pauses" command on stdin with the queue's
+// pauses (Queue.Paused, after which this process follows them): a line
+// "pauses kind:name ...".
+func answerPauses(q *queuesqlite.Queue) {
+	for cmd := range commands() {
+		if cmd != "pauses" {
+			continue
+		}
+		ps, err := q.Paused(context.Background())
+		if err != nil {
+			say("error paused: %v", err)
+			continue
+		}
+		line := "pauses"
+		for _, p := range ps {
+			line += fmt.Sprintf(" %s:%s", p.Kind, p.Name)
+		}
+		say("%s", line)
+	}
 }
 
 // sendJobs sends n messages to "job" in batches of 100.

@@ -58,6 +58,8 @@ type statsJSON struct {
 	OldestPending    *time.Time                `json:"oldest_pending"`
 	OldestPendingAge float64                   `json:"oldest_pending_age_seconds"`
 	Shards           []shardJSON               `json:"shards"`
+	// Paused lists the stored pauses (every process leaves them alone).
+	Paused []queuesqlite.Pause `json:"paused"`
 }
 
 type shardJSON struct {
@@ -69,7 +71,8 @@ type shardJSON struct {
 
 func statsView(st *queuesqlite.Stats) statsJSON {
 	v := statsJSON{ByStatus: named(st.ByStatus), ByDestination: map[string]map[string]int{},
-		OldestPendingAge: st.OldestPendingAge.Seconds(), Shards: []shardJSON{}}
+		OldestPendingAge: st.OldestPendingAge.Seconds(), Shards: []shardJSON{}, Paused: []queuesqlite.Pause{}}
+	v.Paused = append(v.Paused, st.Paused...)
 	v.Total = sum(st.ByStatus)
 	for dest, counts := range st.ByDestination {
 		v.ByDestination[dest] = named(counts)
@@ -103,7 +106,7 @@ func sum(counts map[queuesqlite.Status]int) int {
 }
 
 // printStats writes Stats as three tables: per status, per destination,
-// per shard.
+// per shard; then the pauses.
 func printStats(w io.Writer, dir string, st *queuesqlite.Stats) error {
 	fmt.Fprintf(w, "queue %s: %d messages in %d shard(s)\n", clean(dir, errorMax), sum(st.ByStatus), len(st.Shards))
 	fmt.Fprintf(w, "oldest pending: %s\n\n", ageText(st.OldestPending, st.OldestPendingAge))
@@ -123,7 +126,21 @@ func printStats(w io.Writer, dir string, st *queuesqlite.Stats) error {
 	writeCountTable(tw, "DESTINATION", dests)
 	fmt.Fprintln(tw)
 	writeCountTable(tw, "SHARD", shards)
+	writePaused(tw, st.Paused)
 	return tw.Flush()
+}
+
+// writePaused writes the pauses as a table, or says there is none.
+func writePaused(w io.Writer, ps []queuesqlite.Pause) {
+	fmt.Fprintln(w)
+	if len(ps) == 0 {
+		fmt.Fprintln(w, "paused: none")
+		return
+	}
+	fmt.Fprintln(w, "PAUSED\tNAME\tSINCE")
+	for _, p := range ps {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", p.Kind, clean(p.Name, fieldMax), p.Since.UTC().Format(time.RFC3339))
+	}
 }
 
 // countRow is one row of a count table: a name and its counts per status.

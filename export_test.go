@@ -1,0 +1,20 @@
+package queuesqlite
+
+// ClaimableForTest returns the destinations the named worker queue of the
+// running queue would claim for now (after its last read of the pauses),
+// and false when the queue is not running, has no such worker queue or
+// has not read the pauses yet.
+func (q *Queue) ClaimableForTest(queue string) ([]string, bool) {
+	r := q.run.Load()
+	if r == nil {
+		return nil, false
+	}
+	for _, w := range r.workers {
+		if w.name == queue {
+			if set := w.claimable.Load(); set != nil {
+				return append([]string{}, set.destinations...), true
+			}
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,167 @@
+package queuesqlite
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"sync/atomic"
+
+	"github.com/queue-sqlite/queuesqlite/internal/complete"
+	"github.com/queue-sqlite/queuesqlite/internal/exec"
+	"github.com/queue-sqlite/queuesqlite/internal/fetch"
+	"github.com/queue-sqlite/queuesqlite/internal/maintain"
+	"github.com/queue-sqlite/queuesqlite/internal/notify"
+)
+
+// workerQueue is one named worker queue of a run: its own worker slots,
+// fetcher and executor, claiming for the destinations of its handlers
+// only, so that its work never waits for another queue's workers.
+type workerQueue struct {
+	name         string
+	workers      int
+	destinations []string // its handlers' names, sorted
+	maxAttempts  []int    // their handlers' MaxAttempts, parallel to destinations
+	// claimable is what a claim asks for: the destinations not paused.
+	// Nil until the run first read the pauses (a claim then reads them).
+	claimable atomic.Pointer[claimSet]
+	slots     *fetch.Slots
+	fetcher   *fetch.Fetcher
+	exec      *exec.Executor
+	changes   *notify.Sub   // new work for its destinations
+	turn      atomic.Uint64 // rotates which shard is claimed from first among equals
+}
+
+// claimSet is the destinations one claim asks for, with their handlers'
+// MaxAttempts (parallel).
+type claimSet struct {
+	destinations []string
+	maxAttempts  []int
+}
+
+// workerQueues groups the registered handlers by worker queue, sorted by
+// queue name. With no handler at all the run still has the default queue
+// (which claims nothing), as before named queues.
+func (q *Queue) workerQueues() []*workerQueue {
+	handlers := q.handlerMap()
+	names := make([]string, 0, len(handlers))
+	for name := range handlers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	byQueue := map[string]*workerQueue{}
+	var out []*workerQueue
+	add := func(queue string) *workerQueue {
+		w := byQueue[queue]
+		if w == nil {
+			n, _ := q.cfg.queueWorkers(queue)
+			w = &workerQueue{name: queue, workers: n}
+			byQueue[queue] = w
+			out = append(out, w)
+		}
+		return w
+	}
+	for _, name := range names {
+		w := add(handlers[name].opts.Queue)
+		w.destinations = append(w.destinations, name)
+		w.maxAttempts = append(w.maxAttempts, handlers[name].opts.MaxAttempts)
+	}
+	if len(out) == 0 {
+		add(QueueDefault)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// wireWorkers builds one worker queue's slots, executor and fetcher.
+func (q *Queue) wireWorkers(r *runState, w *workerQueue) {
+	c := q.cfg
+	w.slots = fetch.NewSlots(w.workers)
+	w.exec = exec.New(exec.Config{
+		Workers: w.workers,
+		Handle:  q.invoke,
+		Done: func(j *exec.Job, result any, err error) {
+			r.completer.Add(&complete.Item{Shard: j.Msg.Shard, C: q.outcome(j, result, err), Msg: j.Msg})
+		},
+		Abandon: func(j *exec.Job) {
+			q.abandonedAtStop(j)
+			r.completer.Add(&complete.Item{Shard: j.Msg.Shard, C: q.released(j.Msg), Msg: j.Msg})
+		},
+		Release:  func() { w.slots.Release(1) },
+		Timeout:  q.timeouts,
+		TimedOut: q.timedOut,
+		Late:     q.lateHandler,
+	})
+	w.fetcher = fetch.New(fetch.Config{
+		Slots: w.slots, MaxBatch: c.ClaimBatch, Poll: c.MaintenanceInterval, Logger: q.logger,
+		MinBatch: min(c.ClaimBatch, w.workers/4), Gather: claimGather,
+		Claim:   func(ctx context.Context, n int) ([]*Message, error) { return q.claim(ctx, r, w, n) },
+		Deliver: w.exec.Submit,
+		Other:   q.finished,
+	})
+	if q.pauser == nil { // nothing can be paused: the claim set never changes
+		w.claimable.Store(&claimSet{destinations: w.destinations, maxAttempts: w.maxAttempts})
+	}
+}
+
+// runFetcher runs w's fetcher until ctx ends, waking it on new work for its
+// destinations.
+func (r *runState) runFetcher(ctx context.Context, w *workerQueue) {
+	r.fetching.Go(func() { w.fetcher.Run(ctx) })
+	go func() {
+		for {
+			select {
+			case <-w.changes.C:
+				w.fetcher.Wake()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+}
+
+// wake tells every worker queue's fetcher that work may be ready.
+func (r *runState) wake() {
+	for _, w := range r.workers {
+		w.fetcher.Wake()
+	}
+}
+
+// totalWorkers is the number of workers of every worker queue.
+func (r *runState) totalWorkers() int {
+	n := 0
+	for _, w := range r.workers {
+		n += w.workers
+	}
+	return n
+}
+
+// inFlight returns the jobs running in every worker queue.
+func (r *runState) inFlight() []*exec.Job {
+	var out []*exec.Job
+	for _, w := range r.workers {
+		out = append(out, w.exec.InFlight()...)
+	}
+	return out
+}
+
+// leased groups the running jobs' attempts by shard, for the heartbeat.
+func (r *runState) leased() map[int][]maintain.Held {
+	out := map[int][]maintain.Held{}
+	for _, j := range r.inFlight() {
+		out[j.Msg.Shard] = append(out[j.Msg.Shard], maintain.Held{Seq: j.Msg.Seq, Attempt: j.Msg.Attempt})
+	}
+	return out
+}
+
+// queueNames lists the configured worker queues, sorted, for error texts.
+func (q *Queue) queueNames() []string {
+	names := []string{}
+	if _, ok := q.cfg.Queues[QueueDefault]; !ok {
+		names = append(names, QueueDefault)
+	}
+	for name := range q.cfg.Queues {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
