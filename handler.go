@@ -47,6 +47,22 @@ type HandlerOpts struct {
 	// messages: QueueDefault (the default, for "") or one of
 	// Config.Queues. Handle refuses a queue the Config does not have.
 	Queue string
+	// GlobalConcurrency, when above 0, is the most messages of this
+	// destination processing at once across every process (and host) on
+	// the store, enforced by the store at each claim; the process's own
+	// worker count still bounds it too. 0 = no global bound.
+	GlobalConcurrency int
+	// RateLimit and RatePer, when set, allow at most RateLimit starts of
+	// this destination per RatePer across every process on the store (a
+	// token bucket kept in the store, full at first). A limited message
+	// waits, pending; it is not failed. Both or neither.
+	RateLimit int
+	RatePer   time.Duration
+}
+
+// limit is the store-enforced bound of o.
+func (o *HandlerOpts) limit() driver.ClaimLimit {
+	return driver.ClaimLimit{Concurrency: o.GlobalConcurrency, Rate: o.RateLimit, Per: o.RatePer}
 }
 
 // TimeoutGraceDefault is the default HandlerOpts.TimeoutGrace.
@@ -74,6 +90,9 @@ func (q *Queue) Handle(name string, fn HandlerFunc, opts *HandlerOpts) error {
 	}
 	if o.MaxAttempts < 0 || o.Timeout < 0 || o.TimeoutGrace < 0 {
 		return fmt.Errorf("%w: handler %q: negative MaxAttempts, Timeout or TimeoutGrace", ErrInvalidArgument, name)
+	}
+	if err := q.checkLimits(name, &o); err != nil {
+		return err
 	}
 	if o.Queue == "" {
 		o.Queue = QueueDefault
@@ -193,4 +212,27 @@ func (q *Queue) released(m *Message) driver.Completion {
 	return driver.Completion{Seq: m.Seq, Attempt: m.Attempt, Owner: m.LeaseOwner, Now: q.cfg.Clock().UTC(),
 		Me: q.instance, Status: StatusPending, Uncharge: true,
 		Error: "released at shutdown: the handler did not return before the stop deadline"}
+}
+
+// checkLimits refuses limits that are malformed or that the storage cannot
+// enforce: every shard's driver must be a driver.Limiter, and a sharded
+// queue cannot keep one count across its files.
+func (q *Queue) checkLimits(name string, o *HandlerOpts) error {
+	if o.GlobalConcurrency < 0 || o.RateLimit < 0 || o.RatePer < 0 {
+		return fmt.Errorf("%w: handler %q: negative GlobalConcurrency, RateLimit or RatePer", ErrInvalidArgument, name)
+	}
+	if (o.RateLimit > 0) != (o.RatePer > 0) {
+		return fmt.Errorf("%w: handler %q: RateLimit and RatePer go together (%d per %v)", ErrInvalidArgument, name, o.RateLimit, o.RatePer)
+	}
+	if o.limit().IsZero() {
+		return nil
+	}
+	if len(q.shards) > 1 {
+		return fmt.Errorf("%w: handler %q: global concurrency and rate limits need a queue of one shard (this one has %d: each file would count on its own)",
+			ErrInvalidArgument, name, len(q.shards))
+	}
+	if l, ok := q.shards[0].(driver.Limiter); !ok || !l.EnforcesClaimLimits() {
+		return fmt.Errorf("%w: handler %q: the storage backend does not enforce claim limits", ErrInvalidArgument, name)
+	}
+	return nil
 }

@@ -133,7 +133,7 @@ func (q *Queue) wire(r *runState) {
 	fetchCtx, stopFetch := context.WithCancel(context.Background())
 	r.stopFetch = stopFetch
 	for _, w := range r.workers {
-		w.changes = q.changes.Subscribe(workTopics(w.destinations)...)
+		w.changes = q.changes.Subscribe(w.topics()...)
 		r.runFetcher(fetchCtx, w)
 	}
 	r.listenChanges = q.changes.Subscribe(driver.Topic{Kind: driver.TopicListen})
@@ -293,6 +293,7 @@ func (q *Queue) afterComplete(r *runState, items []*complete.Item, err error) {
 		}
 		q.processed.Add(1)
 		q.observeOutcome(it) // OnOutcome: observe.go
+		r.wakeLimited(it.Msg.Destination)
 		switch s := it.C.Status; {
 		case s.Terminal():
 			q.finished(finishedCopy(it.Msg, &it.C))

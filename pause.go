@@ -326,13 +326,16 @@ func (w *workerQueue) unpaused(dests map[string]bool, queuePaused bool) *claimSe
 		return &claimSet{}
 	}
 	if len(dests) == 0 {
-		return &claimSet{destinations: w.destinations, maxAttempts: w.maxAttempts}
+		return &claimSet{destinations: w.destinations, maxAttempts: w.maxAttempts, limits: w.limits}
 	}
 	set := &claimSet{}
 	for i, d := range w.destinations {
 		if !dests[d] {
 			set.destinations = append(set.destinations, d)
 			set.maxAttempts = append(set.maxAttempts, w.maxAttempts[i])
+			if w.limits != nil {
+				set.limits = append(set.limits, w.limits[i])
+			}
 		}
 	}
 	return set

@@ -5,7 +5,9 @@ import (
 	"slices"
 	"sort"
 	"sync/atomic"
+	"time"
 
+	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/internal/complete"
 	"github.com/queue-sqlite/queuesqlite/internal/exec"
 	"github.com/queue-sqlite/queuesqlite/internal/fetch"
@@ -21,6 +23,9 @@ type workerQueue struct {
 	workers      int
 	destinations []string // its handlers' names, sorted
 	maxAttempts  []int    // their handlers' MaxAttempts, parallel to destinations
+	// limits are their handlers' store-enforced limits, parallel to
+	// destinations; nil when none has one.
+	limits []driver.ClaimLimit
 	// claimable is what a claim asks for: the destinations not paused.
 	// Nil until the run first read the pauses (a claim then reads them).
 	claimable atomic.Pointer[claimSet]
@@ -29,6 +34,53 @@ type workerQueue struct {
 	exec      *exec.Executor
 	changes   *notify.Sub   // new work for its destinations
 	turn      atomic.Uint64 // rotates which shard is claimed from first among equals
+	// refillArmed: a wake-up is set for when a rate-limited destination
+	// has its next token.
+	refillArmed atomic.Bool
+}
+
+// Bounds of the wake-up a rate-limited claim sets for its next token.
+const (
+	refillWakeMin = 5 * time.Millisecond
+)
+
+// afterLimitedClaim wakes w's fetcher again when a claim of limited
+// destinations took fewer than asked: at the next token of a rate limit
+// (a store-kept bucket fills with time, which no signal announces). A
+// slot freed under a concurrency limit is signalled by the completion
+// (see topics and wakeLimited).
+func (w *workerQueue) afterLimitedClaim(set *claimSet, asked, got int, poll time.Duration) {
+	if set.limits == nil || got >= asked {
+		return
+	}
+	next := time.Duration(0)
+	for _, l := range set.limits {
+		if l.Rate > 0 {
+			if d := l.Per / time.Duration(l.Rate); next == 0 || d < next {
+				next = d
+			}
+		}
+	}
+	if next == 0 || !w.refillArmed.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(min(max(next, refillWakeMin), poll), func() {
+		w.refillArmed.Store(false)
+		w.fetcher.Wake()
+	})
+}
+
+// topics are the change signals that should wake w's fetcher: new work for
+// its destinations and, when one has a concurrency limit, finished
+// messages anywhere (a slot may have come free).
+func (w *workerQueue) topics() []driver.Topic {
+	ts := workTopics(w.destinations)
+	for _, l := range w.limits {
+		if l.Concurrency > 0 {
+			return append(ts, driver.Topic{Kind: driver.TopicFinished})
+		}
+	}
+	return ts
 }
 
 // claimSet is the destinations one claim asks for, with their handlers'
@@ -36,6 +88,7 @@ type workerQueue struct {
 type claimSet struct {
 	destinations []string
 	maxAttempts  []int
+	limits       []driver.ClaimLimit // nil: none limited
 }
 
 // workerQueues groups the registered handlers by worker queue, sorted by
@@ -64,6 +117,12 @@ func (q *Queue) workerQueues() []*workerQueue {
 		w := add(handlers[name].opts.Queue)
 		w.destinations = append(w.destinations, name)
 		w.maxAttempts = append(w.maxAttempts, handlers[name].opts.MaxAttempts)
+		w.limits = append(w.limits, handlers[name].opts.limit())
+	}
+	for _, w := range out {
+		if !slices.ContainsFunc(w.limits, func(l driver.ClaimLimit) bool { return !l.IsZero() }) {
+			w.limits = nil
+		}
 	}
 	if len(out) == 0 {
 		add(QueueDefault)
@@ -99,7 +158,7 @@ func (q *Queue) wireWorkers(r *runState, w *workerQueue) {
 		Other:   q.finished,
 	})
 	if q.pauser == nil { // nothing can be paused: the claim set never changes
-		w.claimable.Store(&claimSet{destinations: w.destinations, maxAttempts: w.maxAttempts})
+		w.claimable.Store(&claimSet{destinations: w.destinations, maxAttempts: w.maxAttempts, limits: w.limits})
 	}
 }
 
@@ -117,6 +176,20 @@ func (r *runState) runFetcher(ctx context.Context, w *workerQueue) {
 			}
 		}
 	}()
+}
+
+// wakeLimited wakes the fetcher of the worker queue serving dest when dest
+// has a concurrency limit: one of its messages just ended here, so a slot
+// may be free.
+func (r *runState) wakeLimited(dest string) {
+	for _, w := range r.workers {
+		if w.limits == nil {
+			continue
+		}
+		if i := slices.Index(w.destinations, dest); i >= 0 && w.limits[i].Concurrency > 0 {
+			w.fetcher.Wake()
+		}
+	}
 }
 
 // wake tells every worker queue's fetcher that work may be ready.
