@@ -56,16 +56,10 @@ func (d *DB) setListen(ctx context.Context, q querier, p driver.SetListenParams)
 	if err != nil {
 		return nil, err
 	}
-	change := &queuetype.Change{Key: p.Key, New: p.Value, Time: p.Now}
-	version := int64(1)
-	if old != nil {
-		change.Old, version = &old.Value, old.Version+1
-	}
+	change, version := driver.ListenWrite(old, p)
 	switch {
-	case p.Value == nil && old == nil:
-		return nil, nil // deleting what is not there changes nothing
-	case p.Value != nil && old != nil && old.Value.Equal(*p.Value):
-		return nil, nil // an equal value changes nothing
+	case change == nil:
+		return nil, nil // nothing changes
 	case p.Value == nil:
 		_, err = q.exec(ctx, d.sql(sqlListenDelete), p.Key)
 	default:

@@ -5,11 +5,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
 
@@ -19,20 +18,7 @@ var migrationFiles embed.FS
 // migrations returns the embedded schema steps in order; step i (from 1)
 // brings the schema to version i.
 func migrations() ([]string, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	out := make([]string, len(names))
-	for i, n := range names {
-		b, err := migrationFiles.ReadFile(n)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = string(b)
-	}
-	return out, nil
+	return driver.SchemaSteps(migrationFiles, "migrations/*.sql")
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -52,16 +52,10 @@ func setListen(r runner, p qdriver.SetListenParams) (*queuetype.Change, error) {
 	if len(rows) == 1 {
 		old = decodeEntry(rows[0])
 	}
-	change := &queuetype.Change{Key: p.Key, New: p.Value, Time: p.Now}
-	version := int64(1)
-	if old != nil {
-		change.Old, version = &old.Value, old.Version+1
-	}
+	change, version := qdriver.ListenWrite(old, p)
 	switch {
-	case p.Value == nil && old == nil:
-		return nil, nil // deleting what is not there changes nothing
-	case p.Value != nil && old != nil && old.Value.Equal(*p.Value):
-		return nil, nil // an equal value changes nothing
+	case change == nil:
+		return nil, nil // nothing changes
 	case p.Value == nil:
 		_, err = r.exec(sqlListenDelete, p.Key)
 	default:

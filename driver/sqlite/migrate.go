@@ -5,9 +5,8 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
 
+	qdriver "github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
 
@@ -17,20 +16,7 @@ var migrationFiles embed.FS
 // migrations returns the embedded schema steps in order; step i (from 1)
 // brings the file to PRAGMA user_version i.
 func migrations() ([]string, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	out := make([]string, len(names))
-	for i, n := range names {
-		b, err := migrationFiles.ReadFile(n)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = string(b)
-	}
-	return out, nil
+	return qdriver.SchemaSteps(migrationFiles, "migrations/*.sql")
 }
 
 // SchemaVersion is the schema version this build writes.
