@@ -15,7 +15,11 @@ import (
 // PID. Handlers write it before they return, one write(2) of one line to a
 // file opened O_APPEND, so a SIGKILL either leaves the whole line or none of
 // it (only an OS crash could lose written lines, and these tests kill
-// processes, not the OS).
+// processes, not the OS). That holds because a line never crosses a page:
+// the kernel copies a write page by page and stops between pages for a
+// fatal signal, so a line across a page boundary could be cut (the suite
+// saw one, cut after 22 bytes, when lines were 53 bytes long). Lines are
+// recordLen = 64 bytes, which divides the page size.
 type record struct {
 	ID      string
 	Attempt int
@@ -24,7 +28,7 @@ type record struct {
 
 // recordLen is the length of one record line; a fixed width lets the parent
 // count a child's progress from the file size alone.
-const recordLen = 36 + 1 + 6 + 1 + 8 + 1
+const recordLen = 36 + 1 + 6 + 1 + 19 + 1
 
 // recorder appends records to one file.
 type recorder struct {
@@ -45,7 +49,7 @@ func (r *recorder) add(id string, attempt int) error {
 	if len(id) > 36 {
 		return fmt.Errorf("record: id %q longer than 36 bytes", id)
 	}
-	line := fmt.Sprintf("%-36s %6d %8d\n", id, attempt, os.Getpid())
+	line := fmt.Sprintf("%-36s %6d %19d\n", id, attempt, os.Getpid())
 	_, err := r.f.Write([]byte(line))
 	return err
 }
