@@ -52,12 +52,10 @@ const (
 // asyncCommit is a CTE (named async, one row; a statement joins it so it
 // runs) that lets the statement's transaction commit without waiting for
 // its WAL to reach disk. Only for writes whose loss in a server crash
-// keeps every guarantee: a claim or a lease renewal. WAL is flushed in
-// order, so once the completion that follows a claim is durable the claim
-// is too; a claim lost with a crash only means the message is pending
-// again, to run once more (at least once, as after any crash), its lost
-// attempt uncounted. Sends, completions, cancels, listen data and
-// elections keep the server's synchronous_commit.
+// changes nothing that matters: a lease renewal (lease_expires_at is shown,
+// never compared; liveness is judged by heartbeats). Claims, sends,
+// completions, cancels, listen data and elections keep the server's
+// synchronous_commit.
 const asyncCommit = `async AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS sc)`
 
 // Messages.
@@ -81,9 +79,12 @@ const (
 	// of each the claim may take ($4 unless it is limited). Each
 	// destination is read from the ready index in claim order on its own
 	// (a short index range each, skipping rows other claims hold), then
-	// the candidates are merged. The claim commits without waiting for
-	// its WAL flush (see asyncCommit).
-	sqlClaim = `WITH ` + asyncCommit + `, picked AS (
+	// the candidates are merged. The claim keeps the server's
+	// synchronous_commit: a claim lost in a server crash would let another
+	// worker run the message again with the same attempt number while the
+	// first still runs it (the host tests saw it), so a claim is durable
+	// before a handler starts.
+	sqlClaim = `WITH picked AS (
 		SELECT c.seq FROM unnest($6::text[], $8::integer[]) AS d(name, cap) CROSS JOIN LATERAL (
 			SELECT seq, priority FROM {s}.messages
 			WHERE status = {pending} AND destination = d.name
@@ -102,7 +103,7 @@ const (
 		               WHERE x.name = m.destination LIMIT 1), m.max_attempts) END,
 	max_attempts_unset = false,
 	updated_at = $1
-	FROM picked, async WHERE m.seq = picked.seq
+	FROM picked WHERE m.seq = picked.seq
 	RETURNING ` + claimedColumns
 
 	// $1 owner, $2 lease times of the owner's claims that got no answer,
