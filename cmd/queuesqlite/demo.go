@@ -94,6 +94,8 @@ type demo struct {
 	sent map[string]map[queuesqlite.Status]int // what the demo expects per destination
 
 	changes chan *queuesqlite.Change // what the demo's listener received
+
+	features features // the job features' state (demo_features.go)
 }
 
 // runDemo opens the queue, runs every part of the demo and closes it.
@@ -136,7 +138,8 @@ func demoDir(cmd *cobra.Command) (dir string, keep bool, err error) {
 
 // run runs the parts of the demo in order; ctx bounds them all.
 func (d *demo) run(ctx context.Context) error {
-	steps := []func(context.Context) error{d.mainBatch, d.showRetry, d.showExpiry, d.showDeadLetter, d.showListeners, d.report}
+	steps := []func(context.Context) error{d.mainBatch, d.showRetry, d.showExpiry, d.showDeadLetter, d.showListeners,
+		d.showWorkflow, d.showPause, d.showLimit, d.report}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			if cause := context.Cause(ctx); cause != nil && errors.Is(err, ctx.Err()) {

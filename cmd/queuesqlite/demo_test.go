@@ -47,6 +47,11 @@ func TestDemo_Small(t *testing.T) {
 	}
 	match(t, out, `(?m)^throughput: \d+ msgs/s \(main batch: 60 tasks in `)
 	match(t, out, `(?m)^stats match what the demo sent: ok$`)
+	match(t, out, `(?m)^diamond ran in dependency order: fetch -> (resize -> index|index -> resize) -> publish$`)
+	match(t, out, `(?m)^demo-wf-download failed, so demo-wf-unpack failed without running: dependency demo-wf-download failed$`)
+	match(t, out, `(?m)^group \S+: 4 completed, 2 failed$`)
+	match(t, out, `(?m)^paused paused_job; a message sent to it is pending\nresumed: it completed$`)
+	match(t, out, `(?m)^3 serial_job messages with GlobalConcurrency 1 and 3 workers: at most 1 ran at once$`)
 
 	q, _ := openDir(t, dir, nil)
 	retryID := match(t, out, `(?m)^== retry ==\n.*\ncallback: (\S+) completed\nGet: status completed, attempts 2, retries 1, result \{`)[1]
@@ -91,12 +96,15 @@ func checkDemoStats(t *testing.T, q *queuesqlite.Queue, out string, n, workers i
 		}
 	}
 	// given n tasks + 1 retried + workers holding + 1 requeued dead letter + 1 sent with listen data
-	// -> completed; 1 expired
-	if st.ByStatus[queuesqlite.StatusCompleted] != n+workers+3 || st.ByStatus[queuesqlite.StatusExpired] != 1 || sum(st.ByStatus) != n+workers+4 {
-		t.Errorf("queue after the demo: %v; want %d completed, 1 expired, nothing else", st.ByStatus, n+workers+3)
+	// + the job features' 4 workflow steps, 1 paused and 3 serial jobs -> completed; 1 expired;
+	// a failed workflow step and its dependant -> failed
+	completed := n + workers + 3 + 4 + 1 + serialSends
+	if st.ByStatus[queuesqlite.StatusCompleted] != completed || st.ByStatus[queuesqlite.StatusExpired] != 1 ||
+		st.ByStatus[queuesqlite.StatusFailed] != 2 || sum(st.ByStatus) != completed+3 {
+		t.Errorf("queue after the demo: %v; want %d completed, 1 expired, 2 failed, nothing else", st.ByStatus, completed)
 	}
 	printed := atoi(t, match(t, stats, `(?m)^processed by this process: (\d+) attempts$`)[1])
-	if want := n + 2 + workers + chargeTries + 1 + 1; printed != want {
+	if want := n + 2 + workers + chargeTries + 1 + 1 + featureAttempts; printed != want {
 		t.Errorf("processed %d, want %d", printed, want)
 	}
 }
