@@ -10,6 +10,7 @@ package leader
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -103,9 +104,18 @@ func (e *Elector) run(ctx context.Context) {
 	}
 }
 
+// campaignTimeoutShare is the part of a lease one campaign may take: a
+// store that does not answer (a host cut off the database, whose calls
+// would otherwise wait for TCP to give up) fails the campaign, so a leader
+// that cannot confirm its seat stops leading after a lease, as others may
+// judge it dead by then.
+const campaignTimeoutShare = 2
+
 // campaign asks for the seat with the owners judged dead now, and updates
 // Leading from the answer.
 func (e *Elector) campaign(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Lease/campaignTimeoutShare)
+	defer cancel()
 	var dead []string
 	if v, err := e.cfg.Owners.Observe(ctx); err == nil {
 		dead = v.Dead
@@ -114,7 +124,7 @@ func (e *Elector) campaign(ctx context.Context) {
 	}
 	seat, err := e.cfg.Store.Elect(ctx, driver.ElectParams{Name: e.cfg.Name, Owner: e.cfg.Owner, Dead: dead, Now: e.cfg.Now()})
 	if err != nil {
-		if ctx.Err() == nil {
+		if !errors.Is(err, context.Canceled) {
 			e.cfg.Logger.Warn("leader election failed", "err", err)
 		}
 		e.unconfirmed()

@@ -141,3 +141,38 @@ func TestElector_NoTakeoverFromALiveLeaderButFromADeadOne(t *testing.T) {
 	waitFor(t, "b to lead after a died", b.Leading)
 	t.Logf("b took over %v after a stopped beating (lease %v)", time.Since(died).Round(time.Millisecond), lease)
 }
+
+// hangingStore answers elections until hang is set, then never (as a
+// database cut off the network): its calls return only when their context
+// ends.
+type hangingStore struct {
+	driver.Elector
+	hang atomic.Bool
+}
+
+func (h *hangingStore) Elect(ctx context.Context, p driver.ElectParams) (driver.LeaderState, error) {
+	if h.hang.Load() {
+		<-ctx.Done()
+		return driver.LeaderState{}, ctx.Err()
+	}
+	return h.Elector.Elect(ctx, p)
+}
+
+// A leader whose store stops answering stops leading after about a lease,
+// instead of believing it leads for as long as its calls hang.
+func TestElector_LeaderStopsWhenItsStoreStopsAnswering(t *testing.T) {
+	t.Parallel()
+	const lease = 300 * time.Millisecond
+	db := openShard(t)
+	stop := beating(t, db, "a", lease)
+	defer stop()
+	store := &hangingStore{Elector: db}
+	e := leader.Start(context.Background(), leader.Config{Store: store, Name: election, Owner: "a", Lease: lease,
+		Owners: &observeSpy{tr: liveness.New(db, "a", lease)}, Now: time.Now, Logger: slog.New(slog.DiscardHandler)})
+	defer e.Stop(context.Background())
+	waitFor(t, "a to lead", e.Leading)
+	store.hang.Store(true)
+	cut := time.Now()
+	waitFor(t, "a to stop leading", func() bool { return !e.Leading() })
+	t.Logf("stopped leading %v after its store stopped answering (lease %v)", time.Since(cut).Round(time.Millisecond), lease)
+}
