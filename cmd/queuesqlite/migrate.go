@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"sync"
-	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -70,31 +67,10 @@ func runMigrate(cmd *cobra.Command, from, to string, batch int) error {
 // migrateWithProgress runs the move, showing the messages it has gone
 // through on stderr: a bar on a terminal, lines otherwise.
 func migrateWithProgress(cmd *cobra.Command, from string, dst *postgres.DB, batch int) (*migrate.Result, error) {
-	var done, total atomic.Int64
-	counted := make(chan struct{})
-	var once sync.Once
-	var (
-		res *migrate.Result
-		err error
-	)
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		res, err = migrate.FromDir(cmd.Context(), from, dst, &migrate.Options{BatchSize: batch,
-			Progress: func(n, of int) {
-				done.Store(int64(n))
-				total.Store(int64(of))
-				once.Do(func() { close(counted) })
-			}})
-	}()
-	select {
-	case <-counted:
-		perr := trackProgressOf(cmd.Context(), cmd.ErrOrStderr(), false, total.Load(), workMigrating, done.Load, finished)
-		<-finished
-		if err == nil && !errors.Is(perr, context.Canceled) {
-			err = perr
-		}
-	case <-finished: // refused before it began, or nothing to move
-	}
+	var res *migrate.Result
+	err := withCountedProgress(cmd, workMigrating, func(report func(int, int)) (err error) {
+		res, err = migrate.FromDir(cmd.Context(), from, dst, &migrate.Options{BatchSize: batch, Progress: report})
+		return err
+	})
 	return res, err
 }

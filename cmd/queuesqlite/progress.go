@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
 
@@ -118,3 +121,33 @@ func (l *lineProgress) set(n int64) {
 }
 
 func (l *lineProgress) finish(bool) {}
+
+// withCountedProgress runs run, which reports (done, total) as it goes,
+// and shows that progress on stderr (a bar on a terminal, lines otherwise)
+// from its first report until run returns. A run refused before its first
+// report shows nothing.
+func withCountedProgress(cmd *cobra.Command, w work, run func(report func(done, total int)) error) error {
+	var done, total atomic.Int64
+	counted := make(chan struct{})
+	var once sync.Once
+	var err error
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		err = run(func(n, of int) {
+			done.Store(int64(n))
+			total.Store(int64(of))
+			once.Do(func() { close(counted) })
+		})
+	}()
+	select {
+	case <-counted:
+		perr := trackProgressOf(cmd.Context(), cmd.ErrOrStderr(), false, total.Load(), w, done.Load, finished)
+		<-finished
+		if err == nil {
+			err = perr
+		}
+	case <-finished:
+	}
+	return err
+}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"sync"
-	"sync/atomic"
 
 	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
 
@@ -63,32 +61,11 @@ func runReshard(cmd *cobra.Command, to int) error {
 // through on stderr: a bar on a terminal, lines otherwise. The display
 // starts once Reshard has counted the messages.
 func reshardWithProgress(cmd *cobra.Command, dir string, to int) (*sqlite.ReshardResult, error) {
-	var examined, total atomic.Int64
-	counted := make(chan struct{})
-	var once sync.Once
-	ctx := sqlite.WithReshardProgress(cmd.Context(), func(n, of int) {
-		examined.Store(int64(n))
-		total.Store(int64(of))
-		once.Do(func() { close(counted) })
+	var res *sqlite.ReshardResult
+	err := withCountedProgress(cmd, workResharding, func(report func(int, int)) (err error) {
+		res, err = sqlite.Reshard(sqlite.WithReshardProgress(cmd.Context(), report), dir, to, nil)
+		return err
 	})
-	var (
-		res *sqlite.ReshardResult
-		err error
-	)
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		res, err = sqlite.Reshard(ctx, dir, to, nil)
-	}()
-	select {
-	case <-counted:
-		perr := trackProgressOf(cmd.Context(), cmd.ErrOrStderr(), false, total.Load(), workResharding, examined.Load, finished)
-		<-finished
-		if err == nil {
-			err = perr
-		}
-	case <-finished: // refused before it began
-	}
 	return res, err
 }
 
