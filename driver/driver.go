@@ -330,12 +330,20 @@ type MaintainParams struct {
 type CleanupParams struct {
 	Before    map[Status]time.Time
 	BatchSize int // rows per delete transaction; 0 = driver default
+	// Now, when set, lets a sharded store also prune the id routes of
+	// messages that are gone (see package shard); a single store ignores it.
+	Now time.Time
+	// Progress, when set, is called after each shard a sharded store has
+	// cleaned up, with the shards done and their number.
+	Progress func(done, total int)
 }
 
 // CleanupResult reports what Cleanup did.
 type CleanupResult struct {
 	Deleted    int   // rows deleted
 	BytesFreed int64 // bytes given back to the file system
+	// RoutesPruned counts the id routes a sharded store pruned.
+	RoutesPruned int
 }
 
 // ListParams filters List.
@@ -365,6 +373,22 @@ type Stats struct {
 	// OldestPending is the creation time of the oldest ready message (zero
 	// when none is pending).
 	OldestPending time.Time
+}
+
+// ShardStatser is implemented by a sharded store (package shard): Stats
+// of each of its shards, in shard order.
+type ShardStatser interface {
+	PerShard(ctx context.Context) ([]*Stats, error)
+}
+
+// Pager is implemented by drivers whose seqs do not follow send order
+// across the whole store (a sharded store numbers each shard apart). It
+// pages through the messages matching p (AfterSeq ignored) in send time
+// order with an opaque cursor of its own: "" for the first page, and
+// next "" after the last. A cursor the driver did not hand out fails with
+// ErrInvalidArgument. A driver without it pages List by AfterSeq.
+type Pager interface {
+	ListPage(ctx context.Context, p ListParams, cursor string) (ms []*Message, next string, err error)
 }
 
 // Route says which shard holds a message stored outside its id's home shard

@@ -50,7 +50,7 @@ func testAdmin(t *testing.T, open OpenFunc) {
 		t.Parallel()
 		d := open(t).Driver
 		for i := range 5 {
-			insert(t, d, newMsg(fmt.Sprint("a", i), "a", 1), newMsg(fmt.Sprint("b", i), "b", 1))
+			insert(t, d, keyed("k", newMsg(fmt.Sprint("a", i), "a", 1), newMsg(fmt.Sprint("b", i), "b", 1))...)
 		}
 		completeOne(t, d, completion(claim(t, d, 1, t0, "a")[0], queuetype.StatusFailed, t0))
 		failed, err := d.List(ctx, driver.ListParams{Statuses: []queuetype.Status{queuetype.StatusFailed}})

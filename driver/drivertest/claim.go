@@ -14,14 +14,14 @@ func testClaim(t *testing.T, open OpenFunc) {
 	t.Run("PriorityThenSendOrder", func(t *testing.T) {
 		t.Parallel()
 		d := open(t).Driver
-		insert(t, d,
+		insert(t, d, keyed("k",
 			newMsg("low-1", "x", queuetype.PriorityLow),
 			newMsg("normal-1", "x", queuetype.PriorityNormal),
 			newMsg("urgent-1", "x", queuetype.PriorityUrgent),
 			newMsg("normal-2", "x", queuetype.PriorityNormal),
 			newMsg("high-1", "x", queuetype.PriorityHigh),
 			newMsg("urgent-2", "x", queuetype.PriorityUrgent),
-		)
+		)...)
 		wantIDs(t, "first claim", claim(t, d, 3, t0, "x"), "urgent-1", "urgent-2", "high-1")
 		wantIDs(t, "second claim", claim(t, d, 10, t0, "x"), "normal-1", "normal-2", "low-1")
 		wantIDs(t, "third claim", claim(t, d, 10, t0, "x"))
@@ -30,7 +30,7 @@ func testClaim(t *testing.T, open OpenFunc) {
 	t.Run("OnlyServedDestinations", func(t *testing.T) {
 		t.Parallel()
 		d := open(t).Driver
-		insert(t, d, newMsg("a1", "a", 1), newMsg("b1", "b", 3), newMsg("c1", "c", 2), newMsg("a2", "a", 2))
+		insert(t, d, keyed("k", newMsg("a1", "a", 1), newMsg("b1", "b", 3), newMsg("c1", "c", 2), newMsg("a2", "a", 2))...)
 		wantIDs(t, "claim a,c", claim(t, d, 10, t0, "a", "c"), "c1", "a2", "a1")
 		wantStatus(t, d, "b1", queuetype.StatusPending)
 		prio, ok, err := d.Head(context.Background(), []string{"b"})

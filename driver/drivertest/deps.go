@@ -197,7 +197,7 @@ func testCancelCascades(t *testing.T, d driver.Driver) {
 
 func testFailureWins(t *testing.T, d driver.Driver) {
 	s := depStore(t, d)
-	insert(t, d, newMsg("x", "px", 1), newMsg("y", "py", 1), child("c", "kids", "x", "y"))
+	insert(t, d, keyed("fam", newMsg("x", "px", 1), newMsg("y", "py", 1), child("c", "kids", "x", "y"))...)
 	if _, err := d.Cancel(context.Background(), driver.ChangeParams{ID: "x", Now: t0, Me: "me-1"}); err != nil {
 		t.Fatalf("cancel: %v", err)
 	}

@@ -81,6 +81,16 @@ func newMsg(id, dest string, prio queuetype.Priority) *queuetype.Message {
 	}
 }
 
+// keyed gives messages one ShardKey: send order (and, with dependencies,
+// co-location) is promised among messages of one shard key, so a sharded
+// store (package shard) keeps the order these tests check.
+func keyed(key string, ms ...*queuetype.Message) []*queuetype.Message {
+	for _, m := range ms {
+		m.ShardKey = key
+	}
+	return ms
+}
+
 func insert(t *testing.T, d driver.Driver, ms ...*queuetype.Message) {
 	t.Helper()
 	if err := d.Insert(context.Background(), driver.InsertParams{Messages: ms}); err != nil {

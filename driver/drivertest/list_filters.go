@@ -20,8 +20,8 @@ func testListFilters(t *testing.T, open OpenFunc) {
 		m.Tags = tags
 		return m
 	}
-	insert(t, d, tagged("m0", 0, "red"), tagged("m1", 1, "blue", "red"), tagged("m2", 2),
-		tagged("m3", 3, "redder"), tagged("m4", 4, "red"), tagged("m5", 5, `r"e%d_`))
+	insert(t, d, keyed("k", tagged("m0", 0, "red"), tagged("m1", 1, "blue", "red"), tagged("m2", 2),
+		tagged("m3", 3, "redder"), tagged("m4", 4, "red"), tagged("m5", 5, `r"e%d_`))...)
 	list := func(p driver.ListParams) []*driver.Message {
 		t.Helper()
 		ms, err := d.List(ctx, p)

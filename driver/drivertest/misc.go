@@ -18,6 +18,7 @@ func testMaxAttempts(t *testing.T, open OpenFunc) {
 		ctx := context.Background()
 		x, y, own := newMsg("x1", "x", 1), newMsg("y1", "y", 1), newMsg("x2", "x", 1)
 		x.MaxAttempts, y.MaxAttempts, own.MaxAttempts = 0, 0, 3
+		keyed("k", x, y, own)
 		if err := d.Insert(ctx, driver.InsertParams{Messages: []*queuetype.Message{x, y, own}, MaxAttemptsDefault: 5}); err != nil {
 			t.Fatal(err)
 		}
