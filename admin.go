@@ -2,7 +2,6 @@ package queuesqlite
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
@@ -38,17 +37,12 @@ func (q *Queue) Cleanup(ctx context.Context) (CleanupResult, error) {
 		}
 		total.ChangesPruned = n
 	}
-	for i, d := range q.shards {
-		res, err := d.Cleanup(ctx, driver.CleanupParams{Before: before})
-		total.Deleted += res.Deleted
-		total.BytesFreed += res.BytesFreed
-		cleanupProgress(ctx, i+1, len(q.shards))
-		if err != nil {
-			return total, err
-		}
+	res, err := q.d.Cleanup(ctx, driver.CleanupParams{Before: before, Now: now,
+		Progress: func(done, shards int) { cleanupProgress(ctx, done, shards) }})
+	total.Deleted, total.BytesFreed, total.RoutesPruned = res.Deleted, res.BytesFreed, res.RoutesPruned
+	if q.nShards == 1 {
+		cleanupProgress(ctx, 1, 1) // a lone store reports no progress of its own
 	}
-	n, err := q.pruneRoutes(ctx)
-	total.RoutesPruned = n
 	return total, err
 }
 
@@ -59,11 +53,5 @@ func (q *Queue) Check(ctx context.Context) error {
 	if err := q.checkOpen(); err != nil {
 		return err
 	}
-	var errs []error
-	for _, d := range q.shards {
-		if err := d.Check(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return q.d.Check(ctx)
 }

@@ -48,26 +48,23 @@ func (q *Queue) watchCallbacks(ctx context.Context) {
 }
 
 func (q *Queue) collectRemoteResults(ctx context.Context) {
-	for shard, d := range q.shards {
-		ms, err := d.Finished(ctx, q.instance, finishedBatch)
-		if err != nil {
-			if ctx.Err() == nil { // else: the queue is closing
-				q.logger.Warn("look for finished messages", "shard", shard, "err", err)
-			}
-			continue
+	ms, err := q.d.Finished(ctx, q.instance, finishedBatch)
+	if err != nil {
+		if ctx.Err() == nil { // else: the queue is closing
+			q.logger.Warn("look for finished messages", "err", err)
 		}
-		if len(ms) == 0 {
-			continue
-		}
-		seqs := make([]int64, len(ms))
-		for i, m := range ms {
-			m.Shard = shard
-			seqs[i] = m.Seq
-			q.finished(m)
-		}
-		if err := d.AckCallbacks(ctx, seqs); err != nil && ctx.Err() == nil {
-			q.logger.Warn("acknowledge callbacks", "shard", shard, "err", err)
-		}
+		return
+	}
+	if len(ms) == 0 {
+		return
+	}
+	seqs := make([]int64, len(ms))
+	for i, m := range ms {
+		seqs[i] = m.Seq
+		q.finished(m)
+	}
+	if err := q.d.AckCallbacks(ctx, seqs); err != nil && ctx.Err() == nil {
+		q.logger.Warn("acknowledge callbacks", "err", err)
 	}
 }
 

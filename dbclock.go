@@ -88,10 +88,10 @@ func (c *dbClock) refresh() {
 	c.base, c.at = now, local
 }
 
-// useDBClock makes the database's clock the queue's when the first shard's
-// driver offers one and the caller set no Config.Clock.
-func useDBClock(c *Config, cfg *Config, shards []driver.Driver) error {
-	src, ok := shards[0].(driver.Clock)
+// useDBClock makes the database's clock the queue's when the store offers
+// one and the caller set no Config.Clock.
+func useDBClock(c *Config, cfg *Config, d driver.Driver) error {
+	src, ok := d.(driver.Clock)
 	if !ok || (cfg != nil && cfg.Clock != nil) {
 		return nil
 	}

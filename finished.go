@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
@@ -39,25 +38,11 @@ func (q *Queue) ListFinished(ctx context.Context, opts *FinishedOpts) ([]*Messag
 	if err != nil {
 		return nil, err
 	}
-	var out []*Message
-	for shard, d := range q.shards {
-		fl, ok := d.(driver.FinishedLister)
-		if !ok {
-			return nil, fmt.Errorf("%w: this storage backend cannot list finished messages", ErrInvalidArgument)
-		}
-		ms, err := fl.ListFinished(ctx, p)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range ms {
-			m.Shard = shard
-		}
-		out = append(out, ms...)
+	fl, ok := q.d.(driver.FinishedLister)
+	if !ok {
+		return nil, fmt.Errorf("%w: this storage backend cannot list finished messages", ErrInvalidArgument)
 	}
-	// Each shard's answer is sorted; a stable sort by finish time keeps
-	// shard, then seq order among equal times.
-	slices.SortStableFunc(out, func(a, b *Message) int { return a.FinishedAt.Compare(b.FinishedAt) })
-	return out[:min(len(out), p.Limit)], nil
+	return fl.ListFinished(ctx, p) // a sharded store merges by finish time, then shard, then seq
 }
 
 // params validates opts and makes the driver's filter.

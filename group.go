@@ -193,7 +193,7 @@ func (q *Queue) storeGroup(ctx context.Context, r *GroupResult) error {
 	}
 	b, err := json.Marshal(rec)
 	if err == nil {
-		err = q.shards[0].SetMeta(ctx, groupMetaPrefix+r.ID, string(b))
+		err = q.d.SetMeta(ctx, groupMetaPrefix+r.ID, string(b))
 	}
 	if err != nil {
 		return fmt.Errorf("store group %s: %w", r.ID, err)
@@ -203,7 +203,7 @@ func (q *Queue) storeGroup(ctx context.Context, r *GroupResult) error {
 
 // loadGroup reads a stored group; ErrNotFound when there is none.
 func (q *Queue) loadGroup(ctx context.Context, id string) (*GroupResult, error) {
-	v, ok, err := q.shards[0].Meta(ctx, groupMetaPrefix+id)
+	v, ok, err := q.d.Meta(ctx, groupMetaPrefix+id)
 	if err != nil {
 		return nil, fmt.Errorf("group %s: %w", id, err)
 	}
@@ -229,7 +229,7 @@ func (q *Queue) loadGroup(ctx context.Context, id string) (*GroupResult, error) 
 // dropGroup deletes the record of a group whose send failed, where the
 // backend can delete metadata (both built-in ones can).
 func (q *Queue) dropGroup(ctx context.Context, id string) {
-	if d, ok := q.shards[0].(interface {
+	if d, ok := q.d.(interface {
 		DeleteMeta(ctx context.Context, key string) error
 	}); ok {
 		_ = d.DeleteMeta(context.WithoutCancel(ctx), groupMetaPrefix+id)

@@ -227,11 +227,11 @@ func (q *Queue) checkLimits(name string, o *HandlerOpts) error {
 	if o.limit().IsZero() {
 		return nil
 	}
-	if len(q.shards) > 1 {
+	if q.nShards > 1 {
 		return fmt.Errorf("%w: handler %q: global concurrency and rate limits need a queue of one shard (this one has %d: each file would count on its own)",
-			ErrInvalidArgument, name, len(q.shards))
+			ErrInvalidArgument, name, q.nShards)
 	}
-	if l, ok := q.shards[0].(driver.Limiter); !ok || !l.EnforcesClaimLimits() {
+	if l, ok := q.d.(driver.Limiter); !ok || !l.EnforcesClaimLimits() {
 		return fmt.Errorf("%w: handler %q: the storage backend does not enforce claim limits", ErrInvalidArgument, name)
 	}
 	return nil

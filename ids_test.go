@@ -135,12 +135,26 @@ func TestIDs_SendTxCannotDuplicateAnID(t *testing.T) {
 	if _, err := q.Send(ctx, keyed(t, id2, 3, n, "sent"), nil); !errors.Is(err, queuesqlite.ErrDuplicate) {
 		t.Errorf("Send of an id stored by SendTx: %v, want ErrDuplicate", err)
 	}
-	// An explicit id whose home is not shard 0 cannot be kept unique in
-	// the application's transaction on shard 0: refused.
+	// An explicit id whose home is not shard 0 is stored in shard 0 (the
+	// transaction's) with its route in its home, written before the
+	// transaction: unique all the same.
 	far := queuesqlite.NewMessage("job", "far")
 	far.ID = idFor(t, 1, n, "far")
-	if _, err := sendTx(far); !errors.Is(err, queuesqlite.ErrInvalidArgument) || !strings.Contains(err.Error(), far.ID) {
-		t.Errorf("SendTx of id %s (home shard 1): %v, want ErrInvalidArgument naming it", far.ID, err)
+	if _, err := sendTx(far); err != nil {
+		t.Fatalf("SendTx of id %s (home shard 1): %v", far.ID, err)
+	}
+	if m, err := q.Get(ctx, far.ID); err != nil || m.Shard != 0 {
+		t.Fatalf("get %s: %v, %+v; want it in shard 0", far.ID, err, m)
+	}
+	if _, err := q.Send(ctx, keyed(t, far.ID, 3, n, "sent"), nil); !errors.Is(err, queuesqlite.ErrDuplicate) {
+		t.Errorf("Send of an id SendTx stored outside its home: %v, want ErrDuplicate", err)
+	}
+	// A ShardKey of another shard cannot be written by a transaction on
+	// shard 0: refused, naming it, nothing stored.
+	other := queuesqlite.NewMessage("job", "other")
+	other.ShardKey = keyFor(t, 2, n, "other")
+	if _, err := sendTx(other); !errors.Is(err, queuesqlite.ErrInvalidArgument) || !strings.Contains(err.Error(), other.ShardKey) {
+		t.Errorf("SendTx with a ShardKey of shard 2: %v, want ErrInvalidArgument naming the key", err)
 	}
 	// Generated ids have shard 0 as their home.
 	ids, err := sendTx(queuesqlite.NewMessage("job", 1), queuesqlite.NewMessage("job", 2), queuesqlite.NewMessage("job", 3))

@@ -51,7 +51,7 @@ func (q *Queue) Leader(ctx context.Context) (LeaderInfo, error) {
 		}
 		info.SharedPasses = r.maint.SharedPasses()
 	}
-	el, ok := q.shards[0].(driver.Elector)
+	el, ok := q.d.(driver.Elector)
 	if !ok {
 		return info, nil
 	}
@@ -70,7 +70,7 @@ func (q *Queue) Leader(ctx context.Context) (LeaderInfo, error) {
 func (q *Queue) startElector(r *runState) {
 	cfg := leader.Config{Name: maintenanceElection, Owner: r.owner, Lease: q.cfg.Lease,
 		Owners: r.owners[0], Now: q.now, Logger: q.logger}
-	if el, ok := q.shards[0].(driver.Elector); ok {
+	if el, ok := q.d.(driver.Elector); ok {
 		cfg.Store = el
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), q.cfg.Lease)
@@ -85,7 +85,7 @@ func (r *runState) leading() bool {
 }
 
 // afterCleanup prunes, after the leader's cleanup pass, the listen changes
-// no group needs and the id routes whose message is gone.
+// no group needs (the store's cleanup pruned the id routes).
 func (q *Queue) afterCleanup(ctx context.Context) {
 	if ls, err := q.listenStore(); err == nil {
 		n, err := ls.PruneListenChanges(ctx, driver.PruneParams{Before: q.now().Add(-q.cfg.ListenRetention), Keep: q.cfg.ListenKeep})
@@ -95,5 +95,4 @@ func (q *Queue) afterCleanup(ctx context.Context) {
 			q.logger.Debug("pruned listen changes", "n", n)
 		}
 	}
-	q.pruneRoutesLogged(ctx)
 }

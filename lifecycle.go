@@ -107,15 +107,12 @@ func (q *Queue) wire(r *runState) {
 	for _, w := range r.workers {
 		q.wireWorkers(r, w) // workers.go
 	}
-	r.owners = make([]*liveness.Tracker, len(q.shards))
-	for i, d := range q.shards {
-		r.owners[i] = liveness.New(d, r.owner, c.Lease)
-	}
+	r.owners = []*liveness.Tracker{liveness.New(q.d, r.owner, c.Lease)}
 	r.maint = maintain.Start(maintain.Config{
-		Shards: q.shards, Now: q.now, Me: q.instance, Owner: r.owner, Lease: c.Lease, Owners: r.owners,
+		Shards: []driver.Driver{q.d}, Now: q.now, Me: q.instance, Owner: r.owner, Lease: c.Lease, Owners: r.owners,
 		Interval: c.MaintenanceInterval, CleanupEvery: c.CleanupInterval, Retention: q.retention(),
 		Leased:    r.leased,
-		LeaseLost: func(shard int, h maintain.Held) { q.leaseLost(r, shard, h) },
+		LeaseLost: func(_ int, h maintain.Held) { q.leaseLost(r, h) },
 		Finished: func(_ int, ms []*queuetype.Message) {
 			for _, m := range ms {
 				q.finished(m)
@@ -241,10 +238,10 @@ func (q *Queue) unhandled(dest string, pending int, stuckFor time.Duration) {
 
 // leaseLost cancels the handler of an attempt whose lease is gone (not a
 // later attempt of the same message this run may have claimed since).
-func (q *Queue) leaseLost(r *runState, shard int, h maintain.Held) {
+func (q *Queue) leaseLost(r *runState, h maintain.Held) {
 	for _, w := range r.workers {
 		for _, j := range w.exec.InFlight() {
-			if j.Msg.Shard == shard && j.Msg.Seq == h.Seq && j.Msg.Attempt == h.Attempt {
+			if j.Msg.Seq == h.Seq && j.Msg.Attempt == h.Attempt {
 				q.logger.Warn("lease lost; cancelling handler", "id", j.Msg.ID, "attempt", j.Msg.Attempt)
 				w.exec.Cancel(j, ErrLeaseLost)
 			}
@@ -275,8 +272,10 @@ func (q *Queue) lateHandler(j *exec.Job) {
 		"attempt", j.Msg.Attempt, "running", j.Ran().Round(time.Millisecond))
 }
 
-func (q *Queue) applyCompletions(ctx context.Context, shard int, cs []*driver.Completion) error {
-	return q.shards[shard].Complete(ctx, cs)
+// applyCompletions records outcomes in the store (the completer's one
+// shard: a sharded store splits them by the shard their seqs carry).
+func (q *Queue) applyCompletions(ctx context.Context, _ int, cs []*driver.Completion) error {
+	return q.d.Complete(ctx, cs)
 }
 
 // afterComplete runs once outcomes are recorded: callbacks and waiters for

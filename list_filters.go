@@ -3,12 +3,10 @@ package queuesqlite
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
+	"github.com/queue-sqlite/queuesqlite/driver/shard"
 )
 
 // Page sizes of ListPage and ListenChanges.
@@ -50,84 +48,26 @@ func (q *Queue) ListPage(ctx context.Context, opts *ListOpts, cursor string) (*M
 	if limit < 0 || limit > ListPageMax {
 		return nil, fmt.Errorf("%w: page limit %d (want 1..%d)", ErrInvalidArgument, limit, ListPageMax)
 	}
-	after, err := decodeCursor(cursor, len(q.shards))
-	if err != nil {
-		return nil, err
-	}
-	heads := make([][]*Message, len(q.shards))
-	for shard, d := range q.shards {
-		ms, err := d.List(ctx, o.params(after[shard], limit))
+	if p, ok := q.d.(driver.Pager); ok { // a sharded store merges its shards by send time
+		ms, next, err := p.ListPage(ctx, o.params(0, limit), cursor)
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range ms {
-			m.Shard = shard
-		}
-		heads[shard] = ms
+		return &MessagePage{Messages: ms, Next: next}, nil
 	}
-	return mergePage(heads, after, limit), nil
-}
-
-// mergePage takes up to limit messages from the shards' lists, oldest send
-// time first, each list in its own order, and computes the next cursor: a
-// shard that filled its list may hold more, one whose list was not used up
-// does.
-func mergePage(heads [][]*Message, after []int64, limit int) *MessagePage {
-	page := &MessagePage{}
-	next := append([]int64(nil), after...)
-	pos := make([]int, len(heads))
-	for len(page.Messages) < limit {
-		best := -1
-		for s, ms := range heads {
-			if pos[s] < len(ms) && (best < 0 || ms[pos[s]].CreatedAt.Before(heads[best][pos[best]].CreatedAt)) {
-				best = s
-			}
-		}
-		if best < 0 {
-			break
-		}
-		m := heads[best][pos[best]]
-		page.Messages = append(page.Messages, m)
-		next[best] = m.Seq
-		pos[best]++
+	after, err := shard.DecodeCursor(cursor, 1)
+	if err != nil {
+		return nil, err
 	}
-	for s, ms := range heads {
-		if pos[s] < len(ms) || len(ms) == limit {
-			page.Next = encodeCursor(next)
-			break
-		}
+	ms, err := q.d.List(ctx, o.params(after[0], limit))
+	if err != nil {
+		return nil, err
 	}
-	return page
-}
-
-// A cursor is the last seq seen on each shard, dot-separated and base64url
-// encoded so callers treat it as opaque.
-func encodeCursor(after []int64) string {
-	parts := make([]string, len(after))
-	for i, seq := range after {
-		parts[i] = strconv.FormatInt(seq, 10)
+	page := &MessagePage{Messages: ms}
+	if len(ms) == limit {
+		page.Next = shard.EncodeCursor([]int64{ms[len(ms)-1].Seq})
 	}
-	return base64.RawURLEncoding.EncodeToString([]byte(strings.Join(parts, ".")))
-}
-
-func decodeCursor(cursor string, shards int) ([]int64, error) {
-	after := make([]int64, shards)
-	if cursor == "" {
-		return after, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	parts := strings.Split(string(raw), ".")
-	if err != nil || len(parts) != shards {
-		return nil, fmt.Errorf("%w: bad page cursor (from another queue, or altered?)", ErrInvalidArgument)
-	}
-	for i, p := range parts {
-		seq, err := strconv.ParseInt(p, 10, 64)
-		if err != nil || seq < 0 {
-			return nil, fmt.Errorf("%w: bad page cursor (from another queue, or altered?)", ErrInvalidArgument)
-		}
-		after[i] = seq
-	}
-	return after, nil
+	return page, nil
 }
 
 // ListenChanges returns the logged listen-data changes after seq after, in

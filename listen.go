@@ -115,7 +115,7 @@ func (q *Queue) addListener(key string, prefix bool, fn ListenFunc, opts *Listen
 
 // listenStore returns where listen data lives: the first shard.
 func (q *Queue) listenStore() (driver.ListenStore, error) {
-	ls, ok := q.shards[0].(driver.ListenStore)
+	ls, ok := q.d.(driver.ListenStore)
 	if !ok {
 		return nil, fmt.Errorf("%w: this storage backend has no listen data", ErrInvalidArgument)
 	}
@@ -319,7 +319,7 @@ func (q *Queue) wakeListeners() {
 // it runs application transactions itself (SQLite waits for a busy
 // writer), else on its DB pool.
 func (q *Queue) inAppTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if r, ok := q.shards[0].(driver.TxRunner); ok {
+	if r, ok := q.d.(driver.TxRunner); ok {
 		return r.InAppTx(ctx, fn)
 	}
 	db, err := q.DB()

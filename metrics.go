@@ -8,13 +8,10 @@ import "github.com/queue-sqlite/queuesqlite/driver"
 // the same span, it tells how well group commit and batching fold work
 // together; `queuesqlite bench` reports it per processed message.
 func (q *Queue) WriteTransactions() int64 {
-	var n int64
-	for _, d := range q.shards {
-		if w, ok := d.(driver.WriteCounter); ok {
-			n += w.WriteTransactions()
-		}
+	if w, ok := q.d.(driver.WriteCounter); ok {
+		return w.WriteTransactions()
 	}
-	return n
+	return 0
 }
 
 // WriteOps returns the storage calls (a Send, a claim, a batch of outcomes,
@@ -22,11 +19,8 @@ func (q *Queue) WriteTransactions() int64 {
 // carried, summed over the shards. WriteOps / WriteTransactions is the mean
 // size of a group commit.
 func (q *Queue) WriteOps() int64 {
-	var n int64
-	for _, d := range q.shards {
-		if w, ok := d.(driver.WriteCounter); ok {
-			n += w.WriteOps()
-		}
+	if w, ok := q.d.(driver.WriteCounter); ok {
+		return w.WriteOps()
 	}
-	return n
+	return 0
 }

@@ -309,7 +309,7 @@ type periodicStore struct{ q *Queue }
 func periodicMetaKey(name string) string { return "periodic/" + name + "/last" }
 
 func (s periodicStore) Last(ctx context.Context, name string) (time.Time, bool, error) {
-	v, ok, err := s.q.shards[0].Meta(ctx, periodicMetaKey(name))
+	v, ok, err := s.q.d.Meta(ctx, periodicMetaKey(name))
 	if err != nil || !ok {
 		return time.Time{}, false, err
 	}
@@ -322,5 +322,5 @@ func (s periodicStore) Last(ctx context.Context, name string) (time.Time, bool, 
 }
 
 func (s periodicStore) SetLast(ctx context.Context, name string, t time.Time) error {
-	return s.q.shards[0].SetMeta(ctx, periodicMetaKey(name), t.UTC().Format(time.RFC3339Nano))
+	return s.q.d.SetMeta(ctx, periodicMetaKey(name), t.UTC().Format(time.RFC3339Nano))
 }

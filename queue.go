@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
+	"github.com/queue-sqlite/queuesqlite/driver/shard"
 	"github.com/queue-sqlite/queuesqlite/internal/callback"
 	"github.com/queue-sqlite/queuesqlite/internal/listen"
 	"github.com/queue-sqlite/queuesqlite/internal/notify"
@@ -22,9 +23,12 @@ import (
 // with Handle, Start the workers, Send messages. All methods are safe for
 // concurrent use.
 type Queue struct {
-	cfg      Config
-	dir      string
-	shards   []driver.Driver
+	cfg Config
+	dir string
+	// d is the queue's store: one driver, a composition of shards
+	// (package shard) for a sharded queue.
+	d        driver.Driver
+	nShards  int    // the store's shard count (1 unless d is a shard.Driver)
 	instance string // identifies this open queue as callback owner
 	logger   *slog.Logger
 
@@ -113,16 +117,26 @@ func openDir(dir string, cfg *Config, readOnly bool) (*Queue, error) {
 		return nil, err
 	}
 	c.Shards = len(d.Shards)
-	q := newQueue(c, d.Shards)
+	store, err := compose(d.Shards)
+	if err != nil {
+		for _, s := range d.Shards {
+			s.Close()
+		}
+		d.Release()
+		return nil, err
+	}
+	q := newQueue(c, store)
 	q.dir, q.release = dir, d.Release
 	return q, nil
 }
 
 // New builds a queue over storage drivers opened by the caller, one per
-// shard (for example a PostgreSQL driver). Most programs use Open. When the
-// first driver implements driver.Clock and Config.Clock is not set, the
-// queue takes its wall times from the database (New fails if that clock
-// cannot be read).
+// shard (for example a PostgreSQL driver). Most programs use Open. Several
+// drivers are composed into one sharded store (package driver/shard), which
+// New closes with the queue. When the store implements driver.Clock (for
+// shards: when the first does) and Config.Clock is not set, the queue
+// takes its wall times from the database (New fails if that clock cannot
+// be read).
 func New(cfg *Config, shards ...driver.Driver) (*Queue, error) {
 	c, err := cfg.resolve()
 	if err != nil {
@@ -132,25 +146,39 @@ func New(cfg *Config, shards ...driver.Driver) (*Queue, error) {
 		return nil, fmt.Errorf("%w: New needs at least one storage driver", ErrInvalidArgument)
 	}
 	c.Shards = len(shards)
-	if err := useDBClock(&c, cfg, shards); err != nil {
+	store, err := compose(shards)
+	if err != nil {
 		return nil, err
 	}
-	return newQueue(c, shards), nil
+	if err := useDBClock(&c, cfg, store); err != nil {
+		return nil, err
+	}
+	return newQueue(c, store), nil
 }
 
-func newQueue(c Config, shards []driver.Driver) *Queue {
+// compose makes one store of the shards' drivers: a lone driver as it is,
+// several through package shard.
+func compose(shards []driver.Driver) (driver.Driver, error) {
+	if len(shards) == 1 {
+		return shards[0], nil
+	}
+	return shard.New(shards)
+}
+
+func newQueue(c Config, d driver.Driver) *Queue {
 	q := &Queue{
-		cfg: c, shards: shards, instance: newInstanceID(), logger: c.Logger,
+		cfg: c, d: d, nShards: 1, instance: newInstanceID(), logger: c.Logger,
+	}
+	if s, ok := shard.Of(d); ok {
+		q.nShards = s.Count()
 	}
 	q.handlers.Store(&map[string]*handler{})
-	q.pauser, _ = shards[0].(driver.Pauser)
+	q.pauser, _ = d.(driver.Pauser)
 	q.cbPool = callback.NewPool(c.CallbackWorkers, c.Logger)
 	q.cbPool.Late = func(string) { q.abandoned.running.Add(-1) }
 	ctx, cancel := context.WithCancel(context.Background())
 	q.bgCancel = cancel
-	for _, d := range shards {
-		q.bg.Go(func() { q.forwardChanges(ctx, d) })
-	}
+	q.bg.Go(func() { q.forwardChanges(ctx, d) })
 	q.bg.Go(func() { q.watchCallbacks(ctx) })
 	return q
 }
@@ -202,13 +230,13 @@ func (q *Queue) handlerMap() map[string]*handler { return *q.handlers.Load() }
 func (q *Queue) Dir() string { return q.dir }
 
 // ShardCount returns the number of storage shards.
-func (q *Queue) ShardCount() int { return len(q.shards) }
+func (q *Queue) ShardCount() int { return q.nShards }
 
 // DB returns a connection pool on the queue's store (for SQLite its first
 // file), for the application's own tables and transactions: SendTx inside a transaction
 // begun here enqueues atomically with the application's writes.
 func (q *Queue) DB() (*sql.DB, error) {
-	a, ok := q.shards[0].(driver.AppDB)
+	a, ok := q.d.(driver.AppDB)
 	if !ok {
 		return nil, fmt.Errorf("%w: the queue's storage driver hands out no database/sql pool; use your own", ErrInvalidArgument)
 	}
@@ -241,12 +269,7 @@ func (q *Queue) Close() error {
 	q.closeCallbacks(ctx)
 	q.bgCancel()
 	q.bg.Wait()
-	var first error
-	for _, d := range q.shards {
-		if err := d.Close(); err != nil && first == nil {
-			first = err
-		}
-	}
+	first := q.d.Close()
 	if q.release != nil {
 		q.release()
 	}

@@ -1,6 +1,7 @@
 package queuesqlite
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,23 +17,12 @@ func (q *Queue) Get(ctx context.Context, id string) (*Message, error) {
 	if err := q.checkOpen(); err != nil {
 		return nil, err
 	}
-	var m *Message
-	found, err := q.lookup(ctx, id, func(shard int) (bool, error) {
-		got, err := q.shards[shard].Get(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			return false, nil
-		}
-		if err == nil {
-			m = got
-			m.Shard = shard
-		}
-		return err == nil, err
-	})
+	m, err := q.d.Get(ctx, id) // a sharded store follows the id's route
 	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
+		}
 		return nil, err
-	}
-	if !found {
-		return nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
 	}
 	return m, nil
 }
@@ -109,23 +99,12 @@ func (q *Queue) change(ctx context.Context, id string, fn func(driver.Driver, dr
 		return nil, err
 	}
 	p := driver.ChangeParams{ID: id, Now: q.now(), Me: q.instance}
-	var m *Message
-	found, err := q.lookup(ctx, id, func(shard int) (bool, error) {
-		got, err := fn(q.shards[shard], p)
-		if errors.Is(err, ErrNotFound) {
-			return false, nil
-		}
-		m = got
-		if m != nil {
-			m.Shard = shard
-		}
-		return true, err
-	})
+	m, err := fn(q.d, p)
 	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
+		}
 		return m, err
-	}
-	if !found {
-		return nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
 	}
 	if m.Status.Terminal() {
 		q.finished(m)
@@ -133,11 +112,14 @@ func (q *Queue) change(ctx context.Context, id string, fn func(driver.Driver, dr
 	return m, nil
 }
 
+// listPerShard is List's default limit per shard.
+const listPerShard = 100
+
 // ListOpts filters List.
 type ListOpts struct {
 	Statuses    []Status // any of these; nil = all
 	Destination string   // "" = all
-	Limit       int      // per shard; 0 = 100 (ListPage: per page)
+	Limit       int      // per shard (a queue of n shards lists up to n*Limit); 0 = 100 (ListPage: per page)
 	// Tag, when not "", keeps only messages carrying this tag.
 	Tag string
 	// CreatedFrom and CreatedBefore, when not zero, keep only messages sent
@@ -155,18 +137,11 @@ func (q *Queue) List(ctx context.Context, opts *ListOpts) ([]*Message, error) {
 	if opts != nil {
 		o = *opts
 	}
-	var out []*Message
-	for shard, d := range q.shards {
-		ms, err := d.List(ctx, o.params(0, o.Limit))
-		if err != nil {
-			return out, err
-		}
-		for _, m := range ms {
-			m.Shard = shard
-		}
-		out = append(out, ms...)
+	limit := o.Limit
+	if q.nShards > 1 {
+		limit = cmp.Or(limit, listPerShard) * q.nShards // per shard, as the store lists shard after shard
 	}
-	return out, nil
+	return q.d.List(ctx, o.params(0, limit))
 }
 
 // ListFailed returns the dead-lettered messages: those that used up their

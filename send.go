@@ -3,7 +3,6 @@ package queuesqlite
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,10 +52,7 @@ func (q *Queue) sendBatch(ctx context.Context, ms []*Message, cb Callback) ([]Se
 	if err != nil {
 		return nil, err
 	}
-	if err := q.placeDependants(ctx, rows); err != nil { // deps.go
-		return nil, err
-	}
-	if err := q.checkDependencies(rows); err != nil {
+	if err := q.checkDependencies(rows); err != nil { // deps.go
 		return nil, err
 	}
 	u := q.uniqueKeys(ms, rows)
@@ -91,14 +87,19 @@ type Tx = driver.Tx
 // the queue's DB() (any *sql.Tx on the queue's store, or the backend's
 // native transaction, such as a pgx.Tx for PostgreSQL): they exist if and
 // only if tx commits. A transaction on another database fails with
-// ErrForeignTx, writing nothing. They go to the
-// first shard. Workers notice them within Config.PollInterval of the commit.
-// Completion callbacks are not available here; use Wait or Get.
+// ErrForeignTx, writing nothing. Workers notice them within
+// Config.PollInterval of the commit. Completion callbacks are not
+// available here; use Wait or Get.
 //
-// With several shards, an id must have the first shard as its home
-// (ShardFor(id, shards) == 0) for that transaction alone to keep it unique
-// in the queue: ids SendTx generates do; a given ID with another home is
-// refused with ErrInvalidArgument (send it with Send, or leave ID empty).
+// With several shards, the transaction is on the first shard's file (the
+// one DB() opens), so the messages are stored there: one whose ShardKey
+// (or parents) routes it to another shard is refused with
+// ErrInvalidArgument naming the shards, before anything is written (send
+// it with Send, or pick a ShardKey with ShardFor(key, n) == 0). Ids SendTx
+// generates have the first shard as their home; a given ID whose home is
+// another shard gets its id route there before the transaction writes (a
+// rollback leaves the route behind until cleanup prunes it; it refuses the
+// id only for other shards).
 func (q *Queue) SendTx(ctx context.Context, tx Tx, ms ...*Message) ([]string, error) {
 	if err := q.checkOpen(); err != nil {
 		return nil, err
@@ -113,11 +114,9 @@ func (q *Queue) SendTx(ctx context.Context, tx Tx, ms ...*Message) ([]string, er
 	if err := q.checkDependencies(rows); err != nil { // deps.go
 		return nil, err
 	}
-	if err := q.homeZeroIDs(ms, rows); err != nil {
-		return nil, err
-	}
+	q.homeZeroIDs(ms, rows) // ids.go
 	store := func(ctx context.Context, rows []*Message) error {
-		return q.shards[0].InsertTx(ctx, tx, driver.InsertParams{Messages: rows, MaxAttemptsDefault: q.cfg.MaxAttempts})
+		return q.d.InsertTx(ctx, tx, driver.InsertParams{Messages: rows, MaxAttemptsDefault: q.cfg.MaxAttempts})
 	}
 	if err := q.sendThrough(ctx, rows, store); err != nil { // send middleware: middleware.go
 		return nil, err
@@ -185,62 +184,23 @@ func (q *Queue) row(m *Message, now time.Time) *Message {
 	// MaxAttempts 0 stays 0: it is stored unset (Config.MaxAttempts as a
 	// stand-in), and the worker that claims the message resolves it from its
 	// handler (see driver.ClaimParams.MaxAttempts).
-	r.Shard = q.shardOf(&r)
 	return &r
 }
 
-// insert stores rows, one transaction per shard (shards in parallel),
-// after the id routes of those stored outside their id's home shard.
+// insert stores rows in one call of the store (a sharded store routes them
+// and writes each shard's in parallel, see package driver/shard).
 func (q *Queue) insert(ctx context.Context, rows []*Message, withCallback bool, u *uniqueSet) error {
-	routes, err := q.putRoutes(ctx, rows)
-	if err != nil {
-		return err
-	}
-	byShard := map[int][]*Message{}
-	for _, m := range rows {
-		byShard[m.Shard] = append(byShard[m.Shard], m)
-	}
-	if len(byShard) == 1 {
-		for shard, part := range byShard {
-			err := q.insertShard(ctx, shard, part, withCallback, u)
-			if err != nil && routes != nil {
-				q.dropRoutes(ctx, routes, nil)
-			} else if dups := u.duplicateIDs(); err == nil && routes != nil && len(dups) > 0 {
-				q.dropRoutes(ctx, routes, dups) // duplicates were not stored
-			}
-			return err
+	p := driver.InsertParams{Messages: rows, MaxAttemptsDefault: q.cfg.MaxAttempts}
+	if withCallback {
+		p.CallbackOwners = make([]string, len(rows))
+		for i := range rows {
+			p.CallbackOwners[i] = q.instance
 		}
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(q.shards))
-	for shard, part := range byShard {
-		wg.Go(func() { errs[shard] = q.insertShard(ctx, shard, part, withCallback, u) })
+	if u.has(rows) {
+		return q.insertUnique(ctx, p, u)
 	}
-	wg.Wait()
-	if dups := u.duplicateIDs(); routes != nil && len(dups) > 0 {
-		q.dropRoutes(ctx, routes, dups) // duplicates were not stored
-	}
-	var first error
-	for shard, err := range errs {
-		if err == nil {
-			continue
-		}
-		if routes != nil {
-			q.dropRoutes(ctx, routes, idsOf(byShard[shard]))
-		}
-		if first == nil {
-			first = fmt.Errorf("send to shard %d (other shards' messages may be stored): %w", shard, err)
-		}
-	}
-	return first
-}
-
-func idsOf(ms []*Message) []string {
-	ids := make([]string, len(ms))
-	for i, m := range ms {
-		ids[i] = m.ID
-	}
-	return ids
+	return q.d.Insert(ctx, p)
 }
 
 // takeCallbacks withdraws the callbacks registered for ids.
@@ -248,20 +208,6 @@ func (q *Queue) takeCallbacks(ids []string) {
 	for _, id := range ids {
 		q.callbacks.Take(id)
 	}
-}
-
-func (q *Queue) insertShard(ctx context.Context, shard int, part []*Message, withCallback bool, u *uniqueSet) error {
-	p := driver.InsertParams{Messages: part, MaxAttemptsDefault: q.cfg.MaxAttempts}
-	if withCallback {
-		p.CallbackOwners = make([]string, len(part))
-		for i := range part {
-			p.CallbackOwners[i] = q.instance
-		}
-	}
-	if u.has(part) {
-		return q.insertUnique(ctx, shard, p, u)
-	}
-	return q.shards[shard].Insert(ctx, p)
 }
 
 // sent wakes whoever should act on freshly stored messages.

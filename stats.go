@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/queue-sqlite/queuesqlite/driver"
 )
 
 // Stats describes the queue at one moment.
@@ -38,6 +40,19 @@ type ShardStats struct {
 	OldestPendingAge time.Duration
 }
 
+// shardStats reads each shard's counts: a sharded store's per shard, a
+// lone store's as its one shard.
+func (q *Queue) shardStats(ctx context.Context) ([]*driver.Stats, error) {
+	if s, ok := q.d.(driver.ShardStatser); ok {
+		return s.PerShard(ctx)
+	}
+	s, err := q.d.Stats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []*driver.Stats{s}, nil
+}
+
 // Stats counts the queue's messages. It reads every row's status (one scan
 // per shard), so it is meant for dashboards, not for hot paths.
 func (q *Queue) Stats(ctx context.Context) (*Stats, error) {
@@ -46,11 +61,11 @@ func (q *Queue) Stats(ctx context.Context) (*Stats, error) {
 	}
 	now := q.now()
 	st := &Stats{ByStatus: map[Status]int{}, ByDestination: map[string]map[Status]int{}, Processed: q.processed.Load()}
-	for i, d := range q.shards {
-		s, err := d.Stats(ctx)
-		if err != nil {
-			return nil, err
-		}
+	per, err := q.shardStats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range per {
 		ss := ShardStats{Shard: i, ByStatus: map[Status]int{}, OldestPending: s.OldestPending}
 		if !s.OldestPending.IsZero() {
 			ss.OldestPendingAge = now.Sub(s.OldestPending)

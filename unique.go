@@ -86,19 +86,16 @@ func (q *Queue) uniqueKeys(ms, rows []*Message) *uniqueSet {
 	return u
 }
 
-// placeUnique puts a unique message without a ShardKey in its key's shard,
-// drawing a generated id until the id's home is that shard too (so no id
-// route is needed). A given id keeps its route.
+// placeUnique draws a generated id for a unique message without a
+// ShardKey until its home is the key's shard, where a sharded store puts
+// the message (package driver/shard), so no id route is needed. A given id
+// keeps its route.
 func (q *Queue) placeUnique(m *Message, key string, generated bool) {
-	n := len(q.shards)
-	if n == 1 || m.ShardKey != "" {
+	n := q.nShards
+	if n == 1 || m.ShardKey != "" || !generated {
 		return
 	}
-	m.Shard = shardFor(key, n)
-	if !generated {
-		return
-	}
-	for shardFor(m.ID, n) != m.Shard {
+	for ShardFor(m.ID, n) != ShardFor(key, n) {
 		m.ID = uuid.Must(uuid.NewV7()).String()
 	}
 }
@@ -144,12 +141,12 @@ func (u *uniqueSet) has(part []*Message) bool {
 	return false
 }
 
-// insertUnique stores one shard's part with its unique keys and records
-// the duplicates.
-func (q *Queue) insertUnique(ctx context.Context, shard int, p driver.InsertParams, u *uniqueSet) error {
-	ui, ok := q.shards[shard].(driver.UniqueInserter)
+// insertUnique stores the rows with their unique keys and records the
+// duplicates.
+func (q *Queue) insertUnique(ctx context.Context, p driver.InsertParams, u *uniqueSet) error {
+	ui, ok := q.d.(driver.UniqueInserter)
 	if !ok {
-		return fmt.Errorf("%w: the storage driver of shard %d keeps no unique keys", ErrInvalidArgument, shard)
+		return fmt.Errorf("%w: the storage driver keeps no unique keys", ErrInvalidArgument)
 	}
 	keys := make([]driver.UniqueKey, len(p.Messages))
 	for i, m := range p.Messages {

@@ -32,8 +32,7 @@ type workerQueue struct {
 	slots     *fetch.Slots
 	fetcher   *fetch.Fetcher
 	exec      *exec.Executor
-	changes   *notify.Sub   // new work for its destinations
-	turn      atomic.Uint64 // rotates which shard is claimed from first among equals
+	changes   *notify.Sub // new work for its destinations
 	// refillArmed: a wake-up is set for when a rate-limited destination
 	// has its next token.
 	refillArmed atomic.Bool
@@ -139,11 +138,11 @@ func (q *Queue) wireWorkers(r *runState, w *workerQueue) {
 		Workers: w.workers,
 		Handle:  q.invoke,
 		Done: func(j *exec.Job, result any, err error) {
-			r.completer.Add(&complete.Item{Shard: j.Msg.Shard, C: q.outcome(j, result, err), Msg: j.Msg})
+			r.completer.Add(&complete.Item{C: q.outcome(j, result, err), Msg: j.Msg})
 		},
 		Abandon: func(j *exec.Job) {
 			q.abandonedAtStop(j)
-			r.completer.Add(&complete.Item{Shard: j.Msg.Shard, C: q.released(j.Msg), Msg: j.Msg})
+			r.completer.Add(&complete.Item{C: q.released(j.Msg), Msg: j.Msg})
 		},
 		Release:  func() { w.slots.Release(1) },
 		Timeout:  q.timeouts,
@@ -217,13 +216,17 @@ func (r *runState) inFlight() []*exec.Job {
 	return out
 }
 
-// leased groups the running jobs' attempts by shard, for the heartbeat.
+// leased returns the running jobs' attempts, for the heartbeat, as the
+// maintainer's one store's (a sharded store splits them by seq).
 func (r *runState) leased() map[int][]maintain.Held {
-	out := map[int][]maintain.Held{}
+	var hs []maintain.Held
 	for _, j := range r.inFlight() {
-		out[j.Msg.Shard] = append(out[j.Msg.Shard], maintain.Held{Seq: j.Msg.Seq, Attempt: j.Msg.Attempt})
+		hs = append(hs, maintain.Held{Seq: j.Msg.Seq, Attempt: j.Msg.Attempt})
 	}
-	return out
+	if len(hs) == 0 {
+		return nil
+	}
+	return map[int][]maintain.Held{0: hs}
 }
 
 // queueNames lists the configured worker queues, sorted, for error texts.

@@ -4,8 +4,10 @@
 // Application code uses package queuesqlite instead.
 //
 // The interface is shaped around batches, because the queue claims,
-// completes and renews leases for many messages at once. One Driver serves one
-// storage shard; a sharded queue holds one Driver per shard.
+// completes and renews leases for many messages at once. The queue sees one
+// Driver: a sharded store is one too, composed of a Driver per shard by
+// package shard, which routes, merges and pages across them below the
+// queue.
 //
 // Drivers never read a clock: every time they compare or store comes in the
 // params, so one clock (the real one, or a test's) rules the whole queue. A
@@ -429,7 +431,8 @@ type Router interface {
 // maintenance shared by every process on one store (rescue, expiry,
 // cleanup, change-log pruning) runs in one process at a time. A queue over
 // a driver without it runs that maintenance in every process (it is
-// idempotent, only wasteful). A sharded queue elects on its first shard.
+// idempotent, only wasteful). A sharded store (package shard) elects on
+// its first shard.
 //
 // A leader row names one lease owner (see BeatOwner). Leadership lasts as
 // long as that owner lives: no lease time is stored or compared, because the

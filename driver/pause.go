@@ -48,8 +48,8 @@ type PauseState struct {
 }
 
 // Pauser is implemented by drivers that store pauses: a set of (Kind, Name)
-// pairs shared by every handle on the store. A sharded queue keeps its
-// pauses in its first shard. A queue over a driver without it cannot pause
+// pairs shared by every handle on the store. A sharded store (package
+// shard) keeps its pauses in its first shard. A queue over a driver without it cannot pause
 // (Queue.Pause fails with ErrInvalidArgument).
 //
 // The store only records pauses; it never filters a claim by them, so

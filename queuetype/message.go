@@ -86,9 +86,13 @@ type Message struct {
 	TTL   time.Duration
 
 	// Seq orders messages within one storage shard (send order). Drivers set
-	// it; callers should not rely on its value.
+	// it; callers should not rely on its value (a sharded store encodes the
+	// shard in it, see package driver/shard).
 	Seq int64
-	// Shard is the index of the storage shard holding the message.
+	// Shard is the index of the storage shard holding the message, for
+	// display only (Get, the CLI, the HTTP API): the queue does not read it.
+	// A sharded store sets it on every message it returns; it is 0 for a
+	// store of one shard.
 	Shard int
 
 	err error // a content encoding error from NewMessage, reported by Send

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
@@ -158,17 +159,14 @@ func (d *Driver) insert(ctx context.Context, p driver.InsertParams, keys []drive
 	}
 	parts := split(p, keys, shards)
 	var dups []string
+	var mu sync.Mutex
+	failed := map[int]bool{}
 	err = inParts(partsOf(parts), func(shard int, pts []*part) error {
-		pt := pts[0]
-		if keys == nil {
-			err := d.shards[shard].Insert(ctx, pt.params)
-			mark(shard, pt.params.Messages...)
-			return err
-		}
-		ex, err := d.shards[shard].(driver.UniqueInserter).InsertUnique(ctx, pt.params, pt.keys)
-		mark(shard, pt.params.Messages...)
-		for j, id := range ex {
-			existing[pt.idx[j]] = id // distinct indexes: no two goroutines write one
+		err := d.insertPart(ctx, shard, pts[0], existing)
+		if err != nil {
+			mu.Lock()
+			failed[shard] = true
+			mu.Unlock()
 		}
 		return err
 	})
@@ -182,7 +180,9 @@ func (d *Driver) insert(ctx context.Context, p driver.InsertParams, keys []drive
 	}
 	if err != nil {
 		if routes != nil {
-			d.dropFailed(ctx, routes, parts, err)
+			for shard := range failed {
+				d.dropRoutes(ctx, routes, idsOf(parts[shard].params.Messages))
+			}
 		}
 		if len(parts) > 1 {
 			return existing, fmt.Errorf("insert (other shards' messages may be stored): %w", err)
@@ -192,6 +192,30 @@ func (d *Driver) insert(ctx context.Context, p driver.InsertParams, keys []drive
 	return existing, nil
 }
 
+// insertPart stores one shard's part, with unique keys when existing is
+// not nil (and sets the ids holding the keys of its duplicates there).
+func (d *Driver) insertPart(ctx context.Context, shard int, pt *part, existing []string) error {
+	if existing == nil {
+		err := d.shards[shard].Insert(ctx, pt.params)
+		mark(shard, pt.params.Messages...)
+		return err
+	}
+	ex, err := d.shards[shard].(driver.UniqueInserter).InsertUnique(ctx, pt.params, pt.keys)
+	mark(shard, pt.params.Messages...)
+	for j, id := range ex {
+		existing[pt.idx[j]] = id // distinct indexes: no two goroutines write one
+	}
+	return err
+}
+
+func idsOf(ms []*queuetype.Message) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	return ids
+}
+
 // partsOf makes parts fit inParts.
 func partsOf(parts map[int]*part) map[int][]*part {
 	out := make(map[int][]*part, len(parts))
@@ -199,38 +223,6 @@ func partsOf(parts map[int]*part) map[int][]*part {
 		out[s] = []*part{p}
 	}
 	return out
-}
-
-// dropFailed drops the routes of the parts whose insert failed. Which
-// failed is not known once the errors are joined, so it checks which of
-// their ids are stored.
-func (d *Driver) dropFailed(ctx context.Context, routes map[string]*driver.Route, parts map[int]*part, err error) {
-	for shard, pt := range parts {
-		var ids []string
-		for _, m := range pt.params.Messages {
-			if routes[m.ID] != nil {
-				ids = append(ids, m.ID)
-			}
-		}
-		if len(ids) == 0 {
-			continue
-		}
-		r, ok := d.router(shard)
-		if !ok {
-			continue
-		}
-		stored, serr := r.StoredIDs(context.WithoutCancel(ctx), ids)
-		if serr != nil {
-			continue // leave them: cleanup prunes routes whose message is gone
-		}
-		var gone []string
-		for _, id := range ids {
-			if !stored[id] {
-				gone = append(gone, id)
-			}
-		}
-		d.dropRoutes(ctx, routes, gone)
-	}
 }
 
 // InsertTx implements driver.Driver. An application transaction is on one

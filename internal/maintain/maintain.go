@@ -365,13 +365,16 @@ func (m *Maintainer) cleanup(ctx context.Context) {
 		before[status] = now.Add(-keep)
 	}
 	for shard, d := range m.cfg.Shards {
-		res, err := d.Cleanup(ctx, driver.CleanupParams{Before: before})
+		res, err := d.Cleanup(ctx, driver.CleanupParams{Before: before, Now: now})
 		if err != nil {
 			m.warn(ctx, "cleanup failed", "shard", shard, "err", err)
 			continue
 		}
 		if res.Deleted > 0 {
 			m.cfg.Logger.Info("cleaned up finished messages", "shard", shard, "deleted", res.Deleted, "bytes_freed", res.BytesFreed)
+		}
+		if res.RoutesPruned > 0 {
+			m.cfg.Logger.Info("pruned id routes of messages that are gone", "shard", shard, "routes", res.RoutesPruned)
 		}
 	}
 	if m.cfg.AfterCleanup != nil {
