@@ -69,7 +69,7 @@ func (q *Queue) Leader(ctx context.Context) (LeaderInfo, error) {
 // startElector starts the run's campaign for the maintenance leadership.
 func (q *Queue) startElector(r *runState) {
 	cfg := leader.Config{Name: maintenanceElection, Owner: r.owner, Lease: q.cfg.Lease,
-		Owners: r.owners[0], Now: q.now, Logger: q.logger}
+		Owners: r.owners, Now: q.now, Logger: q.logger}
 	if el, ok := q.d.(driver.Elector); ok {
 		cfg.Store = el
 	}

@@ -43,7 +43,7 @@ type runState struct {
 	workers      []*workerQueue // the worker queues with handlers here, by name
 	completer    *complete.Completer
 	maint        *maintain.Maintainer
-	owners       []*liveness.Tracker // per shard: which lease owners are dead
+	owners       *liveness.Tracker // which lease owners of the store are dead
 	listen       *listen.Dispatcher  // nil without listeners
 	stopFetch    context.CancelFunc
 	fetching     sync.WaitGroup // the fetchers' Run
@@ -107,13 +107,13 @@ func (q *Queue) wire(r *runState) {
 	for _, w := range r.workers {
 		q.wireWorkers(r, w) // workers.go
 	}
-	r.owners = []*liveness.Tracker{liveness.New(q.d, r.owner, c.Lease)}
+	r.owners = liveness.New(q.d, r.owner, c.Lease)
 	r.maint = maintain.Start(maintain.Config{
-		Shards: []driver.Driver{q.d}, Now: q.now, Me: q.instance, Owner: r.owner, Lease: c.Lease, Owners: r.owners,
+		Store: q.d, Now: q.now, Me: q.instance, Owner: r.owner, Lease: c.Lease, Owners: r.owners,
 		Interval: c.MaintenanceInterval, CleanupEvery: c.CleanupInterval, Retention: q.retention(),
 		Leased:    r.leased,
-		LeaseLost: func(_ int, h maintain.Held) { q.leaseLost(r, h) },
-		Finished: func(_ int, ms []*queuetype.Message) {
+		LeaseLost: func(h maintain.Held) { q.leaseLost(r, h) },
+		Finished: func(ms []*queuetype.Message) {
 			for _, m := range ms {
 				q.finished(m)
 			}
@@ -272,9 +272,9 @@ func (q *Queue) lateHandler(j *exec.Job) {
 		"attempt", j.Msg.Attempt, "running", j.Ran().Round(time.Millisecond))
 }
 
-// applyCompletions records outcomes in the store (the completer's one
-// shard: a sharded store splits them by the shard their seqs carry).
-func (q *Queue) applyCompletions(ctx context.Context, _ int, cs []*driver.Completion) error {
+// applyCompletions records outcomes in the store (a sharded store splits
+// them by the shard their seqs carry).
+func (q *Queue) applyCompletions(ctx context.Context, cs []*driver.Completion) error {
 	return q.d.Complete(ctx, cs)
 }
 

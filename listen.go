@@ -300,7 +300,7 @@ func (q *Queue) startListeners(r *runState) {
 		Now: q.now, Lease: q.cfg.Lease, Poll: q.cfg.MaintenanceInterval, Batch: listenBatch, Window: listenWindow,
 		// No PruneEvery: the maintenance leader's cleanup prunes the change log (afterCleanup).
 		Logger: q.logger,
-		Owners: r.owners[0], // the listen data lives in the first shard
+		Owners: r.owners, // a sharded store keeps listen data in its first shard
 		Abandoned: func(string, string, int64) {
 			q.abandoned.listeners.Add(1)
 			q.abandoned.running.Add(1)

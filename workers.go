@@ -216,17 +216,14 @@ func (r *runState) inFlight() []*exec.Job {
 	return out
 }
 
-// leased returns the running jobs' attempts, for the heartbeat, as the
-// maintainer's one store's (a sharded store splits them by seq).
-func (r *runState) leased() map[int][]maintain.Held {
+// leased returns the running jobs' attempts, for the heartbeat (a
+// sharded store splits them by the shard their seqs carry).
+func (r *runState) leased() []maintain.Held {
 	var hs []maintain.Held
 	for _, j := range r.inFlight() {
 		hs = append(hs, maintain.Held{Seq: j.Msg.Seq, Attempt: j.Msg.Attempt})
 	}
-	if len(hs) == 0 {
-		return nil
-	}
-	return map[int][]maintain.Held{0: hs}
+	return hs
 }
 
 // queueNames lists the configured worker queues, sorted, for error texts.

@@ -1,6 +1,6 @@
 // Package complete records the outcomes of attempts in batches. Workers hand
 // over an outcome and go back to work; the completer folds whatever has
-// accumulated into one storage call per shard, so a busy queue writes many
+// accumulated into one storage call (a sharded store splits it by shard), so a busy queue writes many
 // outcomes per transaction. Its buffer is bounded: when storage falls
 // behind, workers wait instead of piling up unrecorded outcomes.
 package complete
@@ -24,15 +24,14 @@ const maxTries = 20
 
 // Item is one outcome to record.
 type Item struct {
-	Shard int
-	C     driver.Completion
-	Msg   *queuetype.Message // the claimed message, updated for callbacks
+	C   driver.Completion
+	Msg *queuetype.Message // the claimed message, updated for callbacks
 }
 
 // Config wires a Completer to the queue.
 type Config struct {
-	// Apply records outcomes on one shard, setting Applied on each.
-	Apply func(ctx context.Context, shard int, cs []*driver.Completion) error
+	// Apply records outcomes, setting Applied on each.
+	Apply func(ctx context.Context, cs []*driver.Completion) error
 	// After runs once a batch is recorded (or given up: then Err is set).
 	After    func(items []*Item, err error)
 	MaxBatch int
@@ -128,36 +127,26 @@ func (c *Completer) run() {
 	}
 }
 
-// record applies one batch, shard by shard, retrying storage errors.
+// record applies one batch, retrying storage errors.
 func (c *Completer) record(batch []*Item) {
-	byShard := map[int][]*Item{}
-	for _, it := range batch {
-		byShard[it.Shard] = append(byShard[it.Shard], it)
+	cs := make([]*driver.Completion, len(batch))
+	for i, it := range batch {
+		cs[i] = &it.C
 	}
-	var errs []error
-	for shard, items := range byShard {
-		cs := make([]*driver.Completion, len(items))
-		for i, it := range items {
-			cs[i] = &it.C
-		}
-		if err := c.apply(shard, cs); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	c.cfg.After(batch, errors.Join(errs...))
+	c.cfg.After(batch, c.apply(cs))
 }
 
-func (c *Completer) apply(shard int, cs []*driver.Completion) error {
+func (c *Completer) apply(cs []*driver.Completion) error {
 	var err error
 	for try := 1; try <= maxTries; try++ {
 		ctx := *c.stop.Load()
-		if err = c.cfg.Apply(c.storage, shard, cs); err == nil {
+		if err = c.cfg.Apply(c.storage, cs); err == nil {
 			return nil
 		}
 		if errors.Is(err, queuetype.ErrClosed) || ctx.Err() != nil {
 			break
 		}
-		c.cfg.Logger.Warn("recording outcomes failed; retrying", "shard", shard, "n", len(cs), "try", try, "err", err)
+		c.cfg.Logger.Warn("recording outcomes failed; retrying", "n", len(cs), "try", try, "err", err)
 		t := time.NewTimer(min(10*time.Millisecond<<min(try, 7), time.Second))
 		select {
 		case <-t.C:
@@ -166,6 +155,6 @@ func (c *Completer) apply(shard int, cs []*driver.Completion) error {
 		t.Stop()
 	}
 	c.cfg.Logger.Error("giving up recording outcomes; their leases will expire and the messages run again",
-		"shard", shard, "n", len(cs), "err", err)
+		"n", len(cs), "err", err)
 	return err
 }

@@ -61,17 +61,17 @@ func claimed(t *testing.T, db *sqlite.DB, prefix string, n int) []*queuetype.Mes
 }
 
 // item is the "completed" outcome of the attempt claimed in m.
-func item(shard int, m *queuetype.Message) *complete.Item {
-	return &complete.Item{Shard: shard, Msg: m, C: driver.Completion{
+func item(m *queuetype.Message) *complete.Item {
+	return &complete.Item{Msg: m, C: driver.Completion{
 		Seq: m.Seq, Attempt: m.Attempt, Owner: m.LeaseOwner, Status: queuetype.StatusCompleted,
 		Result: []byte(`{"ok":true}`), Now: t0.Add(time.Second), Me: "me",
 	}}
 }
 
-// applier records the outcomes into real shards, after an optional gate
+// applier records the outcomes into a real store, after an optional gate
 // and fault injection.
 type applier struct {
-	dbs     []*sqlite.DB
+	db      *sqlite.DB
 	entered chan struct{}   // signalled at every call
 	gate    chan struct{}   // when set, calls wait until it is closed
 	fail    func(int) error // when set, consulted before each call (counting from 1)
@@ -81,17 +81,16 @@ type applier struct {
 }
 
 type applyCall struct {
-	shard int
-	cs    []*driver.Completion
+	cs []*driver.Completion
 }
 
-func newApplier(dbs ...*sqlite.DB) *applier {
-	return &applier{dbs: dbs, entered: make(chan struct{}, 1)}
+func newApplier(db *sqlite.DB) *applier {
+	return &applier{db: db, entered: make(chan struct{}, 1)}
 }
 
-func (a *applier) apply(ctx context.Context, shard int, cs []*driver.Completion) error {
+func (a *applier) apply(ctx context.Context, cs []*driver.Completion) error {
 	a.mu.Lock()
-	a.calls = append(a.calls, applyCall{shard, slices.Clone(cs)})
+	a.calls = append(a.calls, applyCall{slices.Clone(cs)})
 	n := len(a.calls)
 	a.mu.Unlock()
 	select {
@@ -106,7 +105,7 @@ func (a *applier) apply(ctx context.Context, shard int, cs []*driver.Completion)
 			return err
 		}
 	}
-	return a.dbs[shard].Complete(ctx, cs)
+	return a.db.Complete(ctx, cs)
 }
 
 func (a *applier) snapshot() []applyCall {
@@ -205,10 +204,10 @@ func TestCompleter_BatchesAdds(t *testing.T) {
 
 	// The first outcome goes straight to storage, which is slow: the other
 	// 24 pile up meanwhile and go in batches of at most MaxBatch.
-	mustAdd(t, c, item(0, ms[0]))
+	mustAdd(t, c, item(ms[0]))
 	waitChan(t, "the first Apply", a.entered)
 	for _, m := range ms[1:] {
-		mustAdd(t, c, item(0, m))
+		mustAdd(t, c, item(m))
 	}
 	close(a.gate)
 	c.Stop(context.Background())
@@ -237,57 +236,6 @@ func TestCompleter_BatchesAdds(t *testing.T) {
 	}
 }
 
-func TestCompleter_GroupsByShard(t *testing.T) {
-	t.Parallel()
-	dbs := []*sqlite.DB{openShard(t), openShard(t)}
-	a0, b := claimed(t, dbs[0], "a", 6), claimed(t, dbs[1], "b", 5)
-	a, l := newApplier(dbs...), &afterLog{}
-	a.gate = make(chan struct{})
-	c := newCompleter(t, a, l, 100, 100)
-
-	shardOf := map[*driver.Completion]int{}
-	add := func(shard int, m *queuetype.Message) {
-		it := item(shard, m)
-		shardOf[&it.C] = shard
-		mustAdd(t, c, it)
-	}
-	add(0, a0[5])
-	waitChan(t, "the first Apply", a.entered)
-	for i := range 5 { // interleaved shards; the seqs overlap between shards
-		add(0, a0[i])
-		add(1, b[i])
-	}
-	close(a.gate)
-	c.Stop(context.Background())
-
-	calls := a.snapshot()
-	if len(calls) != 3 {
-		t.Fatalf("%d Apply calls, want 3 (one for the first outcome, then one per shard)", len(calls))
-	}
-	seen := map[int]int{}
-	for _, call := range calls[1:] {
-		seen[call.shard]++
-		if len(call.cs) != 5 {
-			t.Fatalf("Apply on shard %d got %d outcomes, want 5", call.shard, len(call.cs))
-		}
-		for _, cs := range call.cs {
-			if shardOf[cs] != call.shard {
-				t.Fatalf("Apply on shard %d got an outcome of shard %d", call.shard, shardOf[cs])
-			}
-		}
-	}
-	if seen[0] != 1 || seen[1] != 1 {
-		t.Fatalf("Apply calls per shard %v, want one each", seen)
-	}
-	if bs := l.snapshot(); len(bs) != 2 || len(bs[1].ids) != 10 {
-		t.Fatalf("After batches %v, want 2 with the second of 10", bs)
-	}
-	for i := range 5 {
-		wantStatus(t, dbs[0], a0[i].ID, queuetype.StatusCompleted)
-		wantStatus(t, dbs[1], b[i].ID, queuetype.StatusCompleted)
-	}
-}
-
 func TestCompleter_RetriesTransientFailures(t *testing.T) {
 	t.Parallel()
 	for _, failures := range []int{0, 1, 3} {
@@ -303,7 +251,7 @@ func TestCompleter_RetriesTransientFailures(t *testing.T) {
 				return nil
 			}
 			c := newCompleter(t, a, l, 10, 10)
-			mustAdd(t, c, item(0, m))
+			mustAdd(t, c, item(m))
 			c.Stop(context.Background())
 
 			if got := len(a.snapshot()); got != failures+1 {
@@ -327,7 +275,7 @@ func TestCompleter_GivesUpOnErrClosed(t *testing.T) {
 	}
 	a, l := newApplier(db), &afterLog{}
 	c := newCompleter(t, a, l, 10, 10)
-	mustAdd(t, c, item(0, m))
+	mustAdd(t, c, item(m))
 	c.Stop(context.Background())
 
 	if got := len(a.snapshot()); got != 1 {
@@ -346,7 +294,7 @@ func TestCompleter_GivesUpWhenStopContextEnds(t *testing.T) {
 	a, l := newApplier(db), &afterLog{}
 	a.fail = func(int) error { return errTransient } // storage never recovers
 	c := newCompleter(t, a, l, 10, 10)
-	mustAdd(t, c, item(0, m))
+	mustAdd(t, c, item(m))
 	waitChan(t, "the first Apply", a.entered)
 	c.Stop(doneCtx())
 
@@ -371,11 +319,11 @@ func TestCompleter_StopDeadlineWithAddBlocked(t *testing.T) {
 	a.fail = func(int) error { return errTransient }
 	c := newCompleter(t, a, l, 1, 1)
 
-	mustAdd(t, c, item(0, ms[0]))
+	mustAdd(t, c, item(ms[0]))
 	waitChan(t, "the first Apply", a.entered)
-	mustAdd(t, c, item(0, ms[1])) // fills the buffer
+	mustAdd(t, c, item(ms[1])) // fills the buffer
 	added := make(chan bool, 1)
-	go func() { added <- c.Add(item(0, ms[2])) }() // blocks: the buffer is full
+	go func() { added <- c.Add(item(ms[2])) }() // blocks: the buffer is full
 	// Give that Add time to block holding the lock. If it has not got there
 	// yet, Stop takes the lock first and the Add is refused: still correct.
 	time.Sleep(20 * time.Millisecond)
@@ -409,12 +357,12 @@ func TestCompleter_AddBlocksWhenFull(t *testing.T) {
 	a.gate = make(chan struct{})
 	c := newCompleter(t, a, l, 10, 2)
 
-	mustAdd(t, c, item(0, ms[0]))
+	mustAdd(t, c, item(ms[0]))
 	waitChan(t, "the first Apply", a.entered)
-	mustAdd(t, c, item(0, ms[1]))
-	mustAdd(t, c, item(0, ms[2]))
+	mustAdd(t, c, item(ms[1]))
+	mustAdd(t, c, item(ms[2]))
 	added := make(chan bool, 1)
-	go func() { added <- c.Add(item(0, ms[3])) }()
+	go func() { added <- c.Add(item(ms[3])) }()
 	select {
 	case <-added:
 		t.Fatal("Add returned while the buffer was full and storage stalled")
@@ -438,10 +386,10 @@ func TestCompleter_AfterSeesAppliedFlags(t *testing.T) {
 	a.gate = make(chan struct{})
 	c := newCompleter(t, a, l, 10, 10)
 
-	held := item(0, ms[0])
-	otherOwner := item(0, ms[1])
+	held := item(ms[0])
+	otherOwner := item(ms[1])
 	otherOwner.C.Owner = "someone-else" // the lease moved on
-	staleAttempt := item(0, ms[2])
+	staleAttempt := item(ms[2])
 	staleAttempt.C.Attempt-- // an earlier attempt's late outcome
 
 	mustAdd(t, c, held)
@@ -477,7 +425,7 @@ func TestCompleter_AddAfterStop(t *testing.T) {
 
 	c.Stop(context.Background())
 	c.Stop(context.Background()) // a second Stop is harmless
-	if c.Add(item(0, m)) {
+	if c.Add(item(m)) {
 		t.Fatal("Add after Stop = true, want false")
 	}
 	if calls.Load() != 0 || len(l.snapshot()) != 0 {

@@ -30,25 +30,26 @@ const batchLimit = 1000
 
 // Config wires a Maintainer to the queue.
 type Config struct {
-	Shards []driver.Driver
-	Now    func() time.Time
-	Me     string // this instance's callback owner id
-	Owner  string // the lease owner of this run's workers
-	Lease  time.Duration
+	// Store is the queue's store (one driver; a sharded store is one too).
+	Store driver.Driver
+	Now   func() time.Time
+	Me    string // this instance's callback owner id
+	Owner string // the lease owner of this run's workers
+	Lease time.Duration
 	// Interval is the cadence of rescue and expiry, and the longest the
 	// promoter sleeps without looking.
 	Interval     time.Duration
 	CleanupEvery time.Duration
 	Retention    map[queuetype.Status]time.Duration
-	// Owners has one liveness tracker per shard (same order as Shards).
-	Owners []*liveness.Tracker
-	// Leased returns, per shard, the attempts this run's workers hold.
-	Leased func() map[int][]Held
+	// Owners is the liveness tracker of the store's lease owners.
+	Owners *liveness.Tracker
+	// Leased returns the attempts this run's workers hold.
+	Leased func() []Held
 	// LeaseLost is told of each held attempt whose lease is gone.
-	LeaseLost func(shard int, h Held)
+	LeaseLost func(h Held)
 	// Finished receives messages that maintenance moved to a terminal
 	// status (expired, or failed after a rescue), for callbacks.
-	Finished func(shard int, ms []*queuetype.Message)
+	Finished func(ms []*queuetype.Message)
 	// Ready is told that messages became ready to claim.
 	Ready func()
 	// Served lists the destinations this process has handlers for. Every
@@ -151,10 +152,8 @@ func (m *Maintainer) Stop(ctx context.Context) {
 	m.wg.Wait()
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.Lease)
 	defer cancel()
-	for shard, d := range m.cfg.Shards {
-		if err := d.RetireOwner(ctx, m.cfg.Owner); err != nil {
-			m.cfg.Logger.Warn("retire lease owner", "shard", shard, "err", err)
-		}
+	if err := m.cfg.Store.RetireOwner(ctx, m.cfg.Owner); err != nil {
+		m.cfg.Logger.Warn("retire lease owner", "err", err)
 	}
 }
 
@@ -176,10 +175,8 @@ func (m *Maintainer) every(ctx context.Context, d time.Duration, fn func(context
 // beat bumps the owner's liveness counter on every shard.
 func (m *Maintainer) beat(ctx context.Context) {
 	p := driver.OwnerParams{Owner: m.cfg.Owner, Lease: m.cfg.Lease, Now: m.cfg.Now()}
-	for shard, d := range m.cfg.Shards {
-		if err := d.BeatOwner(ctx, p); err != nil && ctx.Err() == nil {
-			m.cfg.Logger.Warn("owner heartbeat failed", "shard", shard, "err", err)
-		}
+	if err := m.cfg.Store.BeatOwner(ctx, p); err != nil && ctx.Err() == nil {
+		m.cfg.Logger.Warn("owner heartbeat failed", "err", err)
 	}
 }
 
@@ -198,24 +195,26 @@ func (m *Maintainer) warn(ctx context.Context, msg string, args ...any) {
 func (m *Maintainer) heartbeat(ctx context.Context) {
 	m.beat(ctx)
 	until := m.cfg.Now().Add(m.cfg.Lease)
-	for shard, hs := range m.cfg.Leased() {
-		p := driver.LeaseParams{Owner: m.cfg.Owner, Until: until}
-		for _, h := range hs {
-			p.Seqs, p.Attempts = append(p.Seqs, h.Seq), append(p.Attempts, h.Attempt)
-		}
-		held, err := m.cfg.Shards[shard].ExtendLeases(ctx, p)
-		if err != nil {
-			m.warn(ctx, "lease heartbeat failed", "shard", shard, "err", err)
-			continue
-		}
-		still := make(map[int64]bool, len(held))
-		for _, s := range held {
-			still[s] = true
-		}
-		for _, h := range hs {
-			if !still[h.Seq] {
-				m.cfg.LeaseLost(shard, h)
-			}
+	hs := m.cfg.Leased()
+	if len(hs) == 0 {
+		return
+	}
+	p := driver.LeaseParams{Owner: m.cfg.Owner, Until: until}
+	for _, h := range hs {
+		p.Seqs, p.Attempts = append(p.Seqs, h.Seq), append(p.Attempts, h.Attempt)
+	}
+	held, err := m.cfg.Store.ExtendLeases(ctx, p)
+	if err != nil {
+		m.warn(ctx, "lease heartbeat failed", "err", err)
+		return
+	}
+	still := make(map[int64]bool, len(held))
+	for _, s := range held {
+		still[s] = true
+	}
+	for _, h := range hs {
+		if !still[h.Seq] {
+			m.cfg.LeaseLost(h)
 		}
 	}
 }
@@ -228,46 +227,42 @@ func (m *Maintainer) rescueAndExpire(ctx context.Context) {
 		m.watchOwners(ctx)
 		return
 	}
-	for shard, d := range m.cfg.Shards {
-		p := driver.MaintainParams{Now: m.cfg.Now(), Limit: batchLimit, Me: m.cfg.Me}
-		m.rescue(ctx, shard, p)
-		expired, err := d.Expire(ctx, p)
-		if err != nil {
-			m.warn(ctx, "expiry failed", "shard", shard, "err", err)
-		} else if len(expired) > 0 {
-			m.report(shard, expired)
-		}
+	p := driver.MaintainParams{Now: m.cfg.Now(), Limit: batchLimit, Me: m.cfg.Me}
+	m.rescue(ctx, p)
+	expired, err := m.cfg.Store.Expire(ctx, p)
+	if err != nil {
+		m.warn(ctx, "expiry failed", "err", err)
+	} else if len(expired) > 0 {
+		m.report(expired)
 	}
 }
 
-// rescue returns the messages of the owners the shard's tracker judges dead.
-func (m *Maintainer) rescue(ctx context.Context, shard int, p driver.MaintainParams) {
-	v, err := m.cfg.Owners[shard].Observe(ctx)
+// rescue returns the messages of the owners the tracker judges dead.
+func (m *Maintainer) rescue(ctx context.Context, p driver.MaintainParams) {
+	v, err := m.cfg.Owners.Observe(ctx)
 	if err != nil {
-		m.warn(ctx, "read lease owners failed", "shard", shard, "err", err)
+		m.warn(ctx, "read lease owners failed", "err", err)
 		return
 	}
 	p.Dead, p.Ownerless = v.Dead, v.Ownerless
-	rescued, err := m.cfg.Shards[shard].Rescue(ctx, p)
+	rescued, err := m.cfg.Store.Rescue(ctx, p)
 	if err != nil {
-		m.warn(ctx, "rescue failed", "shard", shard, "err", err)
+		m.warn(ctx, "rescue failed", "err", err)
 	} else if len(rescued) > 0 {
-		m.cfg.Logger.Info("rescued messages of dead lease owners", "shard", shard, "n", len(rescued), "owners", v.Dead)
-		m.report(shard, rescued)
+		m.cfg.Logger.Info("rescued messages of dead lease owners", "n", len(rescued), "owners", v.Dead)
+		m.report(rescued)
 		m.cfg.Ready()
 	}
 }
 
-// watchOwners reads every shard's owners into its tracker without acting.
+// watchOwners reads the owners into the tracker without acting.
 func (m *Maintainer) watchOwners(ctx context.Context) {
-	for shard, tr := range m.cfg.Owners {
-		if _, err := tr.Observe(ctx); err != nil {
-			m.warn(ctx, "read lease owners failed", "shard", shard, "err", err)
-		}
+	if _, err := m.cfg.Owners.Observe(ctx); err != nil {
+		m.warn(ctx, "read lease owners failed", "err", err)
 	}
 }
 
-func (m *Maintainer) report(shard int, ms []*queuetype.Message) {
+func (m *Maintainer) report(ms []*queuetype.Message) {
 	var done []*queuetype.Message
 	for _, msg := range ms {
 		if msg.Status.Terminal() {
@@ -275,7 +270,7 @@ func (m *Maintainer) report(shard int, ms []*queuetype.Message) {
 		}
 	}
 	if len(done) > 0 {
-		m.cfg.Finished(shard, done)
+		m.cfg.Finished(done)
 		m.MessageFinished() // their dependants
 	}
 }
@@ -297,28 +292,27 @@ func (m *Maintainer) promoter(ctx context.Context) {
 	}
 }
 
-// promote settles dependencies and promotes what is due on every shard,
-// and returns how long to sleep.
+// promote settles dependencies and promotes what is due, and returns how
+// long to sleep.
 func (m *Maintainer) promote(ctx context.Context) time.Duration {
 	wait := m.cfg.Interval
-	for shard, d := range m.cfg.Shards {
-		if !m.resolve(ctx, shard, d) {
-			wait = 0 // more to settle
-		}
-		n, err := d.Promote(ctx, driver.MaintainParams{Now: m.cfg.Now(), Limit: batchLimit})
-		if err != nil {
-			m.warn(ctx, "promotion failed", "shard", shard, "err", err)
-			continue
-		}
-		if n > 0 {
-			m.cfg.Ready()
-		}
-		if n == batchLimit {
-			wait = 0
-		}
-		if due, ok, err := d.NextDue(ctx); err == nil && ok {
-			wait = min(wait, max(due.Sub(m.cfg.Now()), 0))
-		}
+	d := m.cfg.Store
+	if !m.resolve(ctx, d) {
+		wait = 0 // more to settle
+	}
+	n, err := d.Promote(ctx, driver.MaintainParams{Now: m.cfg.Now(), Limit: batchLimit})
+	if err != nil {
+		m.warn(ctx, "promotion failed", "err", err)
+		return wait
+	}
+	if n > 0 {
+		m.cfg.Ready()
+	}
+	if n >= batchLimit {
+		wait = 0 // a sharded store may promote a batch per shard
+	}
+	if due, ok, err := d.NextDue(ctx); err == nil && ok {
+		wait = min(wait, max(due.Sub(m.cfg.Now()), 0))
 	}
 	return wait
 }
@@ -326,14 +320,14 @@ func (m *Maintainer) promote(ctx context.Context) time.Duration {
 // resolve releases, fails or cancels the shard's messages waiting for
 // dependencies that have finished, and reports false when it may have
 // left some for another pass.
-func (m *Maintainer) resolve(ctx context.Context, shard int, d driver.Driver) bool {
+func (m *Maintainer) resolve(ctx context.Context, d driver.Driver) bool {
 	s, ok := d.(driver.DependencyStore)
 	if !ok {
 		return true
 	}
 	waiting, err := s.Waiting(ctx)
 	if err != nil {
-		m.warn(ctx, "count messages waiting for dependencies", "shard", shard, "err", err)
+		m.warn(ctx, "count messages waiting for dependencies", "err", err)
 		return true
 	}
 	if waiting == 0 {
@@ -342,11 +336,11 @@ func (m *Maintainer) resolve(ctx context.Context, shard int, d driver.Driver) bo
 	m.deps.Store(true)
 	res, err := s.ResolveDependencies(ctx, driver.MaintainParams{Now: m.cfg.Now(), Limit: batchLimit, Me: m.cfg.Me})
 	if err != nil {
-		m.warn(ctx, "resolve dependencies failed", "shard", shard, "err", err)
+		m.warn(ctx, "resolve dependencies failed", "err", err)
 		return true
 	}
 	if len(res.Finished) > 0 {
-		m.cfg.Finished(shard, res.Finished)
+		m.cfg.Finished(res.Finished)
 	}
 	if res.Released > 0 {
 		m.cfg.Ready()
@@ -364,18 +358,15 @@ func (m *Maintainer) cleanup(ctx context.Context) {
 	for status, keep := range m.cfg.Retention {
 		before[status] = now.Add(-keep)
 	}
-	for shard, d := range m.cfg.Shards {
-		res, err := d.Cleanup(ctx, driver.CleanupParams{Before: before, Now: now})
-		if err != nil {
-			m.warn(ctx, "cleanup failed", "shard", shard, "err", err)
-			continue
-		}
-		if res.Deleted > 0 {
-			m.cfg.Logger.Info("cleaned up finished messages", "shard", shard, "deleted", res.Deleted, "bytes_freed", res.BytesFreed)
-		}
-		if res.RoutesPruned > 0 {
-			m.cfg.Logger.Info("pruned id routes of messages that are gone", "shard", shard, "routes", res.RoutesPruned)
-		}
+	res, err := m.cfg.Store.Cleanup(ctx, driver.CleanupParams{Before: before, Now: now})
+	if err != nil {
+		m.warn(ctx, "cleanup failed", "err", err)
+	}
+	if res.Deleted > 0 {
+		m.cfg.Logger.Info("cleaned up finished messages", "deleted", res.Deleted, "bytes_freed", res.BytesFreed)
+	}
+	if res.RoutesPruned > 0 {
+		m.cfg.Logger.Info("pruned id routes of messages that are gone", "routes", res.RoutesPruned)
 	}
 	if m.cfg.AfterCleanup != nil {
 		m.cfg.AfterCleanup(ctx)

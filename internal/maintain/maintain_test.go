@@ -108,13 +108,13 @@ type events struct {
 	ready    int
 }
 
-func (e *events) leaseLost(shard int, h maintain.Held) {
+func (e *events) leaseLost(h maintain.Held) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.lost = append(e.lost, h.Seq)
 }
 
-func (e *events) finishedFn(shard int, ms []*queuetype.Message) {
+func (e *events) finishedFn(ms []*queuetype.Message) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.finished == nil {
@@ -141,17 +141,13 @@ func (e *events) snapshot() (lost []int64, finished map[string]queuetype.Status,
 	return slices.Clone(e.lost), fin, e.ready
 }
 
-// config returns a Config over shards with every duty off; tests turn on
+// config returns a Config over store d with every duty off; tests turn on
 // the one they exercise.
-func config(shards []driver.Driver, c *clock, ev *events) maintain.Config {
-	owners := make([]*liveness.Tracker, len(shards))
-	for i, d := range shards {
-		owners[i] = liveness.New(d, "me-run", ownerlessWatch)
-	}
+func config(d driver.Driver, c *clock, ev *events) maintain.Config {
 	return maintain.Config{
-		Shards: shards, Now: c.now, Me: "me", Owner: "me-run", Lease: off, Interval: off, CleanupEvery: off,
-		Owners: owners, Retention: map[queuetype.Status]time.Duration{},
-		Leased:    func() map[int][]maintain.Held { return nil },
+		Store: d, Now: c.now, Me: "me", Owner: "me-run", Lease: off, Interval: off, CleanupEvery: off,
+		Owners: liveness.New(d, "me-run", ownerlessWatch), Retention: map[queuetype.Status]time.Duration{},
+		Leased:    func() []maintain.Held { return nil },
 		LeaseLost: ev.leaseLost, Finished: ev.finishedFn, Ready: ev.readyFn,
 		Logger: slog.New(slog.DiscardHandler),
 	}
@@ -217,10 +213,10 @@ func TestMaintainer_HeartbeatExtendsLeasesAndReportsLost(t *testing.T) {
 	}
 
 	ev := &events{}
-	cfg := config([]driver.Driver{db}, clk, ev)
+	cfg := config(db, clk, ev)
 	cfg.Lease = 30 * time.Millisecond // heartbeat every 10ms
-	cfg.Leased = func() map[int][]maintain.Held {
-		return map[int][]maintain.Held{0: {{Seq: taken.Seq, Attempt: taken.Attempt}, {Seq: held.Seq, Attempt: held.Attempt}}}
+	cfg.Leased = func() []maintain.Held {
+		return []maintain.Held{{Seq: taken.Seq, Attempt: taken.Attempt}, {Seq: held.Seq, Attempt: held.Attempt}}
 	}
 	start(t, cfg)
 
@@ -281,7 +277,7 @@ func TestMaintainer_RescueAndExpire(t *testing.T) {
 	}
 
 	ev := &events{}
-	cfg := config([]driver.Driver{db}, newClock(now), ev)
+	cfg := config(db, newClock(now), ev)
 	cfg.Interval = 2 * time.Millisecond
 	start(t, cfg)
 
@@ -333,7 +329,7 @@ func TestMaintainer_PromotesAtDueTimeAfterWake(t *testing.T) {
 	insert(t, db, msgSpec{id: "later", runAt: due})
 
 	ev := &events{}
-	m := start(t, config([]driver.Driver{spy}, clk, ev))
+	m := start(t, config(spy, clk, ev))
 
 	// The first pass runs at start; then the promoter sleeps towards the due
 	// time (a minute of real time away: only a wake brings it back sooner).
@@ -368,7 +364,7 @@ func TestMaintainer_PromoterSleepsUntilNextDue(t *testing.T) {
 	}
 
 	ev := &events{}
-	cfg := config([]driver.Driver{db}, newClock(t0), ev)
+	cfg := config(db, newClock(t0), ev)
 	cfg.Now = now // the real clock: the promoter must wake by itself
 	start(t, cfg)
 
@@ -414,7 +410,7 @@ func TestMaintainer_CleanupByRetention(t *testing.T) {
 	insert(t, db, msgSpec{id: "pending"})
 
 	ev := &events{}
-	cfg := config([]driver.Driver{db}, newClock(now), ev)
+	cfg := config(db, newClock(now), ev)
 	cfg.CleanupEvery = 2 * time.Millisecond
 	cfg.Retention = map[queuetype.Status]time.Duration{
 		queuetype.StatusCompleted: time.Hour,
@@ -443,9 +439,9 @@ func TestMaintainer_StopEndsEveryDuty(t *testing.T) {
 	spy := &promoteSpy{Driver: db}
 	ev := &events{}
 	var leased atomic.Int32
-	cfg := config([]driver.Driver{spy}, newClock(t0), ev)
+	cfg := config(spy, newClock(t0), ev)
 	cfg.Lease, cfg.Interval, cfg.CleanupEvery = 3*time.Millisecond, time.Millisecond, time.Millisecond
-	cfg.Leased = func() map[int][]maintain.Held { leased.Add(1); return nil }
+	cfg.Leased = func() []maintain.Held { leased.Add(1); return nil }
 	m := maintain.Start(cfg)
 	waitFor(t, "the duties to run", func() bool { return leased.Load() > 0 && spy.passes.Load() > 0 })
 
@@ -494,7 +490,7 @@ func TestMaintainer_RescuesOnlyOwnersThatStopBeating(t *testing.T) {
 	defer func() { close(stopBeating); <-beaten }()
 
 	ev := &events{}
-	cfg := config([]driver.Driver{db}, newClock(t0.Add(time.Hour)), ev)
+	cfg := config(db, newClock(t0.Add(time.Hour)), ev)
 	cfg.Interval = 2 * time.Millisecond
 	start(t, cfg)
 	waitFor(t, "the dead owner's message to be failed", func() bool {
@@ -531,8 +527,8 @@ func TestMaintainer_SharedDutiesRunOnlyWhileLeading(t *testing.T) {
 
 	spy := &ownersSpy{Driver: db}
 	ev := &events{}
-	cfg := config([]driver.Driver{spy}, newClock(now), ev)
-	cfg.Owners = []*liveness.Tracker{liveness.New(spy, "me-run", ownerlessWatch)}
+	cfg := config(spy, newClock(now), ev)
+	cfg.Owners = liveness.New(spy, "me-run", ownerlessWatch)
 	cfg.Interval, cfg.CleanupEvery = 2*time.Millisecond, 2*time.Millisecond
 	var leading atomic.Bool
 	cfg.Leading = leading.Load

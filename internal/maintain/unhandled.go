@@ -64,26 +64,18 @@ func (m *Maintainer) checkUnhandled(ctx context.Context, seen map[string]*waitin
 	}
 }
 
-// unservedCounts sums every shard's counts of the destinations no handler
-// of this process serves; false when a shard could not be read.
+// unservedCounts returns the store's counts of the destinations no
+// handler of this process serves; false when they could not be read.
 func (m *Maintainer) unservedCounts(ctx context.Context) (map[string]map[queuetype.Status]int, bool) {
 	out := map[string]map[queuetype.Status]int{}
-	for shard, d := range m.cfg.Shards {
-		st, err := d.Stats(ctx)
-		if err != nil {
-			m.warn(ctx, "look for unhandled destinations", "shard", shard, "err", err)
-			return nil, false
-		}
-		for dest, c := range st.Counts {
-			if slices.Contains(m.cfg.Served, dest) {
-				continue
-			}
-			if out[dest] == nil {
-				out[dest] = map[queuetype.Status]int{}
-			}
-			for status, n := range c {
-				out[dest][status] += n
-			}
+	st, err := m.cfg.Store.Stats(ctx)
+	if err != nil {
+		m.warn(ctx, "look for unhandled destinations", "err", err)
+		return nil, false
+	}
+	for dest, c := range st.Counts {
+		if !slices.Contains(m.cfg.Served, dest) {
+			out[dest] = maps.Clone(c)
 		}
 	}
 	return out, true

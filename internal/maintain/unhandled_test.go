@@ -41,7 +41,7 @@ func TestMaintainer_ReportsAStuckUnservedDestinationOnce(t *testing.T) {
 	}}
 	var mu sync.Mutex
 	reports := map[string][]int{} // destination -> Stats calls made when reported
-	cfg := config([]driver.Driver{shard}, newClock(t0), &events{})
+	cfg := config(shard, newClock(t0), &events{})
 	cfg.Served = []string{"served"}
 	cfg.UnhandledEvery, cfg.UnhandledAfter = time.Millisecond, 0
 	cfg.Unhandled = func(dest string, pending int, _ time.Duration) {
