@@ -17,9 +17,11 @@
 // New builds a queue over drivers the program opened itself (one per
 // shard), for example the PostgreSQL backend; such a program builds without
 // cgo. Every backend implements package driver's contract and passes its
-// conformance suite (driver/drivertest). The SQLite directory's own tools
-// (Reshard, CheckDir, RepairShardCount, ShardPath) are in package
-// driver/sqlite.
+// conformance suite (driver/drivertest). The queue itself always sees one
+// driver: several shards are composed into one by package driver/shard
+// (routing, id routes, the cross-shard priority merge, paging), which
+// passes the same suite. The SQLite directory's own tools (Reshard,
+// CheckDir, RepairShardCount, ShardPath) are in package driver/sqlite.
 //
 // # Guarantees
 //

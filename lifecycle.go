@@ -43,8 +43,8 @@ type runState struct {
 	workers      []*workerQueue // the worker queues with handlers here, by name
 	completer    *complete.Completer
 	maint        *maintain.Maintainer
-	owners       *liveness.Tracker // which lease owners of the store are dead
-	listen       *listen.Dispatcher  // nil without listeners
+	owners       *liveness.Tracker  // which lease owners of the store are dead
+	listen       *listen.Dispatcher // nil without listeners
 	stopFetch    context.CancelFunc
 	fetching     sync.WaitGroup // the fetchers' Run
 	// listenChanges: listen data changed in another process.
