@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -40,6 +41,15 @@ func (g *gated) handle(ctx context.Context, _ *queuesqlite.Message) (any, error)
 	return nil, nil
 }
 
+// wantShardedLimitRefused: a sharded store refuses global limits, which
+// each shard would count on its own, naming the reason.
+func wantShardedLimitRefused(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, queuesqlite.ErrInvalidArgument) || !strings.Contains(err.Error(), "one shard") {
+		t.Fatalf("a global limit on a sharded store: %v, want ErrInvalidArgument saying it needs one shard", err)
+	}
+}
+
 // At most GlobalConcurrency messages of a destination run at once over two
 // instances with 8 workers each; every message still runs.
 func TestBackends_GlobalConcurrencyHoldsAcrossInstances(t *testing.T) {
@@ -51,7 +61,12 @@ func TestBackends_GlobalConcurrencyHoldsAcrossInstances(t *testing.T) {
 			cfg := fastConfig()
 			cfg.Workers = 8
 			q := s.Open(t, cfg)
-			if err := q.Handle("lim", g.handle, &queuesqlite.HandlerOpts{GlobalConcurrency: limit}); err != nil {
+			err := q.Handle("lim", g.handle, &queuesqlite.HandlerOpts{GlobalConcurrency: limit})
+			if backendtest.Sharded(s) {
+				wantShardedLimitRefused(t, err)
+				return
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 			startQueue(t, q)
@@ -95,7 +110,10 @@ func TestBackends_RateLimitHoldsAcrossInstances(t *testing.T) {
 			if err := q.Handle("rated", func(context.Context, *queuesqlite.Message) (any, error) {
 				started.Add(1)
 				return nil, nil
-			}, &queuesqlite.HandlerOpts{RateLimit: 3, RatePer: time.Hour}); err != nil {
+			}, &queuesqlite.HandlerOpts{RateLimit: 3, RatePer: time.Hour}); backendtest.Sharded(s) {
+				wantShardedLimitRefused(t, err)
+				return
+			} else if err != nil {
 				t.Fatal(err)
 			}
 			if err := q.Handle("probe", func(_ context.Context, m *queuesqlite.Message) (any, error) {

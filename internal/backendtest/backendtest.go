@@ -44,6 +44,7 @@ var backends = []struct {
 	open      func(addr string, cfg *queuesqlite.Config) (*queuesqlite.Queue, error)
 }{
 	{Backend{Name: "sqlite", NewStore: newSQLiteStore}, func() string { return "" }, openSQLite},
+	{Backend{Name: shardedName, NewStore: newShardedStore}, func() string { return "" }, openSharded},
 	{Backend{Name: "postgres", NewStore: newPostgresStore}, pgtest.Unavailable, openPostgres},
 	{Backend{Name: "pgbouncer", NewStore: newBouncerStore}, pgtest.BouncerUnavailable, openBouncer},
 }
@@ -113,6 +114,40 @@ func (s *sqliteStore) Open(t testing.TB, cfg *queuesqlite.Config) *queuesqlite.Q
 
 func openSQLite(dir string, cfg *queuesqlite.Config) (*queuesqlite.Queue, error) {
 	return queuesqlite.Open(dir, cfg)
+}
+
+// shardedName names the backend of SQLite directories of shardedCount
+// shards: the queue over package driver/shard.
+const shardedName = "sqlite-sharded"
+
+// shardedCount is the shard count of a sharded store.
+const shardedCount = 3
+
+// shardedStore is a queue directory of shardedCount shards.
+type shardedStore struct{ dir string }
+
+func newShardedStore(t testing.TB) Store { return &shardedStore{dir: t.TempDir() + "/queue"} }
+
+func (s *shardedStore) Spec() string { return shardedName + specSep + s.dir }
+
+func (s *shardedStore) Open(t testing.TB, cfg *queuesqlite.Config) *queuesqlite.Queue {
+	return openIn(t, s.Spec(), cfg)
+}
+
+// Sharded reports whether s is a store of several shards, where global
+// limits are refused (each shard would count on its own).
+func Sharded(s Store) bool {
+	_, ok := s.(*shardedStore)
+	return ok
+}
+
+func openSharded(dir string, cfg *queuesqlite.Config) (*queuesqlite.Queue, error) {
+	var c queuesqlite.Config
+	if cfg != nil {
+		c = *cfg
+	}
+	c.Shards = shardedCount
+	return queuesqlite.Open(dir, &c)
 }
 
 // postgresStore is a schema on the test server (pgtest).
