@@ -149,4 +149,3 @@ func quoteIDs(ids []string) string {
 	}
 	return "message " + strings.Join(parts, ", ")
 }
-
