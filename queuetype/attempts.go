@@ -25,9 +25,10 @@ type attemptHistory struct {
 	errors []AttemptError
 }
 
-// Errors returns the error of every failed attempt, oldest first, as far
-// as it was read: Get reads the history, Claim and List do not (nil). At
-// most MaxAttemptErrors entries, the newest.
+// Errors returns the error of every failed attempt, oldest first: at
+// most MaxAttemptErrors entries, the newest. Get reads the history (an
+// empty, non-nil slice when no attempt failed); Claim and List do not
+// (nil).
 func (m *Message) Errors() []AttemptError {
 	if m.history == nil {
 		return nil

@@ -61,12 +61,14 @@ type storedAttemptError struct {
 	Error   string    `json:"error"`
 }
 
-// decodeAttemptErrors reads the attempt_errors column; a value that does
-// not decode (a foreign tool's) reads as no history.
+// decodeAttemptErrors reads the attempt_errors column: never nil, so a
+// message read with its history tells "no failed attempt" (empty) from
+// "not read" (nil). A value that does not decode (a foreign tool's) reads
+// as no history.
 func decodeAttemptErrors(raw []byte) []queuetype.AttemptError {
 	var stored []storedAttemptError
 	if len(raw) == 0 || json.Unmarshal(raw, &stored) != nil {
-		return nil
+		return []queuetype.AttemptError{}
 	}
 	out := make([]queuetype.AttemptError, len(stored))
 	for i, e := range stored {
