@@ -13,9 +13,9 @@ const (
 
 // AttemptError is the error of one failed (or rescued) attempt.
 type AttemptError struct {
-	Attempt int       // the attempt number, from 1
-	At      time.Time // when the attempt ended, UTC
-	Error   string    // its error text, cut at MaxAttemptErrorLength characters
+	Attempt int       `json:"attempt"` // the attempt number, from 1
+	At      time.Time `json:"at"`      // when the attempt ended, UTC
+	Error   string    `json:"error"`   // its error text, cut at MaxAttemptErrorLength characters
 }
 
 // attemptHistory is what a message keeps of its attempts, behind a pointer
