@@ -3,6 +3,7 @@ package queuesqlite
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
@@ -43,10 +44,23 @@ func (q *Queue) Delete(ctx context.Context, ids ...string) (*DeleteResult, error
 	if r := q.run.Load(); len(res.Deleted) > 0 && r != nil {
 		r.maint.MessageFinished() // their dependants, if dependencies are in use
 	}
+	res.inOrder(ids)
 	if err != nil {
 		return res, err
 	}
 	return res, res.err()
+}
+
+// inOrder sorts each list of r in the order the ids were given (shards
+// answer one after another).
+func (r *DeleteResult) inOrder(ids []string) {
+	pos := make(map[string]int, len(ids))
+	for i := len(ids) - 1; i >= 0; i-- {
+		pos[ids[i]] = i
+	}
+	for _, l := range [][]string{r.Deleted, r.Processing, r.NotFound} {
+		slices.SortStableFunc(l, func(a, b string) int { return pos[a] - pos[b] })
+	}
 }
 
 // deleters returns every shard's Deleter.

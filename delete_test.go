@@ -116,3 +116,52 @@ func TestBackends_DeleteRunningAndWaiting(t *testing.T) {
 		}
 	})
 }
+
+// Delete finds messages stored outside their id's home shard (a shard
+// key routes them) and reports every list in the order given.
+func TestQueue_DeleteAcrossShards(t *testing.T) {
+	t.Parallel()
+	q, err := queuesqlite.Open(t.TempDir(), &queuesqlite.Config{Shards: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ctx := context.Background()
+	var ids []string
+	for i := range 8 {
+		m := queuesqlite.NewMessage("nobody", i)
+		m.ShardKey = fmt.Sprintf("key-%d", i)
+		id, err := q.Send(ctx, m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	moved := 0
+	for _, id := range ids {
+		m, err := q.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Shard != queuesqlite.ShardFor(id, 4) {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatal("every message is in its id's home shard: the test checks nothing about routes")
+	}
+	give := append([]string{"missing-1"}, ids...)
+	give = append(give, "missing-2")
+	res, err := q.Delete(ctx, give...)
+	if !errors.Is(err, queuesqlite.ErrNotFound) {
+		t.Fatalf("delete with unknown ids: %v, want ErrNotFound", err)
+	}
+	if fmt.Sprint(res.Deleted) != fmt.Sprint(ids) || fmt.Sprint(res.NotFound) != "[missing-1 missing-2]" {
+		t.Fatalf("deleted %v not found %v; want %v and the two unknown ids", res.Deleted, res.NotFound, ids)
+	}
+	for _, id := range ids {
+		if _, err := q.Get(ctx, id); !errors.Is(err, queuesqlite.ErrNotFound) {
+			t.Fatalf("get %s after delete: %v", id, err)
+		}
+	}
+}
