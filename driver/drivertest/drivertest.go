@@ -68,6 +68,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("Topics", func(t *testing.T) { testTopics(t, open) })
 	t.Run("Pause", func(t *testing.T) { testPause(t, open) })
 	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
+	t.Run("QueueLimits", func(t *testing.T) { testQueueLimits(t, open) })
 	t.Run("Dependencies", func(t *testing.T) { testDependencies(t, open) })
 }
 

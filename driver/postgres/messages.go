@@ -157,7 +157,7 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 	}
 	var out, adopted []*queuetype.Message
 	var err error
-	if len(lost) == 0 && !hasLimits(p.Limits) {
+	if len(lost) == 0 && !limitedClaim(p) {
 		// One statement, committed on its own: a claim costs one round trip.
 		out, err = d.claimRows(ctx, d.poolQ(), p, maxAttempts, caps)
 	} else {
@@ -175,7 +175,7 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 				caps[i] = min(caps[i], int32(rest.Max))
 			}
 			var ms []*queuetype.Message
-			if hasLimits(p.Limits) {
+			if limitedClaim(p) {
 				ms, err = d.claimLimited(ctx, tx, rest, maxAttempts, caps)
 			} else {
 				ms, err = d.claimRows(ctx, pgxQuerier{tx}, rest, maxAttempts, caps)

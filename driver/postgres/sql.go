@@ -353,6 +353,10 @@ const (
 	// $1 destinations: processing messages of each, of every owner.
 	sqlProcessingOf = `SELECT destination, count(*) FROM {s}.messages WHERE status = {processing}
 	AND destination = ANY($1::text[]) GROUP BY destination`
+	// $1 destinations: processing messages of all of them, of every owner
+	// (a queue's global limit, under its lock in lockSpaceQueueLimits).
+	sqlProcessingOfAll = `SELECT count(*) FROM {s}.messages WHERE status = {processing}
+	AND destination = ANY($1::text[])`
 	// $1 destinations: their buckets.
 	sqlBucketsOf = `SELECT destination, tokens, at FROM {s}.rate_buckets WHERE destination = ANY($1::text[])`
 	// $1 destination, $2 tokens left, $3 at

@@ -364,6 +364,17 @@ const (
 	ON CONFLICT (destination) DO UPDATE SET tokens = excluded.tokens, at = excluded.at`
 )
 
+// processingOfSQL counts the processing messages of n destinations (?1..?n),
+// of every owner, for a queue's global limit.
+func processingOfSQL(n int) string {
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = fmt.Sprintf("?%d", i+1)
+	}
+	return `SELECT count(*) FROM messages WHERE status = ` + stProcessing + `
+	AND destination IN (` + strings.Join(marks, ", ") + `)`
+}
+
 // Pauses (pause.go, migrations/0008_pauses.sql).
 const (
 	// ?1 kind, ?2 name, ?3 now: a pause already recorded keeps its time.
