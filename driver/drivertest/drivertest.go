@@ -69,6 +69,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("Pause", func(t *testing.T) { testPause(t, open) })
 	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
 	t.Run("QueueLimits", func(t *testing.T) { testQueueLimits(t, open) })
+	t.Run("Meta", func(t *testing.T) { testMeta(t, open) })
 	t.Run("Dependencies", func(t *testing.T) { testDependencies(t, open) })
 }
 

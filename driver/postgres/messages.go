@@ -713,3 +713,23 @@ func (d *DB) Check(ctx context.Context) error {
 	err := d.pool.QueryRow(ctx, d.sql(sqlCheck)).Scan(&n)
 	return d.wrap("check", err)
 }
+
+var _ driver.MetaScanner = (*DB)(nil)
+
+// MetaPrefixed implements driver.MetaScanner.
+func (d *DB) MetaPrefixed(ctx context.Context, prefix, after string, limit int) ([]driver.MetaEntry, error) {
+	rows, err := d.pool.Query(ctx, d.sql(sqlMetaPrefixed), prefix, after, int64(limit))
+	if err != nil {
+		return nil, d.wrap("list meta", err)
+	}
+	defer rows.Close()
+	var out []driver.MetaEntry
+	for rows.Next() {
+		var e driver.MetaEntry
+		if err := rows.Scan(&e.Key, &e.Value); err != nil {
+			return nil, d.wrap("list meta", err)
+		}
+		out = append(out, e)
+	}
+	return out, d.wrap("list meta", rows.Err())
+}

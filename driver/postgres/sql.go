@@ -249,6 +249,8 @@ const (
 	sqlMetaSet     = `INSERT INTO {s}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
 	sqlMetaInit    = `INSERT INTO {s}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`
 	sqlMetaDelete  = `DELETE FROM {s}.meta WHERE key = $1`
+	// $1 prefix, $2 after, $3 limit
+	sqlMetaPrefixed = `SELECT key, value FROM {s}.meta WHERE key > $2 AND starts_with(key, $1) ORDER BY key LIMIT $3`
 
 	// List: after seq, then the filters that are set (listQuery), then the
 	// limit. Tags are a JSON array: a tag matches an element exactly.

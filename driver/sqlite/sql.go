@@ -293,6 +293,8 @@ const (
 	sqlCountAll   = `SELECT count(*) FROM messages`
 	sqlCountUpTo  = `SELECT count(*) FROM messages WHERE seq <= ?1`
 	sqlMetaDelete = `DELETE FROM meta WHERE key = ?1`
+	// ?1 after, ?2 the end of the prefix's range (prefixEnd), ?3 limit
+	sqlMetaPrefixed = `SELECT key, value FROM meta WHERE key > ?1 AND key < ?2 ORDER BY key LIMIT ?3`
 )
 
 // Id route statements (see migrations/0003_id_routes.sql).
