@@ -20,8 +20,9 @@ const (
 // holding waiting children whose parents have not finished, when one
 // parent has just completed: each op completes a parent (untimed) and
 // times the call that releases its one child. Its cost should not grow
-// with waiting.
-func BenchmarkResolve(b *testing.B, d driver.Driver, waiting int) {
+// with waiting. filled, when not nil, runs once the store is filled (to
+// refresh a server's table statistics, as its autovacuum would).
+func BenchmarkResolve(b *testing.B, d driver.Driver, waiting int, filled func()) {
 	ds, ok := d.(driver.DependencyStore)
 	if !ok {
 		b.Skip("backend does not store dependencies")
@@ -52,6 +53,9 @@ func BenchmarkResolve(b *testing.B, d driver.Driver, waiting int) {
 	}
 	if len(batch) > 0 {
 		flush()
+	}
+	if filled != nil {
+		filled()
 	}
 	p := driver.MaintainParams{Now: now, Limit: 1000, Me: "bench"}
 	n := 0

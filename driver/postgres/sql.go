@@ -457,16 +457,25 @@ const (
 	// One resolver at a time per schema: its rounds see each other's
 	// commits, and two never decrement one child.
 	sqlDepLock = `SELECT pg_advisory_xact_lock($1, 0)`
-	// $1 limit, $2 waiting sentinel: dependency rows whose parent has
-	// finished or is gone, with the parent's status (NULL when gone), and
-	// the rows of children that no longer wait (cancelled, expired or
-	// requeued meanwhile, or gone), whatever their parents.
-	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM {s}.dependencies d
+	// $1 limit: the oldest marks (migrations/0005_dependency_marks.sql).
+	sqlDepMarks = `SELECT n FROM {s}.dependency_marks ORDER BY n LIMIT $1`
+	// $1 limit, $2 waiting sentinel, $3 the marks read: the rows of the
+	// marked parents that have finished or are gone, with the parent's
+	// status (NULL when gone), and every row of the marked children that
+	// no longer wait (cancelled, expired or requeued meanwhile, or gone).
+	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM {s}.dependency_marks k
+	JOIN {s}.dependencies d ON d.parent_id = k.id
 	LEFT JOIN {s}.messages m ON m.id = d.parent_id
+	WHERE k.n = ANY($3::bigint[]) AND (m.seq IS NULL OR m.status IN ({terminal}))
+	UNION
+	SELECT d.child_seq, d.parent_id, m.status FROM {s}.dependency_marks k
+	JOIN {s}.dependencies d ON d.child_seq = k.seq
 	LEFT JOIN {s}.messages c ON c.seq = d.child_seq
-	WHERE m.seq IS NULL OR m.status IN ({terminal})
-	OR c.seq IS NULL OR c.status <> {scheduled} OR c.run_at <> $2
-	ORDER BY d.child_seq LIMIT $1`
+	LEFT JOIN {s}.messages m ON m.id = d.parent_id
+	WHERE k.n = ANY($3::bigint[]) AND (c.seq IS NULL OR c.status <> {scheduled} OR c.run_at <> $2)
+	ORDER BY 1 LIMIT $1`
+	// $1 the marks read: exactly those, so one committed meanwhile stays.
+	sqlDepForget = `DELETE FROM {s}.dependency_marks WHERE n = ANY($1::bigint[])`
 	// $1 child seq, $2 parent id
 	sqlDepDelete = `DELETE FROM {s}.dependencies WHERE child_seq = $1 AND parent_id = $2 RETURNING run_at`
 	// $1 child seq

@@ -129,7 +129,7 @@ func BenchmarkComplete(b *testing.B) {
 func BenchmarkResolveDependencies(b *testing.B) {
 	for _, waiting := range []int{1000, 20000} {
 		b.Run(fmt.Sprint("waiting=", waiting), func(b *testing.B) {
-			drivertest.BenchmarkResolve(b, newBenchShard(b).db, waiting)
+			drivertest.BenchmarkResolve(b, newBenchShard(b).db, waiting, nil)
 		})
 	}
 }
