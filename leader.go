@@ -85,7 +85,8 @@ func (r *runState) leading() bool {
 }
 
 // afterCleanup prunes, after the leader's cleanup pass, the listen changes
-// no group needs (the store's cleanup pruned the id routes).
+// no group needs (the store's cleanup pruned the id routes), and deletes
+// the records of groups finished past their retention.
 func (q *Queue) afterCleanup(ctx context.Context) {
 	if ls, err := q.listenStore(); err == nil {
 		n, err := ls.PruneListenChanges(ctx, driver.PruneParams{Before: q.now().Add(-q.cfg.ListenRetention), Keep: q.cfg.ListenKeep})
@@ -95,4 +96,5 @@ func (q *Queue) afterCleanup(ctx context.Context) {
 			q.logger.Debug("pruned listen changes", "n", n)
 		}
 	}
+	q.cleanupGroupsLogged(ctx)
 }

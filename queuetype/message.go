@@ -95,6 +95,9 @@ type Message struct {
 	// store of one shard.
 	Shard int
 
+	// history is the attempt history (Errors), when it was read.
+	history *attemptHistory
+
 	err error // a content encoding error from NewMessage, reported by Send
 	// checked is the content NewMessage produced and knows to be valid
 	// JSON, so Validate does not scan it again while Content is still that
@@ -281,6 +284,9 @@ func (m *Message) Clone() *Message {
 	}
 	if m.DependsOn != nil {
 		c.DependsOn = append([]string(nil), m.DependsOn...)
+	}
+	if m.history != nil {
+		c.history = &attemptHistory{errors: append([]AttemptError(nil), m.history.errors...)}
 	}
 	if m.Unique != nil {
 		u := *m.Unique

@@ -61,6 +61,8 @@ const (
 	status = ?1,
 	result = ?2,
 	last_error = COALESCE(?3, last_error),
+	attempt_errors = CASE WHEN ?3 IS NULL OR ?1 NOT IN (` + stFailed + `, ` + stRetrying + `) THEN attempt_errors
+	ELSE ` + attemptErrorsAppend + `?12, 'at', ?9, 'error', substr(?3, 1, ` + sqlMaxAttemptErrorLength + `))) END,
 	run_at = COALESCE(?4, run_at),
 	finished_at = ?5,
 	attempt = attempt - ?6,
@@ -82,7 +84,8 @@ const (
 	status = CASE WHEN attempt >= max_attempts THEN ` + stFailed + ` ELSE ` + stPending + ` END,
 	finished_at = CASE WHEN attempt >= max_attempts THEN ?1 END,
 	retry_count = retry_count + (attempt < max_attempts),
-	last_error = 'lease of ' || COALESCE(lease_owner, '?') || ' expired during attempt ' || attempt || ' (worker crashed, froze or lost the database)',
+	last_error = ` + rescueError + `,
+	attempt_errors = ` + attemptErrorsAppend + `attempt, 'at', ?1, 'error', substr(` + rescueError + `, 1, ` + sqlMaxAttemptErrorLength + `))),
 	callback_owner = CASE WHEN attempt >= max_attempts THEN NULLIF(callback_owner, ?3) ELSE callback_owner END,
 	lease_owner = NULL,
 	lease_expires_at = NULL,
@@ -293,6 +296,8 @@ const (
 	sqlCountAll   = `SELECT count(*) FROM messages`
 	sqlCountUpTo  = `SELECT count(*) FROM messages WHERE seq <= ?1`
 	sqlMetaDelete = `DELETE FROM meta WHERE key = ?1`
+	// ?1 after, ?2 the end of the prefix's range (prefixEnd), ?3 limit
+	sqlMetaPrefixed = `SELECT key, value FROM meta WHERE key > ?1 AND key < ?2 ORDER BY key LIMIT ?3`
 )
 
 // Id route statements (see migrations/0003_id_routes.sql).
@@ -364,6 +369,17 @@ const (
 	ON CONFLICT (destination) DO UPDATE SET tokens = excluded.tokens, at = excluded.at`
 )
 
+// processingOfSQL counts the processing messages of n destinations (?1..?n),
+// of every owner, for a queue's global limit.
+func processingOfSQL(n int) string {
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = fmt.Sprintf("?%d", i+1)
+	}
+	return `SELECT count(*) FROM messages WHERE status = ` + stProcessing + `
+	AND destination IN (` + strings.Join(marks, ", ") + `)`
+}
+
 // Pauses (pause.go, migrations/0008_pauses.sql).
 const (
 	// ?1 kind, ?2 name, ?3 now: a pause already recorded keeps its time.
@@ -381,23 +397,28 @@ const (
 	sqlParentStored = `SELECT seq FROM messages WHERE id = ?1`
 	// ?1 child seq, ?2 parent id, ?3 the run time asked for
 	sqlDepInsert = `INSERT INTO dependencies (child_seq, parent_id, run_at) VALUES (?1, ?2, ?3)`
-	// ?1 limit, ?2 waiting sentinel: dependency rows whose parent has
-	// finished or is gone, with the parent's status (NULL when gone), and
-	// the rows of children that no longer wait (cancelled, expired or
-	// requeued meanwhile, or gone), whatever their parents.
-	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM dependencies d
+	// ?1 limit: the oldest marks (migrations/0012_dependency_marks.sql).
+	sqlDepMarks = `SELECT n FROM dependency_marks ORDER BY n LIMIT ?1`
+	// ?1 limit, ?2 waiting sentinel, ?3 and ?4 the marks read (from, to:
+	// the writer's lock keeps others from marking meanwhile): the rows of
+	// the marked parents that have finished or are gone, with the parent's
+	// status (NULL when gone), and every row of the marked children that
+	// no longer wait (cancelled, expired or requeued meanwhile, or gone).
+	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM dependency_marks k
+	JOIN dependencies d ON d.parent_id = k.id
 	LEFT JOIN messages m ON m.id = d.parent_id
+	WHERE k.n BETWEEN ?3 AND ?4 AND (m.seq IS NULL OR m.status IN (` + stTerminal + `))
+	UNION
+	SELECT d.child_seq, d.parent_id, m.status FROM dependency_marks k
+	JOIN dependencies d ON d.child_seq = k.seq
 	LEFT JOIN messages c ON c.seq = d.child_seq
-	WHERE m.seq IS NULL OR m.status IN (` + stTerminal + `)
-	OR c.seq IS NULL OR c.status <> ` + stScheduled + ` OR c.run_at <> ?2
-	ORDER BY d.child_seq LIMIT ?1`
-	// ?1 waiting sentinel: whether a row is settled, read before the writer
-	// is asked for.
-	sqlDepsAnySettled = `SELECT EXISTS (SELECT 1 FROM dependencies d
 	LEFT JOIN messages m ON m.id = d.parent_id
-	LEFT JOIN messages c ON c.seq = d.child_seq
-	WHERE m.seq IS NULL OR m.status IN (` + stTerminal + `)
-	OR c.seq IS NULL OR c.status <> ` + stScheduled + ` OR c.run_at <> ?1)`
+	WHERE k.n BETWEEN ?3 AND ?4 AND (c.seq IS NULL OR c.status <> ` + stScheduled + ` OR c.run_at <> ?2)
+	ORDER BY 1 LIMIT ?1`
+	// ?1 and ?2 the marks read (from, to)
+	sqlDepForget = `DELETE FROM dependency_marks WHERE n BETWEEN ?1 AND ?2`
+	// Whether anything is marked, read before the writer is asked for.
+	sqlDepsAnySettled = `SELECT EXISTS (SELECT 1 FROM dependency_marks)`
 	// ?1 child seq, ?2 parent id
 	sqlDepDelete = `DELETE FROM dependencies WHERE child_seq = ?1 AND parent_id = ?2 RETURNING run_at`
 	// ?1 child seq
@@ -417,4 +438,36 @@ const (
 	// ?1 waiting sentinel: the children still waiting.
 	sqlDepsWaiting = `SELECT count(*) FROM messages WHERE status = ` + stScheduled + ` AND run_at = ?1
 	AND seq IN (SELECT child_seq FROM dependencies)`
+)
+
+// rescueError is the error a rescue records: the attempt's lease ran out.
+const rescueError = `'lease of ' || COALESCE(lease_owner, '?') || ' expired during attempt ' || attempt || ' (worker crashed, froze or lost the database)'`
+
+// The bounds of the attempt history as SQL literals (checked against
+// queuetype in attempts_test.go).
+const (
+	sqlMaxAttemptErrors      = "20"   // queuetype.MaxAttemptErrors
+	sqlMaxAttemptErrorLength = "4096" // queuetype.MaxAttemptErrorLength
+)
+
+// attemptErrorsAppend begins the expression of attempt_errors with one
+// entry added at its end, the oldest dropped beyond MaxAttemptErrors (a
+// value that is not a JSON array, a foreign tool's, starts afresh, so it
+// never fails the write); the statement goes on with the entry's attempt,
+// then 'at', its time, 'error', its text, and closes three parentheses.
+const attemptErrorsAppend = `json_insert(CASE WHEN json_array_length(` + attemptErrorsCur + `) >= ` + sqlMaxAttemptErrors + `
+	THEN json_remove(` + attemptErrorsCur + `, '$[0]') ELSE ` + attemptErrorsCur + ` END,
+	'$[#]', json_object('attempt', `
+
+// attemptErrorsCur is the stored attempt history, or [] when there is none.
+const attemptErrorsCur = `(CASE WHEN json_valid(attempt_errors) AND json_type(attempt_errors) = 'array' THEN attempt_errors ELSE '[]' END)`
+
+// Deleting messages (delete.go) and reading their attempt history.
+const (
+	// ?1 id: a message that is not running.
+	sqlDelete = `DELETE FROM messages WHERE id = ?1 AND status <> ` + stProcessing + ` RETURNING seq`
+	// ?1 id
+	sqlStatusOf = `SELECT status FROM messages WHERE id = ?1`
+	// ?1 id: Get with the attempt history (migrations/0011_attempt_errors.sql).
+	sqlGetWithErrors = `SELECT ` + messageColumns + `, attempt_errors FROM messages WHERE id = ?1`
 )
