@@ -68,3 +68,14 @@ var (
 	MinTime = queuetype.MinTime
 	MaxTime = queuetype.MaxTime
 )
+
+// AttemptError is the error of one failed attempt (Message.Errors).
+type AttemptError = queuetype.AttemptError
+
+// Bounds of a message's attempt history (Message.Errors): the newest
+// MaxAttemptErrors attempts, each error cut at MaxAttemptErrorLength
+// characters.
+const (
+	MaxAttemptErrors      = queuetype.MaxAttemptErrors
+	MaxAttemptErrorLength = queuetype.MaxAttemptErrorLength
+)

@@ -162,8 +162,12 @@ func waitStatus(t *testing.T, a *api, id string, want queuesqlite.Status) {
 // every page loads, a message sent through the form appears in the list,
 // a failed message retried by a click leaves the dead letters and
 // completes, a selection is cancelled in bulk, hostile markup in message
-// and listen data stays text, and a read-only token hides the writes. The
-// overview's screenshot is kept as an artifact.
+// and listen data stays text, every attempt's error shows on the detail
+// page, destinations and worker queues pause and resume by a click, one
+// message and a selection are deleted, a group shows its members and
+// result, and a read-only token hides the writes. The overview's
+// screenshot is kept as an artifact (with QUEUESQLITE_ARTIFACTS, the other
+// pages' too).
 func TestDashboard_Browser(t *testing.T) {
 	b := newBrowser(t)
 	a, failing := dashboardQueue(t, nil)
@@ -211,6 +215,17 @@ func TestDashboard_Browser(t *testing.T) {
 			[...document.querySelectorAll("#changes-table td")].some(td => td.textContent === "feature-flag")`, queuesqlite.ListenGroupDefault))
 		b.open(ui+"#/shards", "Shards")
 		b.until("shards table", `document.querySelectorAll("#shards-table tbody tr").length === 1`)
+	})
+
+	t.Run("attempts table", func(t *testing.T) {
+		b.t = t
+		a.must(201, "POST", "/v1/messages", `{"id": "flaky-3x", "destination": "flaky", "content": {}, "max_attempts": 3}`)
+		waitStatus(t, a, "flaky-3x", queuesqlite.StatusFailed)
+		b.open(ui+"#/message/flaky-3x", "Message flaky-3x")
+		b.until("a row per attempt", `document.querySelectorAll("#attempts-table tr[data-attempt]").length === 3 &&
+			[...document.querySelectorAll("#attempts-table tr[data-attempt]")].map(r => r.dataset.attempt).join() === "1,2,3" &&
+			document.querySelector('#attempts-table tr[data-attempt="2"] pre').textContent.includes("the downstream service said no")`)
+		pageScreenshot(t, b, "message-attempts")
 	})
 
 	t.Run("send through the form", func(t *testing.T) {
@@ -277,6 +292,83 @@ func TestDashboard_Browser(t *testing.T) {
 		b.until("key as text", fmt.Sprintf(`[...document.querySelectorAll("#entries-table td")].some(td => td.textContent === %q)`, xssMarkup))
 		pageScreenshot(t, b, "listeners")
 		b.noInjection("listeners")
+	})
+
+	t.Run("pause and resume a destination", func(t *testing.T) {
+		b.t = t
+		b.open(ui+"#/destinations", "Destinations")
+		row := `#dest-table tr[data-destination="ok"]`
+		b.until("the ok row running", `document.querySelector('`+row+`').dataset.paused === "false"`)
+		b.run("click pause", chromedp.Click(chromedp.CSS(row+` button.pause`)))
+		b.until("the ok row paused", `document.querySelector('`+row+`').dataset.paused === "true" && !!document.querySelector('`+row+` .badge.paused')`)
+		if ps, err := a.q.Paused(t.Context()); err != nil || len(ps) != 1 || ps[0].Name != "ok" || ps[0].Kind != queuesqlite.PauseKindDestination {
+			t.Fatalf("the queue's pauses after the click: %+v %v", ps, err)
+		}
+		pageScreenshot(t, b, "destinations-paused")
+		b.run("click resume", chromedp.Click(chromedp.CSS(row+` button.resume`)))
+		b.until("the ok row running again", `document.querySelector('`+row+`').dataset.paused === "false"`)
+		if ps, err := a.q.Paused(t.Context()); err != nil || len(ps) != 0 {
+			t.Fatalf("the queue's pauses after resume: %+v %v", ps, err)
+		}
+	})
+
+	t.Run("pause and resume a worker queue", func(t *testing.T) {
+		b.t = t
+		b.open(ui+"#/destinations", "Destinations")
+		b.until("no paused queue", `!!document.querySelector("#queues-table tr.empty")`)
+		b.run("pause bulk", chromedp.SetValue(chromedp.CSS("#queue-name"), "bulk"), chromedp.Click(chromedp.CSS("#queue-pause")))
+		b.until("the bulk row", `!!document.querySelector('#queues-table tr[data-queue="bulk"] button.resume')`)
+		if ps, err := a.q.Paused(t.Context()); err != nil || len(ps) != 1 || ps[0].Name != "bulk" || ps[0].Kind != queuesqlite.PauseKindQueue {
+			t.Fatalf("the queue's pauses after pausing a worker queue: %+v %v", ps, err)
+		}
+		b.run("resume bulk", chromedp.Click(chromedp.CSS(`#queues-table tr[data-queue="bulk"] button.resume`)))
+		b.until("no paused queue again", `!document.querySelector('#queues-table tr[data-queue="bulk"]')`)
+	})
+
+	t.Run("delete one and a selection", func(t *testing.T) {
+		b.t = t
+		for _, id := range []string{"del-1", "del-2", "del-3", "keep-1"} {
+			a.must(201, "POST", "/v1/messages", `{"id": "`+id+`", "destination": "ok", "content": {}, "delay_seconds": 3600}`)
+		}
+		b.open(ui+"#/message/del-1", "Message del-1")
+		b.until("the delete button", `!!document.querySelector("#message-detail .actions button.delete")`)
+		b.run("click delete", chromedp.Click(chromedp.CSS("#message-detail .actions button.delete")))
+		b.until("the message is gone", `(document.querySelector("#message-detail")||{textContent:""}).textContent.includes("No message with this id.")`)
+		b.open(ui+"#/messages?status=scheduled", "Messages")
+		b.until("the rows", `document.querySelectorAll('#msg-table tr[data-id^="del-"], #msg-table tr[data-id="keep-1"]').length === 3`)
+		b.run("select two, delete",
+			chromedp.Click(chromedp.CSS(`#msg-table tr[data-id="del-2"] input.select`)),
+			chromedp.Click(chromedp.CSS(`#msg-table tr[data-id="del-3"] input.select`)),
+			chromedp.Click(chromedp.CSS("#bulk-delete")))
+		b.run("confirm", chromedp.Click(chromedp.CSS("#bulk-confirm")))
+		b.until("the selection leaves the list", `document.querySelectorAll('#msg-table tr[data-id^="del-"]').length === 0 && !!document.querySelector('#msg-table tr[data-id="keep-1"]')`)
+		for _, id := range []string{"del-1", "del-2", "del-3"} {
+			if _, err := a.q.Get(t.Context(), id); !errors.Is(err, queuesqlite.ErrNotFound) {
+				t.Fatalf("%s after deleting it in the dashboard: %v, want ErrNotFound", id, err)
+			}
+		}
+		if _, err := a.q.Get(t.Context(), "keep-1"); err != nil {
+			t.Fatalf("the message not selected: %v", err)
+		}
+	})
+
+	t.Run("groups page", func(t *testing.T) {
+		b.t = t
+		g, err := a.q.SendGroup(t.Context(), []*queuesqlite.Message{queuesqlite.NewMessage("ok", map[string]int{"n": 1}), queuesqlite.NewMessage("ok", map[string]int{"n": 2})}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.open(ui+"#/groups", "Groups")
+		b.run("show the group", chromedp.SetValue(chromedp.CSS("#group-id"), g.ID), chromedp.Click(chromedp.CSS("#group-show")))
+		b.until("the finished group", `(document.querySelector("#group-state")||{dataset:{}}).dataset.finished === "true" &&
+			document.querySelectorAll('#group-members tr[data-status="completed"]').length === 2 &&
+			(document.querySelector('#group-counts [data-status="completed"]')||{textContent:""}).textContent.includes("2")`)
+		for _, id := range g.MessageIDs {
+			b.until("member "+id, fmt.Sprintf(`!!document.querySelector('#group-members tr[data-id=%q]')`, id))
+		}
+		pageScreenshot(t, b, "groups")
+		b.open(ui+"#/groups/no-such-group", "Groups")
+		b.until("an unknown group", `!!document.querySelector("#group-missing")`)
 	})
 
 	t.Run("read-only token hides writes", func(t *testing.T) {

@@ -1,5 +1,6 @@
 // Package httpapi serves a queue over HTTP with JSON: send and batch send,
-// get, long-poll wait, cancel, retry, filtered listing with cursor paging
+// get, long-poll wait, cancel, retry, delete (one or a selection), groups
+// (send and result), filtered listing with cursor paging
 // across shards, dead letters, stats, shards, listen data and its change
 // log, listener groups, and pauses of destinations and worker queues. An
 // application mounts the Handler in its own server; `queuesqlite serve`
@@ -165,6 +166,10 @@ var routes = []route{
 	{method: "GET", path: "/v1/messages/{id}/wait", fn: (*Handler).wait},
 	{method: "POST", path: "/v1/messages/{id}/cancel", write: true, fn: (*Handler).cancel},
 	{method: "POST", path: "/v1/messages/{id}/retry", write: true, fn: (*Handler).retry},
+	{method: "DELETE", path: "/v1/messages/{id}", write: true, fn: (*Handler).deleteMessage},
+	{method: "POST", path: "/v1/messages/delete", write: true, fn: (*Handler).deleteMessages},
+	{method: "POST", path: "/v1/groups", write: true, fn: (*Handler).sendGroup},
+	{method: "GET", path: "/v1/groups/{id}", fn: (*Handler).groupResult},
 	{method: "GET", path: "/v1/dead-letters", fn: (*Handler).deadLetters},
 	{method: "GET", path: "/v1/stats", fn: (*Handler).stats},
 	{method: "GET", path: "/v1/stats/history", fn: (*Handler).history},

@@ -40,30 +40,39 @@ type batchJSON struct {
 }
 
 func (h *Handler) sendBatch(w http.ResponseWriter, r *http.Request) error {
-	if _, err := readParams(r); err != nil {
+	ms, err := h.readBatch(w, r)
+	if err != nil {
 		return err
-	}
-	var in batchJSON
-	if err := decodeBody(w, r, h.opts.MaxBatchBody, &in); err != nil {
-		return err
-	}
-	if len(in.Messages) == 0 || len(in.Messages) > h.opts.MaxBatch {
-		return badRequest(fmt.Sprintf("messages: want 1 to %d messages, not %d", h.opts.MaxBatch, len(in.Messages)))
-	}
-	ms := make([]*queuesqlite.Message, len(in.Messages))
-	for i, raw := range in.Messages {
-		m, err := h.batchMessage(raw)
-		if err != nil {
-			ae := classify(err)
-			return &apiError{ae.status, ae.code, fmt.Sprintf("messages[%d]: %s", i, ae.message)}
-		}
-		ms[i] = m
 	}
 	ids, err := h.q.SendBatch(r.Context(), ms, nil)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, map[string][]string{"ids": ids})
+}
+
+// readBatch reads and checks the messages of a batch (or group) request.
+func (h *Handler) readBatch(w http.ResponseWriter, r *http.Request) ([]*queuesqlite.Message, error) {
+	if _, err := readParams(r); err != nil {
+		return nil, err
+	}
+	var in batchJSON
+	if err := decodeBody(w, r, h.opts.MaxBatchBody, &in); err != nil {
+		return nil, err
+	}
+	if len(in.Messages) == 0 || len(in.Messages) > h.opts.MaxBatch {
+		return nil, badRequest(fmt.Sprintf("messages: want 1 to %d messages, not %d", h.opts.MaxBatch, len(in.Messages)))
+	}
+	ms := make([]*queuesqlite.Message, len(in.Messages))
+	for i, raw := range in.Messages {
+		m, err := h.batchMessage(raw)
+		if err != nil {
+			ae := classify(err)
+			return nil, &apiError{ae.status, ae.code, fmt.Sprintf("messages[%d]: %s", i, ae.message)}
+		}
+		ms[i] = m
+	}
+	return ms, nil
 }
 
 func (h *Handler) batchMessage(raw json.RawMessage) (*queuesqlite.Message, error) {

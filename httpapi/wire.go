@@ -38,6 +38,9 @@ type messageJSON struct {
 	LeaseExpiresAt *time.Time      `json:"lease_expires_at"`
 	ShardKey       *string         `json:"shard_key"`
 	Shard          int             `json:"shard"`
+	// Errors is the attempt history: in a single message's answers
+	// (get, cancel, retry, wait), left out of lists.
+	Errors *[]attemptErrorJSON `json:"errors,omitempty"`
 }
 
 func toMessageJSON(m *queuesqlite.Message) messageJSON {
@@ -53,6 +56,7 @@ func toMessageJSON(m *queuesqlite.Message) messageJSON {
 		Attempt: m.Attempt, MaxAttempts: m.MaxAttempts, RetryCount: m.RetryCount, LastError: strOrNull(m.LastError),
 		Tags: tags, Metadata: rawOrNull(m.Metadata), LeaseOwner: strOrNull(m.LeaseOwner),
 		LeaseExpiresAt: timeOrNull(m.LeaseExpiry), ShardKey: strOrNull(m.ShardKey), Shard: m.Shard,
+		Errors: toAttemptErrorsJSON(m),
 	}
 }
 
@@ -101,6 +105,7 @@ type sendJSON struct {
 	Tags         []string        `json:"tags"`
 	Metadata     json.RawMessage `json:"metadata"`
 	ShardKey     string          `json:"shard_key"`
+	DependsOn    []string        `json:"depends_on"`
 }
 
 // priorityJSON accepts a priority by name ("high") or number (2); absent
@@ -161,6 +166,7 @@ func (s *sendJSON) toMessage() (*queuesqlite.Message, error) {
 		m.Priority = s.Priority.p
 	}
 	m.ID, m.Source, m.MaxAttempts, m.Tags, m.ShardKey = s.ID, s.Source, s.MaxAttempts, s.Tags, s.ShardKey
+	m.DependsOn = s.DependsOn
 	m.Delay, m.TTL = delay, ttl
 	if s.RunAt != nil {
 		m.RunAt = s.RunAt.UTC()

@@ -91,6 +91,9 @@ type Message struct {
 	// Shard is the index of the storage shard holding the message.
 	Shard int
 
+	// history is the attempt history (Errors), when it was read.
+	history *attemptHistory
+
 	err error // a content encoding error from NewMessage, reported by Send
 	// checked is the content NewMessage produced and knows to be valid
 	// JSON, so Validate does not scan it again while Content is still that
@@ -277,6 +280,9 @@ func (m *Message) Clone() *Message {
 	}
 	if m.DependsOn != nil {
 		c.DependsOn = append([]string(nil), m.DependsOn...)
+	}
+	if m.history != nil {
+		c.history = &attemptHistory{errors: append([]AttemptError(nil), m.history.errors...)}
 	}
 	if m.Unique != nil {
 		u := *m.Unique

@@ -78,6 +78,12 @@ func printMessage(w io.Writer, m *queuesqlite.Message) error {
 	block(w, "content", string(m.Content))
 	block(w, "result", string(m.Result))
 	block(w, "last error", m.LastError)
+	if errs := m.Errors(); len(errs) > 0 {
+		fmt.Fprintf(w, "attempt errors:\n")
+		for _, e := range errs {
+			fmt.Fprintf(w, "  %d  %s  %s\n", e.Attempt, timeText(e.At), firstLine(e.Error, listErrorMax))
+		}
+	}
 	return nil
 }
 

@@ -33,6 +33,9 @@ func TestGet_Human(t *testing.T) {
 	if !strings.Contains(out, "last error:\n  card declined\n  second line of detail") || !strings.Contains(out, "status:       failed") {
 		t.Errorf("get of a failed message: want status failed and its whole error indented:\n%s", out)
 	}
+	if !regexp.MustCompile(`(?m)^attempt errors:\n  1  \d{4}-\S+Z  card declined$`).MatchString(out) {
+		t.Errorf("get of a failed message: want its attempt errors, one line each:\n%s", out)
+	}
 }
 
 func TestGet_JSON(t *testing.T) {
@@ -45,6 +48,13 @@ func TestGet_JSON(t *testing.T) {
 	if got.ID != s.completed[1] || got.Status != "completed" || string(got.Result) != `"done"` || compact(t, got.Content) != `{"i":1}` ||
 		got.Attempt != 1 || got.FinishedAt == nil || got.CreatedAt.IsZero() || got.Tags == nil {
 		t.Errorf("get --json: %+v", got)
+	}
+	got = messageJSON{}
+	if err := json.Unmarshal([]byte(ok(t, "get", "--dir", s.dir, "--json", s.failed[0])), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Errors) != 1 || got.Errors[0].Attempt != 1 || !strings.HasPrefix(got.Errors[0].Error, "card declined") {
+		t.Errorf("get --json of a failed message: errors %+v, want its one attempt", got.Errors)
 	}
 }
 

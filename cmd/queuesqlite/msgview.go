@@ -36,6 +36,8 @@ type messageJSON struct {
 	RunAt       time.Time       `json:"run_at"`
 	ExpireAt    *time.Time      `json:"expire_at,omitempty"`
 	FinishedAt  *time.Time      `json:"finished_at,omitempty"`
+	// Errors is the attempt history, when it was read (get).
+	Errors []queuesqlite.AttemptError `json:"errors,omitempty"`
 }
 
 func messageView(m *queuesqlite.Message) messageJSON {
@@ -49,7 +51,7 @@ func messageView(m *queuesqlite.Message) messageJSON {
 		RetryCount: m.RetryCount, LastError: m.LastError, LeaseOwner: m.LeaseOwner,
 		LeaseExpiry: optTime(m.LeaseExpiry), ShardKey: m.ShardKey, Shard: m.Shard,
 		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(), RunAt: m.RunAt.UTC(),
-		ExpireAt: optTime(m.ExpireAt), FinishedAt: optTime(m.FinishedAt)}
+		ExpireAt: optTime(m.ExpireAt), FinishedAt: optTime(m.FinishedAt), Errors: m.Errors()}
 }
 
 // rawOrNull keeps the JSON document null for an empty content, which

@@ -43,6 +43,7 @@ var (
 	workCleanup    = work{"cleaning up", "shard"}
 	workResharding = work{"resharding", "msg"}
 	workMigrating  = work{"moving", "msg"}
+	workDeleting   = work{"deleting", "msg"}
 )
 
 // trackProgressOf is trackProgress for the work w.

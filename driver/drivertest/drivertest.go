@@ -71,6 +71,8 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("QueueLimits", func(t *testing.T) { testQueueLimits(t, open) })
 	t.Run("Meta", func(t *testing.T) { testMeta(t, open) })
 	t.Run("Dependencies", func(t *testing.T) { testDependencies(t, open) })
+	t.Run("Delete", func(t *testing.T) { testDelete(t, open) })
+	t.Run("AttemptErrors", func(t *testing.T) { testAttemptErrors(t, open) })
 }
 
 // newMsg returns a pending message ready to insert, created at t0 + seq ms.

@@ -537,14 +537,14 @@ func (d *DB) Cleanup(ctx context.Context, p driver.CleanupParams) (driver.Cleanu
 
 // Get implements driver.Driver.
 func (d *DB) Get(ctx context.Context, id string) (*queuetype.Message, error) {
-	ms, err := scanMessages(ctx, d.poolQ(), keepReadable, d.sql(sqlGet), id)
+	m, err := d.getWithErrors(ctx, id)
 	if err != nil {
 		return nil, d.wrap("get", err)
 	}
-	if len(ms) == 0 {
+	if m == nil {
 		return nil, fmt.Errorf("message %q: %w", id, queuetype.ErrNotFound)
 	}
-	return ms[0], nil
+	return m, nil
 }
 
 // List implements driver.Driver.

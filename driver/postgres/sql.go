@@ -128,6 +128,8 @@ const (
 	status = c.status,
 	result = c.result,
 	last_error = COALESCE(c.error, m.last_error),
+	attempt_errors = CASE WHEN c.error IS NULL OR c.status NOT IN ({attemptFailed}) THEN m.attempt_errors
+	ELSE ` + attemptErrorsAppend + `c.attempt, 'at', c.now, 'error', left(c.error, {maxAttemptErrorLength}))) END,
 	run_at = COALESCE(c.run_at, m.run_at),
 	finished_at = c.finished_at,
 	attempt = m.attempt - c.uncharge,
@@ -156,7 +158,8 @@ const (
 	status = CASE WHEN attempt >= max_attempts THEN {failed} ELSE {pending} END,
 	finished_at = CASE WHEN attempt >= max_attempts THEN $1 END,
 	retry_count = retry_count + (CASE WHEN attempt < max_attempts THEN 1 ELSE 0 END),
-	last_error = 'lease of ' || COALESCE(lease_owner, '?') || ' expired during attempt ' || attempt || ' (worker crashed, froze or lost the database)',
+	last_error = ` + rescueError + `,
+	attempt_errors = ` + attemptErrorsAppend + `attempt, 'at', $1, 'error', left(` + rescueError + `, {maxAttemptErrorLength}))),
 	callback_owner = CASE WHEN attempt >= max_attempts THEN NULLIF(callback_owner, $3) ELSE callback_owner END,
 	lease_owner = NULL,
 	lease_expires_at = NULL,
@@ -429,13 +432,18 @@ var statusSets = map[string][]queuetype.Status{
 	"notStarted": {queuetype.StatusPending, queuetype.StatusRetrying, queuetype.StatusScheduled},
 	"terminal": {queuetype.StatusCompleted, queuetype.StatusFailed, queuetype.StatusExpired,
 		queuetype.StatusCancelled},
+	// attemptFailed: the outcomes of an attempt that failed (its error
+	// goes into the attempt history).
+	"attemptFailed": {queuetype.StatusFailed, queuetype.StatusRetrying},
 	// requeueable: finished without a result.
 	"requeueable": {queuetype.StatusFailed, queuetype.StatusExpired, queuetype.StatusCancelled},
 }
 
 // render fills a statement template for a schema.
 func render(template, schema string) string {
-	pairs := []string{"{s}", pgx.Identifier{schema}.Sanitize()}
+	pairs := []string{"{s}", pgx.Identifier{schema}.Sanitize(),
+		"{maxAttemptErrors}", strconv.Itoa(queuetype.MaxAttemptErrors),
+		"{maxAttemptErrorLength}", strconv.Itoa(queuetype.MaxAttemptErrorLength)}
 	for name, set := range statusSets {
 		nums := make([]string, len(set))
 		for i, s := range set {
@@ -495,4 +503,33 @@ const (
 	// $1 waiting sentinel: the children still waiting.
 	sqlDepsWaiting = `SELECT count(*) FROM {s}.messages WHERE status = {scheduled} AND run_at = $1
 	AND seq IN (SELECT child_seq FROM {s}.dependencies)`
+)
+
+// rescueError is the error a rescue records: the attempt's lease ran out.
+const rescueError = `'lease of ' || COALESCE(lease_owner, '?') || ' expired during attempt ' || attempt || ' (worker crashed, froze or lost the database)'`
+
+// attemptErrorsAppend begins the expression of attempt_errors with one
+// entry added at its end, the oldest dropped beyond MaxAttemptErrors (a
+// value that is not a JSON array starts afresh); the statement goes on
+// with the entry's attempt, then 'at', its time, 'error', its text, and
+// closes three parentheses.
+const attemptErrorsAppend = `(CASE WHEN jsonb_array_length(` + attemptErrorsCur + `) >= {maxAttemptErrors}
+	THEN ` + attemptErrorsCur + ` - 0 ELSE ` + attemptErrorsCur + ` END)
+	|| jsonb_build_array(jsonb_build_object('attempt', `
+
+// attemptErrorsCur is the stored attempt history, or [] when there is none.
+const attemptErrorsCur = `(CASE WHEN jsonb_typeof(attempt_errors) = 'array' THEN attempt_errors ELSE '[]'::jsonb END)`
+
+// Deleting messages (delete.go) and reading their attempt history.
+const (
+	// $1 ids: those not running go, with their own dependency rows; the
+	// rows come back as (id, true) for a deleted message and (id, false)
+	// for a running one, each read under its row lock.
+	sqlDelete = `WITH target AS (SELECT seq, id, status FROM {s}.messages WHERE id = ANY($1::text[]) FOR UPDATE),
+	gone AS (DELETE FROM {s}.messages m USING target t WHERE m.seq = t.seq AND t.status <> {processing}
+	         RETURNING m.seq, m.id),
+	deps AS (DELETE FROM {s}.dependencies WHERE child_seq IN (SELECT seq FROM gone))
+	SELECT id, true FROM gone UNION ALL SELECT id, false FROM target WHERE status = {processing}`
+	// $1 id: Get with the attempt history (migrations/0004_attempt_errors.sql).
+	sqlGetWithErrors = `SELECT ` + messageColumns + `, attempt_errors FROM {s}.messages WHERE id = $1`
 )

@@ -435,6 +435,15 @@ func (d *DB) checkpoint(ctx context.Context) error {
 
 // Get implements driver.Driver.
 func (d *DB) Get(ctx context.Context, id string) (*queuetype.Message, error) {
+	if m, ok, err := d.getWithErrors(ctx, id); ok {
+		if err != nil {
+			return nil, d.wrap("get", err)
+		}
+		if m == nil {
+			return nil, fmt.Errorf("message %q: %w", id, queuetype.ErrNotFound)
+		}
+		return m, nil
+	}
 	ms, err := d.readMessages(ctx, sqlGet, id)
 	if err != nil {
 		return nil, d.wrap("get", err)

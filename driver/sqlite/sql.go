@@ -61,6 +61,8 @@ const (
 	status = ?1,
 	result = ?2,
 	last_error = COALESCE(?3, last_error),
+	attempt_errors = CASE WHEN ?3 IS NULL OR ?1 NOT IN (` + stFailed + `, ` + stRetrying + `) THEN attempt_errors
+	ELSE ` + attemptErrorsAppend + `?12, 'at', ?9, 'error', substr(?3, 1, ` + sqlMaxAttemptErrorLength + `))) END,
 	run_at = COALESCE(?4, run_at),
 	finished_at = ?5,
 	attempt = attempt - ?6,
@@ -82,7 +84,8 @@ const (
 	status = CASE WHEN attempt >= max_attempts THEN ` + stFailed + ` ELSE ` + stPending + ` END,
 	finished_at = CASE WHEN attempt >= max_attempts THEN ?1 END,
 	retry_count = retry_count + (attempt < max_attempts),
-	last_error = 'lease of ' || COALESCE(lease_owner, '?') || ' expired during attempt ' || attempt || ' (worker crashed, froze or lost the database)',
+	last_error = ` + rescueError + `,
+	attempt_errors = ` + attemptErrorsAppend + `attempt, 'at', ?1, 'error', substr(` + rescueError + `, 1, ` + sqlMaxAttemptErrorLength + `))),
 	callback_owner = CASE WHEN attempt >= max_attempts THEN NULLIF(callback_owner, ?3) ELSE callback_owner END,
 	lease_owner = NULL,
 	lease_expires_at = NULL,
@@ -435,4 +438,36 @@ const (
 	// ?1 waiting sentinel: the children still waiting.
 	sqlDepsWaiting = `SELECT count(*) FROM messages WHERE status = ` + stScheduled + ` AND run_at = ?1
 	AND seq IN (SELECT child_seq FROM dependencies)`
+)
+
+// rescueError is the error a rescue records: the attempt's lease ran out.
+const rescueError = `'lease of ' || COALESCE(lease_owner, '?') || ' expired during attempt ' || attempt || ' (worker crashed, froze or lost the database)'`
+
+// The bounds of the attempt history as SQL literals (checked against
+// queuetype in attempts_test.go).
+const (
+	sqlMaxAttemptErrors      = "20"   // queuetype.MaxAttemptErrors
+	sqlMaxAttemptErrorLength = "4096" // queuetype.MaxAttemptErrorLength
+)
+
+// attemptErrorsAppend begins the expression of attempt_errors with one
+// entry added at its end, the oldest dropped beyond MaxAttemptErrors (a
+// value that is not a JSON array, a foreign tool's, starts afresh, so it
+// never fails the write); the statement goes on with the entry's attempt,
+// then 'at', its time, 'error', its text, and closes three parentheses.
+const attemptErrorsAppend = `json_insert(CASE WHEN json_array_length(` + attemptErrorsCur + `) >= ` + sqlMaxAttemptErrors + `
+	THEN json_remove(` + attemptErrorsCur + `, '$[0]') ELSE ` + attemptErrorsCur + ` END,
+	'$[#]', json_object('attempt', `
+
+// attemptErrorsCur is the stored attempt history, or [] when there is none.
+const attemptErrorsCur = `(CASE WHEN json_valid(attempt_errors) AND json_type(attempt_errors) = 'array' THEN attempt_errors ELSE '[]' END)`
+
+// Deleting messages (delete.go) and reading their attempt history.
+const (
+	// ?1 id: a message that is not running.
+	sqlDelete = `DELETE FROM messages WHERE id = ?1 AND status <> ` + stProcessing + ` RETURNING seq`
+	// ?1 id
+	sqlStatusOf = `SELECT status FROM messages WHERE id = ?1`
+	// ?1 id: Get with the attempt history (migrations/0011_attempt_errors.sql).
+	sqlGetWithErrors = `SELECT ` + messageColumns + `, attempt_errors FROM messages WHERE id = ?1`
 )

@@ -582,6 +582,9 @@ func (d *DB) wrap(op string, err error) error {
 		if errors.Is(err, sql.ErrConnDone) || errors.Is(err, queuetype.ErrClosed) {
 			return fmt.Errorf("%s %s: %w", op, d.path, queuetype.ErrClosed)
 		}
+		if isCallersError(err) {
+			return fmt.Errorf("%s: %w", op, err) // about the input, not the file: no path (the HTTP API shows it)
+		}
 		return fmt.Errorf("%s %s: %w", op, d.path, err)
 	}
 	switch {
@@ -596,6 +599,13 @@ func (d *DB) wrap(op string, err error) error {
 		return fmt.Errorf("%s %s: %w: %w", op, d.path, queuetype.ErrDuplicate, err)
 	}
 	return &queuetype.StorageError{Op: op, Path: d.path, Err: err}
+}
+
+// isCallersError reports the sentinels that describe the caller's input
+// or a message's state, whose text reaches clients as it is.
+func isCallersError(err error) bool {
+	return errors.Is(err, queuetype.ErrInvalidArgument) || errors.Is(err, queuetype.ErrNotFound) ||
+		errors.Is(err, queuetype.ErrInvalidState)
 }
 
 // fileSize returns the bytes the database file and its WAL take on disk.

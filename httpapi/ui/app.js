@@ -126,6 +126,7 @@ const pages = {
   "messages": (r, main) => pageList("messages", r, main),
   "dead-letters": (r, main) => pageList("dead-letters", r, main),
   "message": pageMessage,
+  "groups": pageGroups,
   "listeners": pageListeners,
   "shards": pageShards,
 };
@@ -289,24 +290,70 @@ function trimNum(v) { return Math.abs(v) >= 100 ? v.toFixed(0) : String(Number(v
 
 async function pageDestinations(_r, main) {
   main.appendChild(el("h1", { id: "page-title", text: "Destinations" }));
-  main.appendChild(el("p", { class: "muted", text: "A destination is the name of the handler that runs its messages. Every destination that has messages is listed." }));
+  main.appendChild(el("p", { class: "muted", text: "A destination is the name of the handler that runs its messages. Every destination that has messages, or is paused, is listed. A pause holds back new claims in every process; messages already running finish." }));
   const holder = el("div", { class: "card" });
-  main.appendChild(holder);
+  const queues = el("div", { id: "worker-queues" });
+  main.append(holder);
   const refresh = async () => {
-    const st = await api("GET", "stats");
-    const names = Object.keys(st.by_destination).sort();
+    const [st, ps] = await Promise.all([api("GET", "stats"), api("GET", "pauses")]);
+    const paused = pausedSet(ps.pauses);
+    const names = [...new Set([...Object.keys(st.by_destination), ...ps.pauses.filter((x) => x.kind === "destination").map((x) => x.name)])].sort();
     const rows = names.map((d) => {
-      const c = st.by_destination[d];
+      const c = st.by_destination[d] || {};
       const total = Object.values(c).reduce((a, b) => a + b, 0);
-      return el("tr", {},
+      const since = paused.get("destination:" + d);
+      return el("tr", { "data-destination": d, "data-paused": since ? "true" : "false" },
         el("td", {}, el("a", { class: "mono", href: "#/messages?destination=" + encodeURIComponent(d), text: d })),
+        el("td", {}, since ? el("span", { class: "badge paused", title: "since " + fmtTime(since), text: "paused" }) : el("span", { class: "muted", text: "running" })),
         el("td", { class: "num", text: total }),
-        STATUSES.map((s) => el("td", { class: "num" + (c[s] ? "" : " zero") }, c[s] ? el("a", { href: "#/messages?" + new URLSearchParams({ destination: d, status: s }), text: c[s] }) : "0")));
+        STATUSES.map((s) => el("td", { class: "num" + (c[s] ? "" : " zero") }, c[s] ? el("a", { href: "#/messages?" + new URLSearchParams({ destination: d, status: s }), text: c[s] }) : "0")),
+        el("td", { class: "write-only" }, pauseButton("destinations", d, !!since, refresh)));
     });
-    clear(holder).appendChild(table("dest-table", ["destination", "total", ...STATUSES], rows, "No messages yet."));
+    clear(holder).appendChild(table("dest-table", ["destination", "state", "total", ...STATUSES, ""], rows, "No messages yet."));
+    renderWorkerQueues(queues, ps.pauses, refresh);
   };
+  main.appendChild(workerQueuesSection(queues, refresh));
   await refresh();
   every(() => refresh().catch((e) => banner(e.message)));
+}
+
+// pausedSet maps "kind:name" to the time it was paused.
+function pausedSet(pauses) { return new Map(pauses.map((x) => [x.kind + ":" + x.name, x.since])); }
+
+// pauseButton pauses or resumes a destination or worker queue (kind is
+// the API's path segment: "destinations" or "queues").
+function pauseButton(kind, name, paused, refresh) {
+  const action = paused ? "resume" : "pause";
+  return el("button", { class: "small " + action, "data-name": name, on: { click: async () => {
+    try { await api("POST", kind + "/" + encodeURIComponent(name) + "/" + action); banner(`${action}d ${name}`, "ok"); }
+    catch (e) { banner(e.message); }
+    await refresh();
+  } } }, paused ? "Resume" : "Pause");
+}
+
+// workerQueuesSection lists the paused worker queues (in its table
+// holder, filled by renderWorkerQueues) with a form to pause one by name.
+// A worker queue is a set of handlers a worker process groups
+// (HandlerOpts.Queue); this server runs none, so it knows a queue by its
+// pause only.
+function workerQueuesSection(tableBox, refresh) {
+  const input = el("input", { id: "queue-name", placeholder: "worker queue name", required: true });
+  const form = el("form", { id: "queue-pause-form", class: "row write-only", on: { submit: async (ev) => {
+    ev.preventDefault();
+    try { await api("POST", "queues/" + encodeURIComponent(input.value) + "/pause"); banner("paused worker queue " + input.value, "ok"); input.value = ""; }
+    catch (e) { banner(e.message); }
+    await refresh();
+  } } }, el("label", {}, "Pause a worker queue ", input), el("button", { type: "submit", id: "queue-pause", class: "primary", text: "Pause" }));
+  return section("Worker queues",
+    el("p", { class: "muted small", text: "Worker processes assign handlers to named queues; pausing a queue holds back every destination of it, in every process." }),
+    tableBox, form);
+}
+
+function renderWorkerQueues(box, pauses, refresh) {
+  const qs = pauses.filter((x) => x.kind === "queue");
+  clear(box).appendChild(table("queues-table", ["worker queue", "paused since", ""], qs.map((x) => el("tr", { "data-queue": x.name },
+    el("td", { class: "mono", text: x.name }), el("td", { text: fmtTime(x.since) }),
+    el("td", { class: "write-only" }, pauseButton("queues", x.name, true, refresh)))), "No worker queue is paused."));
 }
 
 // ---- message lists (messages, dead letters) ------------------------------
@@ -393,15 +440,19 @@ function truncate(s, n) { return s.length > n ? s.slice(0, n - 1) + "…" : s; }
 function retryable(m) { return ["failed", "cancelled", "expired"].includes(m.status); }
 function cancellable(m) { return ["pending", "scheduled", "retrying"].includes(m.status); }
 
+function deletable(m) { return m.status !== "processing"; }
+
 function rowActions(m) {
   return [
     retryable(m) ? el("button", { class: "small retry", on: { click: () => act("retry", [m.id]) } }, "Retry") : null,
     cancellable(m) ? el("button", { class: "small cancel", on: { click: () => act("cancel", [m.id]) } }, "Cancel") : null,
+    deletable(m) ? el("button", { class: "small delete", on: { click: () => act("delete", [m.id]) } }, "Delete") : null,
   ];
 }
 
-// act runs retry or cancel on each id, then reloads the list.
+// act runs retry, cancel or delete on each id, then reloads the page.
 async function act(action, ids) {
+  if (action === "delete") return deleteIDs(ids);
   const errors = [];
   for (const id of ids) {
     try { await api("POST", "messages/" + encodeURIComponent(id) + "/" + action); }
@@ -412,10 +463,21 @@ async function act(action, ids) {
   if (state.reload) await state.reload();
 }
 
+// deleteIDs deletes a selection in one request; running messages are
+// kept and reported.
+async function deleteIDs(ids) {
+  try {
+    const r = await api("POST", "messages/delete", { ids });
+    const left = [...r.processing.map((id) => id + ": processing"), ...r.not_found.map((id) => id + ": not found")];
+    banner(left.length ? `delete: ${r.deleted.length} deleted, ${left.length} refused — ${left.slice(0, 3).join("; ")}` : `delete: ${r.deleted.length} message(s) deleted`, left.length ? "error" : "ok");
+  } catch (e) { banner(e.message); }
+  if (state.reload) await state.reload();
+}
+
 function renderBulk(bar, selected, reload) {
   delete bar.dataset.confirming;
   clear(bar);
-  if (!selected.size) { bar.appendChild(el("span", { class: "muted", text: "Select messages to retry or cancel them together." })); return; }
+  if (!selected.size) { bar.appendChild(el("span", { class: "muted", text: "Select messages to retry, cancel or delete them together." })); return; }
   const ids = () => [...selected];
   const confirmThen = (action) => {
     bar.dataset.confirming = action;
@@ -426,6 +488,7 @@ function renderBulk(bar, selected, reload) {
   bar.append(el("span", { text: selected.size + " selected " }),
     el("button", { id: "bulk-retry", on: { click: () => confirmThen("retry") } }, "Retry selected"),
     el("button", { id: "bulk-cancel", on: { click: () => confirmThen("cancel") } }, "Cancel selected"),
+    el("button", { id: "bulk-delete", on: { click: () => confirmThen("delete") } }, "Delete selected"),
     el("button", { class: "link", on: { click: () => { selected.clear(); reload(); } } }, "Clear selection"));
 }
 
@@ -492,18 +555,59 @@ function renderMessage(holder, m) {
         kv("status", badge(m.status)), kv("destination", mono(m.destination)), kv("type", mono(m.type)),
         kv("source", mono(m.source || "—")), kv("priority", m.priority), kv("shard", String(m.shard)),
         kv("shard key", mono(m.shard_key)),
-        kv("attempt", m.attempt + " of " + m.max_attempts + (m.retry_count ? ` (retried by hand ${m.retry_count}×)` : "")),
+        kv("attempt", m.attempt + " of " + m.max_attempts + (m.retry_count ? ` (${m.retry_count} retried)` : "")),
         kv("tags", m.tags.length ? m.tags.map((t) => el("span", { class: "tag", text: t })) : "—"),
         kv("lease holder", mono(m.lease_owner)), kv("lease expires", fmtTime(m.lease_expires_at))))),
       section("Times", el("table", { class: "kv" }, el("tbody", {},
         kv("sent", fmtTime(m.created_at)), kv("runs at", fmtTime(m.run_at)), kv("updated", fmtTime(m.updated_at)),
         kv("finished", fmtTime(m.finished_at)), kv("expires", fmtTime(m.expire_at)),
         kv("sent → finished", m.finished_at ? fmtAge((new Date(m.finished_at) - new Date(m.created_at)) / 1000) : "—"))))),
-    section("Error", m.last_error ? el("pre", { id: "m-error", class: "err", text: m.last_error }) : el("p", { class: "muted", text: "No error." }),
-      el("p", { class: "muted small", text: "The API keeps the error of the latest attempt; earlier attempts' errors are not stored." })),
+    section("Error", m.last_error ? el("pre", { id: "m-error", class: "err", text: m.last_error }) : el("p", { class: "muted", text: "No error." })),
+    section("Attempts", table("attempts-table", ["attempt", "ended", "error"], (m.errors || []).map((e) => el("tr", { "data-attempt": e.attempt },
+      el("td", { class: "num", text: e.attempt }), el("td", { text: fmtTime(e.at) }), el("td", {}, el("pre", { class: "err", text: e.error })))),
+      "No attempt has failed."), el("p", { class: "muted small", text: "Every failed attempt's error, oldest first (the newest 20 are kept)." })),
     section("Content", el("pre", { id: "m-content", text: fmtJSON(m.content) })),
     section("Result", el("pre", { id: "m-result", text: fmtJSON(m.result) })),
     section("Metadata", el("pre", { id: "m-metadata", text: fmtJSON(m.metadata) })));
+}
+
+// ---- groups --------------------------------------------------------------
+
+// groupMembersShown bounds the members the groups page reads one by one.
+const groupMembersShown = 100;
+
+async function pageGroups(r, main) {
+  main.appendChild(el("h1", { id: "page-title", text: "Groups" }));
+  const input = el("input", { id: "group-id", placeholder: "group id", value: r.arg || "", required: true, size: 40 });
+  main.appendChild(el("form", { id: "group-form", class: "card filters", on: { submit: (ev) => {
+    ev.preventDefault();
+    location.hash = "#/groups/" + encodeURIComponent(input.value);
+  } } }, el("p", { class: "muted", text: "A group is a batch sent with SendGroup (POST /v1/groups); its result counts its members per status." }),
+  el("label", {}, "Group ", input), el("button", { type: "submit", id: "group-show", class: "primary", text: "Show" })));
+  if (!r.arg) return;
+  const holder = el("div", { id: "group-detail" });
+  main.appendChild(holder);
+  const load = async () => {
+    let g;
+    try { g = await api("GET", "groups/" + encodeURIComponent(r.arg)); }
+    catch (e) { if (e.status === 404) { clear(holder).appendChild(el("p", { class: "card", id: "group-missing", text: "No group with this id." })); stopTimer(); return; } throw e; }
+    const members = await Promise.all(g.message_ids.slice(0, groupMembersShown).map((id) =>
+      api("GET", "messages/" + encodeURIComponent(id)).catch((e) => ({ id, status: e.status === 404 ? "missing" : "unknown", destination: "" }))));
+    const counts = Object.entries(g.counts).filter(([, n]) => n > 0).map(([s, n]) => el("span", { class: "group-count", "data-status": s }, badge(s), " " + n + " "));
+    clear(holder).append(
+      section("Result", el("p", { id: "group-state", "data-finished": String(g.finished) },
+        g.finished ? "Finished " + fmtTime(g.finished_at) : "Running", " — ", g.message_ids.length + " member(s), sent " + fmtTime(g.created_at)),
+        el("p", { id: "group-counts" }, counts, g.missing ? el("span", { class: "muted", text: g.missing + " no longer stored" }) : null)),
+      section("Members", table("group-members", ["id", "destination", "status", "attempt", "last error"], members.map((m) => el("tr", { "data-id": m.id, "data-status": m.status },
+        el("td", {}, el("a", { class: "mono id", href: "#/message/" + encodeURIComponent(m.id), text: m.id })),
+        el("td", { class: "mono", text: m.destination }), el("td", {}, badge(m.status)),
+        el("td", { class: "num", text: m.attempt === undefined ? "—" : m.attempt + "/" + m.max_attempts }),
+        el("td", { class: "err", text: m.last_error ? truncate(m.last_error, 80) : "" }))), "No members."),
+        g.message_ids.length > groupMembersShown ? el("p", { class: "muted small", text: `the first ${groupMembersShown} of ${g.message_ids.length} are shown` }) : null));
+    if (g.finished) stopTimer();
+  };
+  await load();
+  if (!state.timer) every(() => load().catch((e) => banner(e.message)));
 }
 
 // ---- listeners -----------------------------------------------------------

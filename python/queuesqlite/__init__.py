@@ -12,13 +12,14 @@ them::
                        lambda m: print(m.id, m.status.name, m.result))
 """
 
-from .client import Callback, Client, MessagePage
+from .client import Callback, Client, DeleteResult, Group, GroupResult, MessagePage, Pause
 from .errors import (AuthError, DuplicateError, ForbiddenError, InvalidArgumentError, InvalidStateError,
                      NotFoundError, QueueConnectionError, QueueError, ServerError, TooLargeError, WaitTimeout)
-from .message import MessageItem, MessagePriority, MessageStatus
+from .message import AttemptError, MessageItem, MessagePriority, MessageStatus
 
 __all__ = [
-    "Client", "MessagePage", "Callback", "MessageItem", "MessageStatus", "MessagePriority",
+    "Client", "MessagePage", "Callback", "DeleteResult", "Pause", "Group", "GroupResult",
+    "MessageItem", "MessageStatus", "MessagePriority", "AttemptError",
     "QueueError", "InvalidArgumentError", "AuthError", "ForbiddenError", "NotFoundError",
     "InvalidStateError", "DuplicateError", "TooLargeError", "ServerError", "QueueConnectionError",
     "WaitTimeout",

@@ -1,6 +1,7 @@
 """Client: speaks the HTTP API of `queuesqlite serve` (standard library only)."""
 
 import base64
+import datetime
 import json
 import logging
 import threading
@@ -11,9 +12,9 @@ import urllib.request
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .errors import NotFoundError, QueueConnectionError, QueueError, WaitTimeout, error_for
-from .message import MessageItem, MessageStatus, format_time
+from .message import MessageItem, MessageStatus, format_time, parse_time
 
-__all__ = ["Client", "MessagePage", "Callback"]
+__all__ = ["Client", "MessagePage", "Callback", "DeleteResult", "Pause", "Group", "GroupResult"]
 
 log = logging.getLogger("queuesqlite")
 
@@ -33,6 +34,44 @@ class MessagePage(NamedTuple):
 
     messages: List[MessageItem]
     next_cursor: Optional[str]
+
+
+class DeleteResult(NamedTuple):
+    """What delete_messages did with each id: deleted, refused because it
+    is running (processing), or not stored."""
+
+    deleted: List[str]
+    processing: List[str]
+    not_found: List[str]
+
+
+class Pause(NamedTuple):
+    """One pause: kind is "destination" or "queue" (a worker queue)."""
+
+    kind: str
+    name: str
+    since: Optional[datetime.datetime]
+
+
+class Group(NamedTuple):
+    """A group sent with send_group: its id and its members' ids."""
+
+    id: str
+    message_ids: List[str]
+
+
+class GroupResult(NamedTuple):
+    """A group's outcome: its members per status (counts), how many are no
+    longer stored (missing, counted as finished), and whether every member
+    has finished."""
+
+    id: str
+    message_ids: List[str]
+    counts: Dict[MessageStatus, int]
+    missing: int
+    finished: bool
+    created_at: Optional[datetime.datetime]
+    finished_at: Optional[datetime.datetime]
 
 
 class Client:
@@ -137,6 +176,31 @@ class Client:
         """Requeue a failed, expired or cancelled message."""
         return MessageItem.from_json(self._request("POST", "/v1/messages/{}/retry".format(_q(message_id))))
 
+    def delete(self, message_id: str) -> None:
+        """Delete a message for good, in any status but processing;
+        NotFoundError if there is none, InvalidStateError while it runs.
+        Messages that depend on it are cancelled."""
+        self._request("DELETE", "/v1/messages/" + _q(message_id))
+
+    def delete_messages(self, message_ids: Sequence[str]) -> DeleteResult:
+        """Delete several messages in one request. Running ones are kept and
+        unknown ids skipped; the result says which were which."""
+        reply = self._request("POST", "/v1/messages/delete", {"ids": list(message_ids)})
+        return DeleteResult(reply["deleted"], reply["processing"], reply["not_found"])
+
+    def send_group(self, messages: Sequence[MessageItem]) -> Group:
+        """Send several messages as a group (one batch); group_result tells
+        how they ended, from any process."""
+        reply = self._request("POST", "/v1/groups", {"messages": [m.to_send() for m in messages]})
+        return Group(reply["id"], reply["message_ids"])
+
+    def group_result(self, group_id: str) -> GroupResult:
+        """A group's members per status; NotFoundError for an unknown id."""
+        r = self._request("GET", "/v1/groups/" + _q(group_id))
+        counts = {MessageStatus.parse(k): v for k, v in r["counts"].items()}
+        return GroupResult(r["id"], r["message_ids"], counts, r["missing"], r["finished"],
+                           parse_time(r["created_at"]), parse_time(r["finished_at"]))
+
     def list_messages(self, status: Union[None, MessageStatus, Sequence[MessageStatus]] = None,
                       destination: Optional[str] = None, tag: Optional[str] = None, created_from=None,
                       created_before=None, limit: int = 100, cursor: Optional[str] = None) -> MessagePage:
@@ -184,6 +248,25 @@ class Client:
         """As the original: the pending count and the shard count."""
         st = self.stats()
         return {"pending": st["by_status"]["pending"], "shard_num": st["shard_count"]}
+
+    def pause(self, destination: Optional[str] = None, queue: Optional[str] = None) -> List[Pause]:
+        """Pause a destination or a worker queue (give one): no process
+        claims its messages until resume. Returns every pause."""
+        return self._set_pause(destination, queue, "pause")
+
+    def resume(self, destination: Optional[str] = None, queue: Optional[str] = None) -> List[Pause]:
+        """Resume a destination or a worker queue. Returns every pause."""
+        return self._set_pause(destination, queue, "resume")
+
+    def pauses(self) -> List[Pause]:
+        """Every pause, destinations first."""
+        return _pauses(self._request("GET", "/v1/pauses"))
+
+    def _set_pause(self, destination: Optional[str], queue: Optional[str], action: str) -> List[Pause]:
+        if (destination is None) == (queue is None):
+            raise ValueError("give a destination or a queue, not both or neither")
+        kind, name = ("destinations", destination) if destination is not None else ("queues", queue)
+        return _pauses(self._request("POST", "/v1/{}/{}/{}".format(kind, _q(name), action)))
 
     def health(self) -> Dict[str, Any]:
         """The server's health answer (no token needed)."""
@@ -282,6 +365,10 @@ class Client:
 def _q(segment: str) -> str:
     """Escape one path segment (ids and keys may hold slashes)."""
     return urllib.parse.quote(segment, safe="")
+
+
+def _pauses(reply: Dict[str, Any]) -> List[Pause]:
+    return [Pause(p["kind"], p["name"], parse_time(p.get("since"))) for p in reply["pauses"]]
 
 
 def _value(entry: Dict[str, Any]) -> Any:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-__all__ = ["MessageItem", "MessageStatus", "MessagePriority", "parse_time", "format_time"]
+__all__ = ["MessageItem", "MessageStatus", "MessagePriority", "AttemptError", "parse_time", "format_time"]
 
 
 class MessageStatus(enum.IntEnum):
@@ -73,6 +73,15 @@ def format_time(t: Optional[datetime.datetime]) -> Optional[str]:
 
 
 @dataclass
+class AttemptError:
+    """The error of one failed attempt (MessageItem.errors)."""
+
+    attempt: int
+    at: Optional[datetime.datetime]
+    error: str
+
+
+@dataclass
 class MessageItem:
     """A message: what send_message takes and what get/wait/callbacks give.
 
@@ -108,6 +117,11 @@ class MessageItem:
     lease_expires_at: Optional[datetime.datetime] = None
     delay: Optional[float] = None
     ttl: Optional[float] = None
+    # Ids of messages that must complete before this one runs (send only).
+    depends_on: List[str] = field(default_factory=list)
+    # Every failed attempt's error, oldest first: read by get_message,
+    # wait and callbacks; None from lists.
+    errors: Optional[List[AttemptError]] = None
 
     @property
     def finished(self) -> bool:
@@ -132,6 +146,7 @@ class MessageItem:
             "tags": list(self.tags) if self.tags else None,
             "metadata": self.metadata,
             "shard_key": self.shard_key,
+            "depends_on": list(self.depends_on) if self.depends_on else None,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
         return body
@@ -163,4 +178,6 @@ class MessageItem:
             shard=d["shard"],
             lease_owner=d["lease_owner"],
             lease_expires_at=parse_time(d["lease_expires_at"]),
+            errors=None if d.get("errors") is None else [
+                AttemptError(e["attempt"], parse_time(e["at"]), e["error"]) for e in d["errors"]],
         )

@@ -127,6 +127,69 @@ class ClientTest(unittest.TestCase):
         with self.assertRaises(InvalidArgumentError):
             self.q.list_messages(cursor="not-a-cursor")
 
+    def test_every_attempt_error(self):
+        mid = self.q.send_message(MessageItem(content={"card": "4111"}, destination="fail"))
+        m = self.q.wait(mid, timeout=DEADLINE)
+        self.assertEqual([(e.attempt, "card declined" in e.error) for e in m.errors], [(1, True)])
+        self.assertIsNotNone(m.errors[0].at)
+        self.assertEqual(self.q.get_message(mid).errors, m.errors)
+        fresh = self.q.send_message(MessageItem(content=1, destination="nobody"))
+        self.assertEqual(self.q.get_message(fresh).errors, [])
+        self.assertTrue(all(x.errors is None for x in self.q.list_messages(limit=5).messages))
+
+    def test_delete_and_delete_messages(self):
+        a, b, c = (self.q.send_message(MessageItem(content=i, destination="nobody")) for i in range(3))
+        self.q.delete(a)
+        with self.assertRaises(NotFoundError):
+            self.q.get_message(a)
+        with self.assertRaises(NotFoundError):
+            self.q.delete(a)
+        r = self.q.delete_messages([b, "no-such-message", c])
+        self.assertEqual((r.deleted, r.processing, r.not_found), ([b, c], [], ["no-such-message"]))
+        for mid in (b, c):
+            with self.assertRaises(NotFoundError):
+                self.q.get_message(mid)
+
+    def test_pause_resume_and_pauses(self):
+        dest, queue = unique("py-dest"), unique("py-queue")
+        self.assertIn(("destination", dest), [(p.kind, p.name) for p in self.q.pause(destination=dest)])
+        self.q.pause(queue=queue)
+        got = {(p.kind, p.name): p for p in self.q.pauses()}
+        self.assertIn(("destination", dest), got)
+        self.assertIn(("queue", queue), got)
+        self.assertIsNotNone(got[("queue", queue)].since)
+        self.q.resume(destination=dest)
+        after = [(p.kind, p.name) for p in self.q.resume(queue=queue)]
+        self.assertNotIn(("destination", dest), after)
+        self.assertNotIn(("queue", queue), after)
+        with self.assertRaises(ValueError):
+            self.q.pause()
+        with Client(URL, token=READ_ONLY) as ro, self.assertRaises(ForbiddenError):
+            ro.pause(destination=dest)
+
+    def test_send_group_and_group_result(self):
+        g = self.q.send_group([MessageItem(content={"a": i, "b": 1}, destination="add") for i in range(2)])
+        self.assertEqual(len(g.message_ids), 2)
+        deadline = time.monotonic() + DEADLINE
+        r = self.q.group_result(g.id)
+        while not r.finished and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling a result, with a deadline
+            r = self.q.group_result(g.id)
+        self.assertTrue(r.finished, "the group did not finish: {}".format(r))
+        self.assertEqual((r.id, r.message_ids, r.counts[MessageStatus.COMPLETED], r.missing), (g.id, g.message_ids, 2, 0))
+        self.assertIsNotNone(r.finished_at)
+        with self.assertRaises(NotFoundError):
+            self.q.group_result("no-such-group")
+
+    def test_depends_on(self):
+        parent = self.q.send_message(MessageItem(content=1, destination="nobody"))
+        child = self.q.send_message(MessageItem(content={"a": 1, "b": 1}, destination="add", depends_on=[parent]))
+        self.assertEqual(self.q.get_message(child).status, MessageStatus.SCHEDULED)
+        self.q.cancel(parent)
+        m = self.q.wait(child, timeout=DEADLINE)
+        self.assertEqual(m.status, MessageStatus.CANCELLED)
+        self.assertIn(parent, m.last_error)
+
     def test_wait_times_out(self):
         mid = self.q.send_message(MessageItem(content=1, destination="nobody"))
         with self.assertRaises(WaitTimeout):

@@ -40,6 +40,19 @@ class MessageItemTest(unittest.TestCase):
                                        "expire_at": "2030-01-01T00:00:00Z", "max_attempts": 3, "tags": ["a"],
                                        "metadata": {"k": 1}, "shard_key": "s"})
 
+    def test_depends_on_is_sent_and_errors_are_read(self):
+        m = MessageItem(content=1, destination="d", depends_on=["p1", "p2"])
+        self.assertEqual(m.to_send()["depends_on"], ["p1", "p2"])
+        wire = {"id": "x", "type": "task", "status": "failed", "content": 1, "created_at": None, "updated_at": None,
+                "result": None, "priority": "normal", "source": "client", "destination": "d", "retry_count": 0,
+                "expire_at": None, "tags": [], "metadata": None, "run_at": None, "finished_at": None, "attempt": 1,
+                "max_attempts": 1, "last_error": "boom", "shard_key": None, "shard": 0, "lease_owner": None,
+                "lease_expires_at": None, "errors": [{"attempt": 1, "at": "2026-01-02T03:04:05Z", "error": "boom"}]}
+        got = MessageItem.from_json(wire).errors
+        self.assertEqual([(e.attempt, e.error, e.at.hour) for e in got], [(1, "boom", 3)])
+        del wire["errors"]
+        self.assertIsNone(MessageItem.from_json(wire).errors)
+
     def test_status_numbers_match_the_original(self):
         self.assertEqual([MessageStatus.PENDING, MessageStatus.PROCESSING, MessageStatus.COMPLETED,
                           MessageStatus.FAILED, MessageStatus.RETRYING], [0, 1, 2, 3, 4])

@@ -1,0 +1,165 @@
+package queuesqlite
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/queue-sqlite/queuesqlite/driver"
+)
+
+// DeleteResult reports what Delete did with each id it was given.
+type DeleteResult struct {
+	Deleted    []string // deleted, in the order given
+	Processing []string // refused: running (see Delete)
+	NotFound   []string // no shard holds them
+}
+
+// Delete removes messages for good, in any status except processing, from
+// whichever shard holds each. A deleted message's own dependency rows go
+// with it; messages that depend on it (Message.DependsOn) are cancelled
+// by the next promoter pass, as for a parent cleaned up. No callback fires
+// and Wait on a deleted message gives ErrNotFound.
+//
+// Every id is tried; the result says what happened to each. A running
+// message is left as it is and the error wraps ErrInvalidState (its
+// attempt's outcome would have nowhere to go: delete it once the attempt
+// has ended); otherwise, when some ids are not stored, it wraps
+// ErrNotFound. A queue whose storage cannot delete fails with
+// ErrInvalidArgument.
+func (q *Queue) Delete(ctx context.Context, ids ...string) (*DeleteResult, error) {
+	if err := q.checkOpen(); err != nil {
+		return nil, err
+	}
+	dels, err := q.deleters()
+	if err != nil {
+		return nil, err
+	}
+	res := &DeleteResult{}
+	left, err := q.deleteAtHome(ctx, dels, ids, res)
+	if err == nil {
+		err = q.deleteElsewhere(ctx, dels, left, res)
+	}
+	if r := q.run.Load(); len(res.Deleted) > 0 && r != nil {
+		r.maint.MessageFinished() // their dependants, if dependencies are in use
+	}
+	res.inOrder(ids)
+	if err != nil {
+		return res, err
+	}
+	return res, res.err()
+}
+
+// inOrder sorts each list of r in the order the ids were given (shards
+// answer one after another).
+func (r *DeleteResult) inOrder(ids []string) {
+	pos := make(map[string]int, len(ids))
+	for i := len(ids) - 1; i >= 0; i-- {
+		pos[ids[i]] = i
+	}
+	for _, l := range [][]string{r.Deleted, r.Processing, r.NotFound} {
+		slices.SortStableFunc(l, func(a, b string) int { return pos[a] - pos[b] })
+	}
+}
+
+// deleters returns every shard's Deleter.
+func (q *Queue) deleters() ([]driver.Deleter, error) {
+	out := make([]driver.Deleter, len(q.shards))
+	for i, d := range q.shards {
+		del, ok := d.(driver.Deleter)
+		if !ok {
+			return nil, fmt.Errorf("%w: the storage of shard %d cannot delete messages", ErrInvalidArgument, i)
+		}
+		out[i] = del
+	}
+	return out, nil
+}
+
+// deleteAtHome deletes the ids in their home shards, one call per shard,
+// and returns those not stored there, in the order given.
+func (q *Queue) deleteAtHome(ctx context.Context, dels []driver.Deleter, ids []string, res *DeleteResult) ([]string, error) {
+	byShard := make(map[int][]string)
+	for _, id := range ids {
+		h := q.homeOf(id)
+		byShard[h] = append(byShard[h], id)
+	}
+	settled := make(map[string]bool, len(ids))
+	for shard := range q.shards {
+		if len(byShard[shard]) == 0 {
+			continue
+		}
+		r, err := dels[shard].Delete(ctx, byShard[shard])
+		if err != nil {
+			return nil, fmt.Errorf("delete messages: %w", err)
+		}
+		for _, id := range r.Deleted {
+			settled[id] = true
+		}
+		for _, id := range r.Processing {
+			settled[id] = true
+		}
+		res.Deleted = append(res.Deleted, r.Deleted...)
+		res.Processing = append(res.Processing, r.Processing...)
+	}
+	var left []string
+	for _, id := range ids {
+		if !settled[id] {
+			left = append(left, id)
+		}
+	}
+	return left, nil
+}
+
+// deleteElsewhere looks for each id in the other shards (its route first,
+// as Get does) and deletes it where it is.
+func (q *Queue) deleteElsewhere(ctx context.Context, dels []driver.Deleter, ids []string, res *DeleteResult) error {
+	for _, id := range ids {
+		found := false
+		if len(q.shards) > 1 {
+			var err error
+			found, err = q.lookup(ctx, id, func(shard int) (bool, error) {
+				if shard == q.homeOf(id) {
+					return false, nil // tried already
+				}
+				r, err := dels[shard].Delete(ctx, []string{id})
+				res.Deleted = append(res.Deleted, r.Deleted...)
+				res.Processing = append(res.Processing, r.Processing...)
+				return len(r.Deleted)+len(r.Processing) > 0, err
+			})
+			if err != nil {
+				return fmt.Errorf("delete message %q: %w", id, err)
+			}
+		}
+		if !found {
+			res.NotFound = append(res.NotFound, id)
+		}
+	}
+	return nil
+}
+
+// err is the error of a delete that left some ids: running ones first.
+func (r *DeleteResult) err() error {
+	switch {
+	case len(r.Processing) > 0:
+		return fmt.Errorf("delete %s: %w: processing; a running message is deleted once its attempt has ended",
+			quoteIDs(r.Processing), ErrInvalidState)
+	case len(r.NotFound) > 0:
+		return fmt.Errorf("delete %s: %w", quoteIDs(r.NotFound), ErrNotFound)
+	}
+	return nil
+}
+
+// quoteIDs names a few ids for an error message.
+func quoteIDs(ids []string) string {
+	const shown = 5
+	parts := make([]string, 0, shown+1)
+	for i, id := range ids {
+		if i == shown {
+			parts = append(parts, fmt.Sprintf("and %d more", len(ids)-shown))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%q", id))
+	}
+	return "message " + strings.Join(parts, ", ")
+}
