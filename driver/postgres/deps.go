@@ -148,6 +148,9 @@ type depOps struct {
 	q    querier
 	p    driver.MaintainParams
 	work []driver.Topic // destinations released to pending
+	// ids and seqs are the messages named by the marks Marks read.
+	ids  []string
+	seqs []int64
 }
 
 func (o *depOps) Marks(n int) ([]int64, error) {
@@ -157,12 +160,19 @@ func (o *depOps) Marks(n int) ([]int64, error) {
 	}
 	defer r.Close()
 	var out []int64
+	o.ids, o.seqs = o.ids[:0], o.seqs[:0]
 	for r.Next() {
 		var mark int64
-		if err := r.Scan(&mark); err != nil {
+		var id string
+		var seq *int64
+		if err := r.Scan(&mark, &id, &seq); err != nil {
 			return nil, err
 		}
 		out = append(out, mark)
+		o.ids = append(o.ids, id)
+		if seq != nil {
+			o.seqs = append(o.seqs, *seq)
+		}
 	}
 	return out, r.Err()
 }
@@ -172,8 +182,9 @@ func (o *depOps) Forget(marks []int64) error {
 	return err
 }
 
-func (o *depOps) Settled(marks []int64, n int) ([]driver.SettledEdge, error) {
-	r, err := o.q.query(o.ctx, o.d.sql(sqlDepsSettled), int64(n), ts(driver.WaitingRunAt), marks)
+// Settled reads the rows of the messages the marks Marks read name.
+func (o *depOps) Settled(_ []int64, n int) ([]driver.SettledEdge, error) {
+	r, err := o.q.query(o.ctx, o.d.sql(sqlDepsSettled), int64(n), ts(driver.WaitingRunAt), o.ids, o.seqs)
 	if err != nil {
 		return nil, err
 	}

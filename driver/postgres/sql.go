@@ -465,22 +465,23 @@ const (
 	// One resolver at a time per schema: its rounds see each other's
 	// commits, and two never decrement one child.
 	sqlDepLock = `SELECT pg_advisory_xact_lock($1, 0)`
-	// $1 limit: the oldest marks (migrations/0005_dependency_marks.sql).
-	sqlDepMarks = `SELECT n FROM {s}.dependency_marks ORDER BY n LIMIT $1`
-	// $1 limit, $2 waiting sentinel, $3 the marks read: the rows of the
-	// marked parents that have finished or are gone, with the parent's
-	// status (NULL when gone), and every row of the marked children that
-	// no longer wait (cancelled, expired or requeued meanwhile, or gone).
-	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM {s}.dependency_marks k
-	JOIN {s}.dependencies d ON d.parent_id = k.id
+	// $1 limit: the oldest marks (migrations/0005_dependency_marks.sql),
+	// with the message each names.
+	sqlDepMarks = `SELECT n, id, seq FROM {s}.dependency_marks ORDER BY n LIMIT $1`
+	// $1 limit, $2 waiting sentinel, $3 the marked ids, $4 the marked seqs
+	// (given as lists, so the plan looks the rows up by index however
+	// little the planner knows of the marks): the rows of the marked
+	// parents that have finished or are gone, with the parent's status
+	// (NULL when gone), and every row of the marked children that no
+	// longer wait (cancelled, expired or requeued meanwhile, or gone).
+	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM {s}.dependencies d
 	LEFT JOIN {s}.messages m ON m.id = d.parent_id
-	WHERE k.n = ANY($3::bigint[]) AND (m.seq IS NULL OR m.status IN ({terminal}))
+	WHERE d.parent_id = ANY($3::text[]) AND (m.seq IS NULL OR m.status IN ({terminal}))
 	UNION
-	SELECT d.child_seq, d.parent_id, m.status FROM {s}.dependency_marks k
-	JOIN {s}.dependencies d ON d.child_seq = k.seq
+	SELECT d.child_seq, d.parent_id, m.status FROM {s}.dependencies d
 	LEFT JOIN {s}.messages c ON c.seq = d.child_seq
 	LEFT JOIN {s}.messages m ON m.id = d.parent_id
-	WHERE k.n = ANY($3::bigint[]) AND (c.seq IS NULL OR c.status <> {scheduled} OR c.run_at <> $2)
+	WHERE d.child_seq = ANY($4::bigint[]) AND (c.seq IS NULL OR c.status <> {scheduled} OR c.run_at <> $2)
 	ORDER BY 1 LIMIT $1`
 	// $1 the marks read: exactly those, so one committed meanwhile stays.
 	sqlDepForget = `DELETE FROM {s}.dependency_marks WHERE n = ANY($1::bigint[])`
