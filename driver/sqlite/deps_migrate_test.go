@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,6 +43,9 @@ func TestMigrate_DependencyMarksSettleExistingRows(t *testing.T) {
 		}
 	}
 	waiting := micros(qdriver.WaitingRunAt)
+	if fmt.Sprint(waiting) != waitingMicros {
+		t.Fatalf("waitingMicros is %s, the waiting sentinel %d", waitingMicros, waiting)
+	}
 	now := micros(time.Now())
 	for _, row := range []struct {
 		id     string
