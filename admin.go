@@ -14,12 +14,14 @@ type CleanupResult struct {
 	BytesFreed    int64 // bytes given back to the file system
 	ChangesPruned int   // listen-data changes every listener group was past (or past retention)
 	RoutesPruned  int   // id routes whose message is gone (sharded queues)
+	GroupsDeleted int   // records of groups finished longer ago than their retention
 }
 
 // Cleanup deletes finished messages older than their retention
-// (Config.Retention), listen-data changes no listener group still needs and
-// id routes whose message is gone, and gives the space back to the file
-// system. The
+// (Config.Retention), the records of groups (SendGroup) finished longer
+// ago than theirs (the longest retention of their members' statuses),
+// listen-data changes no listener group still needs and id routes whose
+// message is gone, and gives the space back to the file system. The
 // workers run it every Config.CleanupInterval; call it to run it now.
 func (q *Queue) Cleanup(ctx context.Context) (CleanupResult, error) {
 	var total CleanupResult
@@ -49,6 +51,10 @@ func (q *Queue) Cleanup(ctx context.Context) (CleanupResult, error) {
 	}
 	n, err := q.pruneRoutes(ctx)
 	total.RoutesPruned = n
+	if err != nil {
+		return total, err
+	}
+	total.GroupsDeleted, err = q.cleanupGroups(ctx)
 	return total, err
 }
 

@@ -168,6 +168,17 @@ type QueueConfig struct {
 	// MaxWorkers is how many of the queue's messages run at once in this
 	// process; required, at least 1 and at most WorkersMax.
 	MaxWorkers int
+	// GlobalConcurrency, when above 0, is the most messages of the queue's
+	// destinations (its handlers' names in this process, paused ones
+	// included) processing at once across every process and host on the
+	// store, enforced by the store at each claim as
+	// HandlerOpts.GlobalConcurrency is for one destination; both bounds
+	// hold when both are set. Processes that share the queue should give
+	// it the same handlers and limit (each claim counts the destinations
+	// its own process names). It needs a queue of one shard and a backend
+	// that enforces limits (driver.Limiter): Handle refuses a handler of
+	// such a queue otherwise. Default 0: no global bound.
+	GlobalConcurrency int
 }
 
 // Retention says how long finished messages are kept before cleanup deletes
@@ -339,6 +350,10 @@ func (r *Config) validateQueues() error {
 		if qc.MaxWorkers <= 0 || qc.MaxWorkers > WorkersMax {
 			return fmt.Errorf("%w: Config.Queues[%q].MaxWorkers is %d (want 1 to %d)",
 				ErrInvalidArgument, name, qc.MaxWorkers, WorkersMax)
+		}
+		if qc.GlobalConcurrency < 0 {
+			return fmt.Errorf("%w: Config.Queues[%q].GlobalConcurrency is %d (want 0 for none, or more)",
+				ErrInvalidArgument, name, qc.GlobalConcurrency)
 		}
 		total += int64(qc.MaxWorkers)
 	}

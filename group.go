@@ -101,7 +101,11 @@ func (q *Queue) SendGroup(ctx context.Context, ms []*Message, fn GroupFunc) (*Gr
 // GroupResult returns the result of the group id. For a group that has not
 // finished it counts its members' current statuses (Finished false); once
 // every member has finished it stores and returns the final result, which
-// outlives the members' cleanup. ErrNotFound for an unknown group.
+// outlives the members' cleanup. Cleanup deletes that record too once the
+// group finished longer ago than its retention (the longest
+// Config.Retention of its members' final statuses); from then on, as for a
+// group never sent, GroupResult fails with an error wrapping ErrNotFound
+// that says so.
 func (q *Queue) GroupResult(ctx context.Context, id string) (*GroupResult, error) {
 	if err := q.checkOpen(); err != nil {
 		return nil, err
@@ -208,7 +212,7 @@ func (q *Queue) loadGroup(ctx context.Context, id string) (*GroupResult, error) 
 		return nil, fmt.Errorf("group %s: %w", id, err)
 	}
 	if !ok {
-		return nil, fmt.Errorf("group %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("group %s: %w (never sent here, or cleaned up after it finished: see Config.Retention)", id, ErrNotFound)
 	}
 	var rec groupRecord
 	if err := json.Unmarshal([]byte(v), &rec); err != nil {

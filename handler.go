@@ -101,6 +101,10 @@ func (q *Queue) Handle(name string, fn HandlerFunc, opts *HandlerOpts) error {
 		return fmt.Errorf("%w: handler %q names queue %q, which Config.Queues does not configure (configured: %v)",
 			ErrInvalidArgument, name, o.Queue, q.queueNames())
 	}
+	if err := q.checkStoreLimits(fmt.Sprintf("handler %q: queue %q's GlobalConcurrency", name, o.Queue),
+		q.cfg.Queues[o.Queue].GlobalConcurrency > 0); err != nil {
+		return err
+	}
 	setDefault(&o.MaxAttempts, q.cfg.MaxAttempts)
 	setDefault(&o.TimeoutGrace, TimeoutGraceDefault)
 	if o.Backoff == nil {
@@ -224,15 +228,21 @@ func (q *Queue) checkLimits(name string, o *HandlerOpts) error {
 	if (o.RateLimit > 0) != (o.RatePer > 0) {
 		return fmt.Errorf("%w: handler %q: RateLimit and RatePer go together (%d per %v)", ErrInvalidArgument, name, o.RateLimit, o.RatePer)
 	}
-	if o.limit().IsZero() {
+	return q.checkStoreLimits(fmt.Sprintf("handler %q", name), !o.limit().IsZero())
+}
+
+// checkStoreLimits refuses, when limited, a limit the storage cannot
+// enforce; what names it in the error.
+func (q *Queue) checkStoreLimits(what string, limited bool) error {
+	if !limited {
 		return nil
 	}
 	if len(q.shards) > 1 {
-		return fmt.Errorf("%w: handler %q: global concurrency and rate limits need a queue of one shard (this one has %d: each file would count on its own)",
-			ErrInvalidArgument, name, len(q.shards))
+		return fmt.Errorf("%w: %s: global concurrency and rate limits need a queue of one shard (this one has %d: each file would count on its own)",
+			ErrInvalidArgument, what, len(q.shards))
 	}
 	if l, ok := q.shards[0].(driver.Limiter); !ok || !l.EnforcesClaimLimits() {
-		return fmt.Errorf("%w: handler %q: the storage backend does not enforce claim limits", ErrInvalidArgument, name)
+		return fmt.Errorf("%w: %s: the storage backend does not enforce claim limits", ErrInvalidArgument, what)
 	}
 	return nil
 }

@@ -85,7 +85,8 @@ func (r *runState) leading() bool {
 }
 
 // afterCleanup prunes, after the leader's cleanup pass, the listen changes
-// no group needs and the id routes whose message is gone.
+// no group needs and the id routes whose message is gone, and deletes the
+// records of groups finished past their retention.
 func (q *Queue) afterCleanup(ctx context.Context) {
 	if ls, err := q.listenStore(); err == nil {
 		n, err := ls.PruneListenChanges(ctx, driver.PruneParams{Before: q.now().Add(-q.cfg.ListenRetention), Keep: q.cfg.ListenKeep})
@@ -96,4 +97,5 @@ func (q *Queue) afterCleanup(ctx context.Context) {
 		}
 	}
 	q.pruneRoutesLogged(ctx)
+	q.cleanupGroupsLogged(ctx)
 }

@@ -79,6 +79,48 @@ func TestBackends_GlobalConcurrencyHoldsAcrossInstances(t *testing.T) {
 	})
 }
 
+// At most a queue's GlobalConcurrency messages of its destinations run at
+// once over two instances with 8 workers each (both serving both
+// destinations, as QueueConfig asks); every message still runs.
+func TestBackends_QueueGlobalConcurrencyHoldsAcrossInstances(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, s backendtest.Store) {
+		const limit, n = 3, 16
+		g := newGated()
+		var qs []*queuesqlite.Queue
+		for range 2 {
+			cfg := fastConfig()
+			cfg.Queues = map[string]queuesqlite.QueueConfig{"bulk": {MaxWorkers: 8, GlobalConcurrency: limit}}
+			q := s.Open(t, cfg)
+			for _, dest := range []string{"a", "b"} {
+				if err := q.Handle(dest, g.handle, &queuesqlite.HandlerOpts{Queue: "bulk"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			startQueue(t, q)
+			qs = append(qs, q)
+		}
+		for i := range n {
+			if _, err := qs[i%2].Send(context.Background(), queuesqlite.NewMessage([]string{"a", "b"}[i%2], i), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for released := 0; released < n; released++ {
+			// Wait for the limit to be reached (or the rest to be running),
+			// then let one go: without the limit, 16 would be running here.
+			want := int64(min(limit, n-released))
+			pollUntil(t, fmt.Sprintf("%d running (after %d released)", want, released), func() bool { return g.running.Load() >= want })
+			if m := g.most.Load(); m > limit {
+				t.Fatalf("%d messages of the queue ran at once, its global limit is %d", m, limit)
+			}
+			g.gate <- struct{}{}
+		}
+		pollUntil(t, "every message done", func() bool { return g.done.Load() == n })
+		if m := g.most.Load(); m != limit {
+			t.Fatalf("at most %d ran at once, want exactly the limit %d", m, limit)
+		}
+	})
+}
+
 // A rate-limited destination starts RateLimit messages per RatePer over
 // two instances, by the queue's clock; the others wait, pending.
 func TestBackends_RateLimitHoldsAcrossInstances(t *testing.T) {
@@ -175,5 +217,19 @@ func TestQueue_LimitsRefusedWhereTheyCannotHold(t *testing.T) {
 		if err := q.Handle(name, noop, &o); !errors.Is(err, queuesqlite.ErrInvalidArgument) {
 			t.Errorf("%s: %v, want ErrInvalidArgument", name, err)
 		}
+	}
+	q2, err := queuesqlite.Open(t.TempDir()+"/q2", &queuesqlite.Config{Shards: 2,
+		Queues: map[string]queuesqlite.QueueConfig{"lim": {MaxWorkers: 2, GlobalConcurrency: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q2.Close()
+	if err := q2.Handle("x", noop, &queuesqlite.HandlerOpts{Queue: "lim"}); !errors.Is(err, queuesqlite.ErrInvalidArgument) {
+		t.Errorf("a handler of a globally limited queue on two shards: %v, want ErrInvalidArgument", err)
+	}
+	_, err = queuesqlite.Open(t.TempDir()+"/q3", &queuesqlite.Config{
+		Queues: map[string]queuesqlite.QueueConfig{"lim": {MaxWorkers: 2, GlobalConcurrency: -1}}})
+	if !errors.Is(err, queuesqlite.ErrInvalidArgument) {
+		t.Errorf("a negative queue GlobalConcurrency: %v, want ErrInvalidArgument", err)
 	}
 }

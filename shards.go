@@ -46,7 +46,7 @@ func (q *Queue) claim(ctx context.Context, r *runState, w *workerQueue, n int) (
 	now := q.now()
 	p := driver.ClaimParams{Destinations: set.destinations, Max: n, Owner: r.owner, Now: now,
 		LeaseUntil: now.Add(q.cfg.Lease), Me: q.instance}
-	p.MaxAttempts, p.Limits = set.maxAttempts, set.limits
+	p.MaxAttempts, p.Limits, p.QueueLimit = set.maxAttempts, set.limits, w.queueLimit
 	order, err := q.claimOrder(ctx, w, set.destinations)
 	if err != nil {
 		return nil, err

@@ -26,6 +26,9 @@ type workerQueue struct {
 	// limits are their handlers' store-enforced limits, parallel to
 	// destinations; nil when none has one.
 	limits []driver.ClaimLimit
+	// queueLimit is the queue's global concurrency (QueueConfig), over
+	// all of destinations; zero when it has none.
+	queueLimit driver.QueueLimit
 	// claimable is what a claim asks for: the destinations not paused.
 	// Nil until the run first read the pauses (a claim then reads them).
 	claimable atomic.Pointer[claimSet]
@@ -71,10 +74,13 @@ func (w *workerQueue) afterLimitedClaim(set *claimSet, asked, got int, poll time
 }
 
 // topics are the change signals that should wake w's fetcher: new work for
-// its destinations and, when one has a concurrency limit, finished
-// messages anywhere (a slot may have come free).
+// its destinations and, when the queue or one of them has a concurrency
+// limit, finished messages anywhere (a slot may have come free).
 func (w *workerQueue) topics() []driver.Topic {
 	ts := workTopics(w.destinations)
+	if w.queueLimit.Concurrency > 0 {
+		return append(ts, driver.Topic{Kind: driver.TopicFinished})
+	}
 	for _, l := range w.limits {
 		if l.Concurrency > 0 {
 			return append(ts, driver.Topic{Kind: driver.TopicFinished})
@@ -122,6 +128,9 @@ func (q *Queue) workerQueues() []*workerQueue {
 	for _, w := range out {
 		if !slices.ContainsFunc(w.limits, func(l driver.ClaimLimit) bool { return !l.IsZero() }) {
 			w.limits = nil
+		}
+		if n := q.cfg.Queues[w.name].GlobalConcurrency; n > 0 {
+			w.queueLimit = driver.QueueLimit{Name: w.name, Concurrency: n, Destinations: w.destinations}
 		}
 	}
 	if len(out) == 0 {
@@ -179,14 +188,15 @@ func (r *runState) runFetcher(ctx context.Context, w *workerQueue) {
 }
 
 // wakeLimited wakes the fetcher of the worker queue serving dest when dest
-// has a concurrency limit: one of its messages just ended here, so a slot
-// may be free.
+// or its queue has a concurrency limit: one of its messages just ended
+// here, so a slot may be free.
 func (r *runState) wakeLimited(dest string) {
 	for _, w := range r.workers {
-		if w.limits == nil {
+		if w.limits == nil && w.queueLimit.Concurrency <= 0 {
 			continue
 		}
-		if i := slices.Index(w.destinations, dest); i >= 0 && w.limits[i].Concurrency > 0 {
+		i := slices.Index(w.destinations, dest)
+		if i >= 0 && (w.queueLimit.Concurrency > 0 || w.limits[i].Concurrency > 0) {
 			w.fetcher.Wake()
 		}
 	}

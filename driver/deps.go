@@ -92,10 +92,24 @@ type SettledEdge struct {
 // DependencyOps are the statements of one ResolveRound, run by a backend
 // inside one transaction. Each is a guarded write, so running a round in
 // several handles at once applies each change once.
+//
+// A round reads only what changed: the backend marks, in the transaction
+// that changes it, every message whose dependency rows may have settled (a
+// parent with dependants that finished or was deleted, a waiting child
+// that stopped waiting or was deleted, a parent already finished when a
+// row naming it is inserted). A round settles the rows its marks name and
+// then forgets those marks, so its cost follows the messages that changed,
+// not the number still waiting.
 type DependencyOps interface {
-	// Settled returns up to limit rows, ordered by child, whose parent
-	// finished (or is gone) or whose child no longer waits.
-	Settled(limit int) ([]SettledEdge, error)
+	// Marks returns up to limit marks, oldest first (opaque numbers).
+	Marks(limit int) ([]int64, error)
+	// Settled returns up to limit rows, ordered by child, of the messages
+	// marks names: rows whose parent finished (or is gone), and every row
+	// of a child that no longer waits (or is gone).
+	Settled(marks []int64, limit int) ([]SettledEdge, error)
+	// Forget deletes marks (marks made since, even of the same message,
+	// are kept).
+	Forget(marks []int64) error
 	// DeleteEdge deletes one row and returns the run time it kept; ok is
 	// false when another handle deleted it first.
 	DeleteEdge(child int64, parent string) (runAt time.Time, ok bool, err error)
@@ -112,11 +126,16 @@ type DependencyOps interface {
 }
 
 // ResolveRound runs one round of ResolveDependencies through ops and
-// reports what it did and how many rows it settled (0: nothing left).
+// reports what it did and how much it settled (0: nothing is left, as far
+// as it knows).
 func ResolveRound(ops DependencyOps, limit int) (DependencyResult, int, error) {
 	var res DependencyResult
-	edges, err := ops.Settled(limit)
-	if err != nil || len(edges) == 0 {
+	marks, err := ops.Marks(limit)
+	if err != nil || len(marks) == 0 {
+		return res, 0, err
+	}
+	edges, err := ops.Settled(marks, limit)
+	if err != nil {
 		return res, 0, err
 	}
 	for start := 0; start < len(edges); {
@@ -129,7 +148,18 @@ func ResolveRound(ops DependencyOps, limit int) (DependencyResult, int, error) {
 		}
 		start = end
 	}
-	return res, len(edges), nil
+	if len(edges) == limit {
+		return res, len(edges), nil // more rows of these marks: the next round goes on with them
+	}
+	if err := ops.Forget(marks); err != nil {
+		return res, 0, err
+	}
+	if len(edges) == 0 && len(marks) < limit {
+		return res, 0, nil // the marks named nothing to settle, and no more are waiting
+	}
+	// Marks made by this round (children it finished or released) are
+	// for the next.
+	return res, len(edges) + len(marks), nil
 }
 
 // resolveChild settles one child given its rows whose parents finished.

@@ -259,6 +259,10 @@ type ClaimParams struct {
 	// each destination the claim may take across every handle (see
 	// Limiter); a zero ClaimLimit bounds nothing.
 	Limits []ClaimLimit
+	// QueueLimit, when its Concurrency is above 0, bounds the claim as a
+	// whole: the processing messages of its destinations across every
+	// handle, with those the claim takes, stay within it (see Limiter).
+	QueueLimit QueueLimit
 }
 
 // Completion is the outcome of one attempt, to be recorded if the attempt

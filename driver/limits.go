@@ -20,6 +20,31 @@ type ClaimLimit struct {
 	Per  time.Duration
 }
 
+// QueueLimit bounds how many messages of a set of destinations (a worker
+// queue's) process at once over every handle on the store. A zero
+// Concurrency bounds nothing.
+type QueueLimit struct {
+	// Name identifies the bound: claims of one name are serialised across
+	// handles (the worker queue's name).
+	Name string
+	// Concurrency: at most this many messages of Destinations processing
+	// at once, whoever runs them.
+	Concurrency int
+	// Destinations are the destinations counted: every destination of the
+	// queue, those the claim leaves out (paused ones) included. The claim's
+	// own destinations should be among them.
+	Destinations []string
+}
+
+// Room returns how many messages a claim may take under l with processing
+// of its destinations running, bounded by most.
+func (l QueueLimit) Room(most, processing int) int {
+	if l.Concurrency <= 0 {
+		return most
+	}
+	return max(min(most, l.Concurrency-processing), 0)
+}
+
 // IsZero reports whether l bounds nothing.
 func (l ClaimLimit) IsZero() bool { return l.Concurrency <= 0 && l.Rate <= 0 }
 
@@ -36,7 +61,14 @@ func (l ClaimLimit) IsZero() bool { return l.Concurrency <= 0 && l.Rate <= 0 }
 // capped at Rate (so a lowered Rate takes effect at once). Claims of one
 // limited destination are serialised across handles, so two concurrent
 // claims never both take the last slot or token. Destinations without a
-// limit are claimed as before. The conformance suite checks it (drivertest,
+// limit are claimed as before.
+//
+// ClaimParams.QueueLimit bounds the claim as a whole: it takes at most
+// QueueLimit.Concurrency less the processing messages (of any owner) of
+// every destination in QueueLimit.Destinations, whatever the per-destination
+// limits allow. Claims naming one QueueLimit.Name are serialised across
+// handles as limited destinations are, so two concurrent claims never both
+// take the queue's last slot. The conformance suite checks both (drivertest,
 // Limits), with two handles.
 type Limiter interface {
 	// EnforcesClaimLimits reports that Claim honours ClaimParams.Limits.

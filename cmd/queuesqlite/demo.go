@@ -40,7 +40,8 @@ func newDemoCmd() *cobra.Command {
 		Short: "Run a few thousand tasks and show priorities, callbacks, a retry, an expiry, a dead letter and listeners",
 		Long: "Send a few thousand tasks of mixed priority to three handlers, run them with a\n" +
 			"progress display, then show a retry, an expiry, a dead letter being requeued and\n" +
-			"listeners firing on listen-data changes, and print the queue's stats. Uses a fresh temporary directory unless --dir is given\n" +
+			"listeners firing on listen-data changes, a workflow, a pause, a global limit, a periodic\n" +
+			"job and a unique job, and print the queue's stats. Uses a fresh temporary directory unless --dir is given\n" +
 			"(then the queue is kept there; it must be empty).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -96,6 +97,7 @@ type demo struct {
 	changes chan *queuesqlite.Change // what the demo's listener received
 
 	features features // the job features' state (demo_features.go)
+	jobs     jobs     // the periodic and unique jobs' state (demo_jobs.go)
 }
 
 // runDemo opens the queue, runs every part of the demo and closes it.
@@ -139,7 +141,7 @@ func demoDir(cmd *cobra.Command) (dir string, keep bool, err error) {
 // run runs the parts of the demo in order; ctx bounds them all.
 func (d *demo) run(ctx context.Context) error {
 	steps := []func(context.Context) error{d.mainBatch, d.showRetry, d.showExpiry, d.showDeadLetter, d.showListeners,
-		d.showWorkflow, d.showPause, d.showLimit, d.report}
+		d.showWorkflow, d.showPause, d.showLimit, d.showPeriodic, d.showUnique, d.report}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			if cause := context.Cause(ctx); cause != nil && errors.Is(err, ctx.Err()) {

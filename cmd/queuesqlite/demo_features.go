@@ -20,8 +20,10 @@ const (
 	destSerial  = "serial_job"
 	serialSends = 3
 	// featureAttempts is the attempts the steps below cause: 4 steps of
-	// the diamond, the broken step, the paused job and the serial jobs.
-	featureAttempts = 4 + 1 + 1 + serialSends
+	// the diamond, the broken step, the paused job and the serial jobs,
+	// and the unique job (demo_jobs.go); the periodic job's ticks add
+	// features.ticks.
+	featureAttempts = 4 + 1 + 1 + serialSends + 1
 )
 
 // features is the demo's state for the job features.
@@ -30,6 +32,7 @@ type features struct {
 	order     []string // the diamond's steps, as they ran
 	running   atomic.Int64
 	mostAtOne atomic.Int64
+	ticks     int // the periodic job's ticks that ran (demo_jobs.go)
 }
 
 func (d *demo) registerFeatureHandlers() error {

@@ -41,7 +41,7 @@ func (d *demo) open(cmd *cobra.Command, dir string) error {
 		q.Close()
 		return err
 	}
-	if err := errors.Join(d.registerHandlers(), d.registerFeatureHandlers(), d.registerListener()); err != nil {
+	if err := errors.Join(d.registerHandlers(), d.registerFeatureHandlers(), d.registerJobHandlers(), d.registerListener()); err != nil {
 		q.Close()
 		return err
 	}

@@ -33,9 +33,9 @@ func (d *demo) report(ctx context.Context) error {
 // wantProcessed is the number of attempts the demo causes: one per task,
 // two for the retry, one per held worker, the dead letter's failed attempts
 // and its requeued one, the message sent with the listen data, and those
-// of the job features.
+// of the job features (with the periodic job's ticks).
 func (d *demo) wantProcessed() int64 {
-	return int64(d.opts.n + 2 + d.opts.workers + chargeTries + 1 + 1 + featureAttempts)
+	return int64(d.opts.n + 2 + d.opts.workers + chargeTries + 1 + 1 + featureAttempts + d.features.ticks)
 }
 
 // checkStats compares the stats with what the demo expects.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/queue-sqlite/queuesqlite"
 )
@@ -52,6 +53,7 @@ func TestDemo_Small(t *testing.T) {
 	match(t, out, `(?m)^group \S+: 4 completed, 2 failed$`)
 	match(t, out, `(?m)^paused paused_job; a message sent to it is pending\nresumed: it completed$`)
 	match(t, out, `(?m)^3 serial_job messages with GlobalConcurrency 1 and 3 workers: at most 1 ran at once$`)
+	checkDemoJobs(t, out)
 
 	q, _ := openDir(t, dir, nil)
 	retryID := match(t, out, `(?m)^== retry ==\n.*\ncallback: (\S+) completed\nGet: status completed, attempts 2, retries 1, result \{`)[1]
@@ -96,15 +98,16 @@ func checkDemoStats(t *testing.T, q *queuesqlite.Queue, out string, n, workers i
 		}
 	}
 	// given n tasks + 1 retried + workers holding + 1 requeued dead letter + 1 sent with listen data
-	// + the job features' 4 workflow steps, 1 paused and 3 serial jobs -> completed; 1 expired;
-	// a failed workflow step and its dependant -> failed
-	completed := n + workers + 3 + 4 + 1 + serialSends
+	// + the job features' 4 workflow steps, 1 paused and 3 serial jobs, the periodic job's ticks
+	// and 1 unique job -> completed; 1 expired; a failed workflow step and its dependant -> failed
+	ticks := demoTicksRun(t, out)
+	completed := n + workers + 3 + 4 + 1 + serialSends + ticks + 1
 	if st.ByStatus[queuesqlite.StatusCompleted] != completed || st.ByStatus[queuesqlite.StatusExpired] != 1 ||
 		st.ByStatus[queuesqlite.StatusFailed] != 2 || sum(st.ByStatus) != completed+3 {
 		t.Errorf("queue after the demo: %v; want %d completed, 1 expired, 2 failed, nothing else", st.ByStatus, completed)
 	}
 	printed := atoi(t, match(t, stats, `(?m)^processed by this process: (\d+) attempts$`)[1])
-	if want := n + 2 + workers + chargeTries + 1 + 1 + featureAttempts; printed != want {
+	if want := n + 2 + workers + chargeTries + 1 + 1 + featureAttempts + ticks; printed != want {
 		t.Errorf("processed %d, want %d", printed, want)
 	}
 }
@@ -140,4 +143,65 @@ func TestDemo_Timeout(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "q")
 	fails(t, "the demo did not finish within --timeout 1ns", "demo", "--dir", dir, "-n", "5", "--timeout", "1ns")
+}
+
+// demoTicksRun is how many ticks of its periodic job the demo says ran.
+func demoTicksRun(t *testing.T, out string) int {
+	t.Helper()
+	return atoi(t, match(t, out, `(?m)^demo-heartbeat every 1s: \d+ ticks sent, (\d+) run,`)[1])
+}
+
+// checkDemoJobs checks the periodic and unique steps' lines: every tick
+// sent and run once, on distinct whole seconds; one unique message stored,
+// the two later sends duplicates of it.
+func checkDemoJobs(t *testing.T, out string) {
+	t.Helper()
+	m := match(t, out, `(?m)^demo-heartbeat every 1s: (\d+) ticks sent, (\d+) run, (\d+) distinct tick times, the first at \d\d:\d\d:\d\d\.000$`)
+	if m[1] != m[2] || m[2] != m[3] || atoi(t, m[1]) < demoTicks {
+		t.Errorf("periodic step: %s sent, %s run, %s distinct; want at least %d, each once", m[1], m[2], m[3], demoTicks)
+	}
+	match(t, out, `(?m)^sent rebuild_index 3 times with unique key demo/rebuild-index \(blocking while unfinished and once completed\): stored once, duplicates: true, true\n`+
+		`the duplicates got the stored id: true; it ran 1 time\(s\)$`)
+}
+
+// The periodic step's ticks are in the queue once each, sent by the
+// periodic job (Source), on whole seconds.
+func TestDemo_PeriodicJob(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "q")
+	out := ok(t, "demo", "--dir", dir, "-n", "10", "--workers", "2", "--timeout", demoTestTimeout)
+	checkDemoJobs(t, out)
+	q, _ := openDir(t, dir, nil)
+	ms, err := q.List(t.Context(), &queuesqlite.ListOpts{Destination: destTick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[time.Time]bool{}
+	for _, m := range ms {
+		if m.Status != queuesqlite.StatusCompleted || m.Source != "periodic" || m.Attempt != 1 || seen[m.RunAt] ||
+			!m.RunAt.Equal(m.RunAt.Truncate(time.Second)) {
+			t.Errorf("tick message %s: %s from %q after %d attempt(s) for the tick of %v (seen before: %v)",
+				m.ID, m.Status, m.Source, m.Attempt, m.RunAt, seen[m.RunAt])
+		}
+		seen[m.RunAt] = true
+	}
+	if n := demoTicksRun(t, out); len(ms) != n || n < demoTicks {
+		t.Errorf("the queue holds %d tick messages, the demo ran %d (want at least %d)", len(ms), n, demoTicks)
+	}
+}
+
+// The unique step leaves one message with its key in the queue.
+func TestDemo_UniqueJob(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "q")
+	out := ok(t, "demo", "--dir", dir, "--shards", "2", "-n", "10", "--workers", "2", "--timeout", demoTestTimeout)
+	checkDemoJobs(t, out)
+	q, _ := openDir(t, dir, nil)
+	st, err := q.Stats(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.ByDestination[destRebuild]; sum(got) != 1 || got[queuesqlite.StatusCompleted] != 1 {
+		t.Errorf("rebuild_index messages in the queue: %v, want one, completed", got)
+	}
 }

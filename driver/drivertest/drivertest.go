@@ -68,6 +68,8 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("Topics", func(t *testing.T) { testTopics(t, open) })
 	t.Run("Pause", func(t *testing.T) { testPause(t, open) })
 	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
+	t.Run("QueueLimits", func(t *testing.T) { testQueueLimits(t, open) })
+	t.Run("Meta", func(t *testing.T) { testMeta(t, open) })
 	t.Run("Dependencies", func(t *testing.T) { testDependencies(t, open) })
 	t.Run("Delete", func(t *testing.T) { testDelete(t, open) })
 	t.Run("AttemptErrors", func(t *testing.T) { testAttemptErrors(t, open) })

@@ -159,3 +159,84 @@ func testLimits(t *testing.T, open OpenFunc) {
 		}
 	})
 }
+
+// claimQueue claims up to max of dests under the queue limit ql.
+func claimQueue(t *testing.T, d driver.Driver, owner string, max int, dests []string, ql driver.QueueLimit) []*queuetype.Message {
+	t.Helper()
+	ms, err := d.Claim(context.Background(), driver.ClaimParams{Destinations: dests, Max: max, Owner: owner,
+		Now: t0, LeaseUntil: t0.Add(time.Minute), Me: "me", QueueLimit: ql})
+	if err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	return ms
+}
+
+// testQueueLimits checks ClaimParams.QueueLimit (driver.Limiter).
+func testQueueLimits(t *testing.T, open OpenFunc) {
+	t.Run("QueueLimitCountsEveryDestinationAndOwner", func(t *testing.T) {
+		t.Parallel()
+		d := open(t).Driver
+		limiter(t, d)
+		insertN(t, d, "a", "x", 5)
+		insertN(t, d, "b", "y", 5)
+		insertN(t, d, "c", "z", 5) // another queue's
+		ql := driver.QueueLimit{Name: "q", Concurrency: 4, Destinations: []string{"x", "y"}}
+		if got := claimQueue(t, d, "o1", 3, []string{"x"}, ql); len(got) != 3 {
+			t.Fatalf("first claim took %d, want 3 (its max)", len(got))
+		}
+		// y alone (x paused, say): the 3 of x still count.
+		got := claimQueue(t, d, "o2", 10, []string{"y"}, ql)
+		if len(got) != 1 {
+			t.Fatalf("a claim of the queue's other destination took %d, want 1 (4 at once, 3 running)", len(got))
+		}
+		if more := claimQueue(t, d, "o2", 10, []string{"x", "y"}, ql); len(more) != 0 {
+			t.Fatalf("a claim at the queue's limit took %d, want 0", len(more))
+		}
+		if other := claimLimited(t, d, "o3", 10, t0, []string{"z"}, nil); len(other) != 5 {
+			t.Fatalf("a claim of a destination outside the queue took %d, want all 5", len(other))
+		}
+		c := completion(got[0], queuetype.StatusCompleted, t0)
+		c.Owner = "o2"
+		completeOne(t, d, c)
+		if next := claimQueue(t, d, "o2", 10, []string{"x", "y"}, ql); len(next) != 1 {
+			t.Fatalf("after a completion a claim took %d, want 1", len(next))
+		}
+		// With a destination limit too, the tighter bound holds.
+		insertN(t, d, "d", "w", 5)
+		both := driver.QueueLimit{Name: "q2", Concurrency: 3, Destinations: []string{"w"}}
+		ms, err := d.Claim(context.Background(), driver.ClaimParams{Destinations: []string{"w"}, Max: 10, Owner: "o4",
+			Now: t0, LeaseUntil: t0.Add(time.Minute), Me: "me", QueueLimit: both,
+			Limits: []driver.ClaimLimit{{Concurrency: 2}}})
+		if err != nil || len(ms) != 2 {
+			t.Fatalf("claim with a queue limit of 3 and a destination limit of 2: %d, %v; want 2", len(ms), err)
+		}
+	})
+	t.Run("ConcurrentQueueClaimsOnTwoHandlesNeverExceed", func(t *testing.T) {
+		t.Parallel()
+		h, b := twoHandles(t, open)
+		a := h.Driver
+		limiter(t, a)
+		insertN(t, a, "p", "x", 100)
+		insertN(t, a, "q", "y", 100)
+		ql := driver.QueueLimit{Name: "q", Concurrency: 7, Destinations: []string{"x", "y"}}
+		var mu sync.Mutex
+		total := 0
+		var wg sync.WaitGroup
+		for w := range 8 {
+			d := []driver.Driver{a, b}[w%2]
+			dests := [][]string{{"x", "y"}, {"x"}, {"y"}}[w%3]
+			wg.Go(func() {
+				for range 5 {
+					ms := claimQueue(t, d, fmt.Sprint("w", w), 2, dests, ql)
+					mu.Lock()
+					total += len(ms)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if total != ql.Concurrency {
+			t.Fatalf("8 workers on two handles took %d in all, want exactly the queue's limit %d", total, ql.Concurrency)
+		}
+	})
+}

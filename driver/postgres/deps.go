@@ -150,8 +150,30 @@ type depOps struct {
 	work []driver.Topic // destinations released to pending
 }
 
-func (o *depOps) Settled(n int) ([]driver.SettledEdge, error) {
-	r, err := o.q.query(o.ctx, o.d.sql(sqlDepsSettled), int64(n), ts(driver.WaitingRunAt))
+func (o *depOps) Marks(n int) ([]int64, error) {
+	r, err := o.q.query(o.ctx, o.d.sql(sqlDepMarks), int64(n))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []int64
+	for r.Next() {
+		var mark int64
+		if err := r.Scan(&mark); err != nil {
+			return nil, err
+		}
+		out = append(out, mark)
+	}
+	return out, r.Err()
+}
+
+func (o *depOps) Forget(marks []int64) error {
+	_, err := o.q.exec(o.ctx, o.d.sql(sqlDepForget), marks)
+	return err
+}
+
+func (o *depOps) Settled(marks []int64, n int) ([]driver.SettledEdge, error) {
+	r, err := o.q.query(o.ctx, o.d.sql(sqlDepsSettled), int64(n), ts(driver.WaitingRunAt), marks)
 	if err != nil {
 		return nil, err
 	}

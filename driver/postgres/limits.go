@@ -20,6 +20,12 @@ func (d *DB) EnforcesClaimLimits() bool { return true }
 
 var _ driver.Limiter = (*DB)(nil)
 
+// limitedClaim reports whether p's claim has a limit to enforce, per
+// destination or for its queue.
+func limitedClaim(p driver.ClaimParams) bool {
+	return hasLimits(p.Limits) || p.QueueLimit.Concurrency > 0
+}
+
 func hasLimits(ls []driver.ClaimLimit) bool {
 	for _, l := range ls {
 		if !l.IsZero() {
@@ -33,6 +39,17 @@ func hasLimits(ls []driver.ClaimLimit) bool {
 func (d *DB) claimLimited(ctx context.Context, tx pgx.Tx, p driver.ClaimParams, maxAttempts, caps []int32) ([]*queuetype.Message, error) {
 	var out []*queuetype.Message
 	err := func() error {
+		if err := d.lockQueue(ctx, tx, p.QueueLimit); err != nil {
+			return err
+		}
+		most, err := d.queueRoom(ctx, tx, p)
+		if err != nil || most == 0 {
+			return err // the queue is at its global limit
+		}
+		p.Max = most
+		for i := range caps {
+			caps[i] = min(caps[i], int32(most))
+		}
 		limited := d.limitedDestinations(p)
 		if err := d.lockLimited(ctx, tx, limited); err != nil {
 			return err
@@ -80,6 +97,30 @@ func (d *DB) lockLimited(ctx context.Context, tx pgx.Tx, dests []string) error {
 	return nil
 }
 
+// lockQueue takes the advisory lock of a queue's global limit, before any
+// destination's (so two claims never wait for each other in a circle).
+func (d *DB) lockQueue(ctx context.Context, tx pgx.Tx, ql driver.QueueLimit) error {
+	if ql.Concurrency <= 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, sqlUniqueLock, d.lockKey(lockSpaceQueueLimits), ql.Name)
+	return err
+}
+
+// queueRoom returns how many messages the claim may take in all under
+// p.QueueLimit, counted under its lock.
+func (d *DB) queueRoom(ctx context.Context, tx pgx.Tx, p driver.ClaimParams) (int, error) {
+	ql := p.QueueLimit
+	if ql.Concurrency <= 0 {
+		return p.Max, nil
+	}
+	var processing int64
+	if err := tx.QueryRow(ctx, d.sql(sqlProcessingOfAll), ql.Destinations).Scan(&processing); err != nil {
+		return 0, err
+	}
+	return ql.Room(p.Max, int(processing)), nil
+}
+
 // bucket is a stored token bucket.
 type bucket struct {
 	tokens float64
@@ -89,6 +130,9 @@ type bucket struct {
 // limitState reads the running counts and buckets of the destinations.
 func (d *DB) limitState(ctx context.Context, tx pgx.Tx, dests []string) (map[string]int, map[string]bucket, error) {
 	processing := map[string]int{}
+	if len(dests) == 0 {
+		return processing, map[string]bucket{}, nil // only the queue is limited
+	}
 	r, err := tx.Query(ctx, d.sql(sqlProcessingOf), dests)
 	if err != nil {
 		return nil, nil, err

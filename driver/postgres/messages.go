@@ -157,7 +157,7 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 	}
 	var out, adopted []*queuetype.Message
 	var err error
-	if len(lost) == 0 && !hasLimits(p.Limits) {
+	if len(lost) == 0 && !limitedClaim(p) {
 		// One statement, committed on its own: a claim costs one round trip.
 		out, err = d.claimRows(ctx, d.poolQ(), p, maxAttempts, caps)
 	} else {
@@ -175,7 +175,7 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 				caps[i] = min(caps[i], int32(rest.Max))
 			}
 			var ms []*queuetype.Message
-			if hasLimits(p.Limits) {
+			if limitedClaim(p) {
 				ms, err = d.claimLimited(ctx, tx, rest, maxAttempts, caps)
 			} else {
 				ms, err = d.claimRows(ctx, pgxQuerier{tx}, rest, maxAttempts, caps)
@@ -712,4 +712,24 @@ func (d *DB) Check(ctx context.Context) error {
 	var n int64
 	err := d.pool.QueryRow(ctx, d.sql(sqlCheck)).Scan(&n)
 	return d.wrap("check", err)
+}
+
+var _ driver.MetaScanner = (*DB)(nil)
+
+// MetaPrefixed implements driver.MetaScanner.
+func (d *DB) MetaPrefixed(ctx context.Context, prefix, after string, limit int) ([]driver.MetaEntry, error) {
+	rows, err := d.pool.Query(ctx, d.sql(sqlMetaPrefixed), prefix, after, int64(limit))
+	if err != nil {
+		return nil, d.wrap("list meta", err)
+	}
+	defer rows.Close()
+	var out []driver.MetaEntry
+	for rows.Next() {
+		var e driver.MetaEntry
+		if err := rows.Scan(&e.Key, &e.Value); err != nil {
+			return nil, d.wrap("list meta", err)
+		}
+		out = append(out, e)
+	}
+	return out, d.wrap("list meta", rows.Err())
 }

@@ -93,6 +93,9 @@ const (
 	lockSpaceUnique   = "unique"
 	lockSpaceElection = "leader"
 	lockSpaceLimits   = "limits"
+	// lockSpaceQueueLimits serialises the claims of one worker queue with a
+	// global limit (keyed by the queue's name).
+	lockSpaceQueueLimits = "queue-limits"
 )
 
 // Options configures a PostgreSQL queue. Zero values take the defaults.

@@ -252,6 +252,8 @@ const (
 	sqlMetaSet     = `INSERT INTO {s}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
 	sqlMetaInit    = `INSERT INTO {s}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`
 	sqlMetaDelete  = `DELETE FROM {s}.meta WHERE key = $1`
+	// $1 prefix, $2 after, $3 limit
+	sqlMetaPrefixed = `SELECT key, value FROM {s}.meta WHERE key > $2 AND starts_with(key, $1) ORDER BY key LIMIT $3`
 
 	// List: after seq, then the filters that are set (listQuery), then the
 	// limit. Tags are a JSON array: a tag matches an element exactly.
@@ -356,6 +358,10 @@ const (
 	// $1 destinations: processing messages of each, of every owner.
 	sqlProcessingOf = `SELECT destination, count(*) FROM {s}.messages WHERE status = {processing}
 	AND destination = ANY($1::text[]) GROUP BY destination`
+	// $1 destinations: processing messages of all of them, of every owner
+	// (a queue's global limit, under its lock in lockSpaceQueueLimits).
+	sqlProcessingOfAll = `SELECT count(*) FROM {s}.messages WHERE status = {processing}
+	AND destination = ANY($1::text[])`
 	// $1 destinations: their buckets.
 	sqlBucketsOf = `SELECT destination, tokens, at FROM {s}.rate_buckets WHERE destination = ANY($1::text[])`
 	// $1 destination, $2 tokens left, $3 at
@@ -459,16 +465,25 @@ const (
 	// One resolver at a time per schema: its rounds see each other's
 	// commits, and two never decrement one child.
 	sqlDepLock = `SELECT pg_advisory_xact_lock($1, 0)`
-	// $1 limit, $2 waiting sentinel: dependency rows whose parent has
-	// finished or is gone, with the parent's status (NULL when gone), and
-	// the rows of children that no longer wait (cancelled, expired or
-	// requeued meanwhile, or gone), whatever their parents.
-	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM {s}.dependencies d
+	// $1 limit: the oldest marks (migrations/0005_dependency_marks.sql).
+	sqlDepMarks = `SELECT n FROM {s}.dependency_marks ORDER BY n LIMIT $1`
+	// $1 limit, $2 waiting sentinel, $3 the marks read: the rows of the
+	// marked parents that have finished or are gone, with the parent's
+	// status (NULL when gone), and every row of the marked children that
+	// no longer wait (cancelled, expired or requeued meanwhile, or gone).
+	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM {s}.dependency_marks k
+	JOIN {s}.dependencies d ON d.parent_id = k.id
 	LEFT JOIN {s}.messages m ON m.id = d.parent_id
+	WHERE k.n = ANY($3::bigint[]) AND (m.seq IS NULL OR m.status IN ({terminal}))
+	UNION
+	SELECT d.child_seq, d.parent_id, m.status FROM {s}.dependency_marks k
+	JOIN {s}.dependencies d ON d.child_seq = k.seq
 	LEFT JOIN {s}.messages c ON c.seq = d.child_seq
-	WHERE m.seq IS NULL OR m.status IN ({terminal})
-	OR c.seq IS NULL OR c.status <> {scheduled} OR c.run_at <> $2
-	ORDER BY d.child_seq LIMIT $1`
+	LEFT JOIN {s}.messages m ON m.id = d.parent_id
+	WHERE k.n = ANY($3::bigint[]) AND (c.seq IS NULL OR c.status <> {scheduled} OR c.run_at <> $2)
+	ORDER BY 1 LIMIT $1`
+	// $1 the marks read: exactly those, so one committed meanwhile stays.
+	sqlDepForget = `DELETE FROM {s}.dependency_marks WHERE n = ANY($1::bigint[])`
 	// $1 child seq, $2 parent id
 	sqlDepDelete = `DELETE FROM {s}.dependencies WHERE child_seq = $1 AND parent_id = $2 RETURNING run_at`
 	// $1 child seq

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/driver"
+	"github.com/queue-sqlite/queuesqlite/driver/drivertest"
 	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
@@ -119,6 +120,16 @@ func BenchmarkComplete(b *testing.B) {
 				claimed = claimed[batch:]
 			}
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
+
+// BenchmarkResolveDependencies times the release of one child whose parent
+// just completed, beside many children still waiting (drivertest.BenchmarkResolve).
+func BenchmarkResolveDependencies(b *testing.B) {
+	for _, waiting := range []int{1000, 20000} {
+		b.Run(fmt.Sprint("waiting=", waiting), func(b *testing.B) {
+			drivertest.BenchmarkResolve(b, newBenchShard(b).db, waiting, nil)
 		})
 	}
 }

@@ -105,7 +105,7 @@ func checkParents(ins inserter, m *queuetype.Message) error {
 func (d *DB) ResolveDependencies(ctx context.Context, p qdriver.MaintainParams) (qdriver.DependencyResult, error) {
 	var total qdriver.DependencyResult
 	var settled int
-	if err := d.read.QueryRowContext(ctx, sqlDepsAnySettled, micros(qdriver.WaitingRunAt)).Scan(&settled); err != nil || settled == 0 {
+	if err := d.read.QueryRowContext(ctx, sqlDepsAnySettled).Scan(&settled); err != nil || settled == 0 {
 		return total, d.wrap("resolve dependencies", err) // nothing to settle: no write lock taken
 	}
 	for range depRounds {
@@ -143,8 +143,29 @@ type depOps struct {
 	p qdriver.MaintainParams
 }
 
-func (o *depOps) Settled(n int) ([]qdriver.SettledEdge, error) {
-	rows, err := o.t.w.query(sqlDepsSettled, int64(n), micros(qdriver.WaitingRunAt))
+func (o *depOps) Marks(n int) ([]int64, error) {
+	rows, err := o.t.w.query(sqlDepMarks, int64(n))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	vals := make([]driver.Value, 1)
+	for {
+		if err := rows.Next(vals); err != nil {
+			if errors.Is(err, errEOF) {
+				return out, nil
+			}
+			return nil, err
+		}
+		out = append(out, asInt(vals[0]))
+	}
+}
+
+// Settled reads the rows of the marks from the first read to the last: in
+// the writer's transaction, no other mark was made in that range.
+func (o *depOps) Settled(marks []int64, n int) ([]qdriver.SettledEdge, error) {
+	rows, err := o.t.w.query(sqlDepsSettled, int64(n), micros(qdriver.WaitingRunAt), marks[0], marks[len(marks)-1])
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +182,11 @@ func (o *depOps) Settled(n int) ([]qdriver.SettledEdge, error) {
 		out = append(out, qdriver.SettledEdge{Child: asInt(vals[0]), Parent: asString(vals[1]),
 			Status: queuetype.Status(asInt(vals[2])), Stored: vals[2] != nil})
 	}
+}
+
+func (o *depOps) Forget(marks []int64) error {
+	_, err := o.t.exec(sqlDepForget, marks[0], marks[len(marks)-1])
+	return err
 }
 
 func (o *depOps) DeleteEdge(child int64, parent string) (time.Time, bool, error) {

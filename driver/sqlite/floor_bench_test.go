@@ -66,7 +66,7 @@ func floorExec(b *testing.B, conn *sqlite3.SQLiteConn, stmts map[string]driver.S
 
 func floorInsertArgs(n int) []any {
 	return []any{fmt.Sprintf("01a2166d-f2e8-712e-a782-%012d", n), "task", int64(0), "noop", "client", `{"n":1}`,
-		int64(1), int64(1764000000000000), int64(1764000000000000), nil, int64(4), nil, nil, nil, nil}
+		int64(1), int64(1764000000000000), int64(1764000000000000), nil, int64(4), nil, nil, nil, nil, int64(0)}
 }
 
 // BenchmarkFloorCommit: one row per transaction, into a two-column table
@@ -155,4 +155,46 @@ func BenchmarkFloorClaimComplete100(b *testing.B) {
 		pending -= len(seqs)
 	}
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkFloorInsert1000Without: BenchmarkFloorInsert1000 with parts of
+// the schema dropped, to show what each part of an insert costs (issue 12:
+// where the gap between SendBatch and a minimal queue goes). Only the
+// ratios between the variants of one run mean anything.
+func BenchmarkFloorInsert1000Without(b *testing.B) {
+	variants := []struct {
+		name string
+		drop []string
+	}{
+		{"nothing", nil},
+		{"id-route-trigger", []string{"DROP TRIGGER messages_id_routed"}},
+		{"ready-index", []string{"DROP INDEX messages_ready"}},
+		{"secondary-indexes", []string{"DROP INDEX messages_ready", "DROP INDEX messages_leased",
+			"DROP INDEX messages_due", "DROP INDEX messages_expiry", "DROP INDEX messages_finished",
+			"DROP INDEX messages_callback", "DROP INDEX messages_unique_key"}},
+		{"secondary-indexes+trigger", []string{"DROP INDEX messages_ready", "DROP INDEX messages_leased",
+			"DROP INDEX messages_due", "DROP INDEX messages_expiry", "DROP INDEX messages_finished",
+			"DROP INDEX messages_callback", "DROP INDEX messages_unique_key", "DROP TRIGGER messages_id_routed"}},
+	}
+	for _, v := range variants {
+		b.Run("without="+v.name, func(b *testing.B) {
+			conn := floorConn(b, true)
+			for _, s := range v.drop {
+				if _, err := conn.Exec(s, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			stmts := map[string]driver.Stmt{}
+			n := 0
+			for b.Loop() {
+				floorExec(b, conn, stmts, sqlBegin)
+				for range 1000 {
+					n++
+					floorExec(b, conn, stmts, sqlInsert, floorInsertArgs(n)...)
+				}
+				floorExec(b, conn, stmts, sqlCommit)
+			}
+			b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"time"
 
 	qdriver "github.com/queue-sqlite/queuesqlite/driver"
@@ -16,6 +17,30 @@ var _ qdriver.Limiter = (*DB)(nil)
 // transaction, under the file's write lock, which orders the claims of
 // every process: two can never both take the last slot or token.
 func (d *DB) EnforcesClaimLimits() bool { return true }
+
+// queueRoom returns how many messages the claim may take in all under
+// p.QueueLimit: p.Max less what the queue's global limit leaves, counted
+// in the write transaction like the per-destination limits.
+func (t *tx) queueRoom(p qdriver.ClaimParams) (int, error) {
+	ql := p.QueueLimit
+	if ql.Concurrency <= 0 {
+		return p.Max, nil
+	}
+	n := len(ql.Destinations)
+	if n == 0 {
+		return ql.Room(p.Max, 0), nil
+	}
+	query := cachedSQL(fmt.Sprint("processing-of/", n), func() string { return processingOfSQL(n) })
+	args := make([]any, n)
+	for i, dest := range ql.Destinations {
+		args[i] = dest
+	}
+	processing, _, err := t.queryInt(query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return ql.Room(p.Max, int(processing)), nil
+}
 
 // claimLimits says what claimCaps found.
 type claimLimits int

@@ -154,6 +154,11 @@ func (d *DB) Claim(ctx context.Context, p qdriver.ClaimParams) ([]*queuetype.Mes
 	// rolled back whole, so no claimed row is left leased to nobody.
 	err := d.w.do(ctx, true, func(t *tx) (err error) {
 		out = nil
+		p := p
+		if p.Max, err = t.queueRoom(p); err != nil || p.Max == 0 {
+			return err // the queue is at its global limit
+		}
+		args[3] = int64(p.Max)
 		limits, err := t.claimCaps(p, args[5+2*n:])
 		if err != nil {
 			return err

@@ -296,6 +296,8 @@ const (
 	sqlCountAll   = `SELECT count(*) FROM messages`
 	sqlCountUpTo  = `SELECT count(*) FROM messages WHERE seq <= ?1`
 	sqlMetaDelete = `DELETE FROM meta WHERE key = ?1`
+	// ?1 after, ?2 the end of the prefix's range (prefixEnd), ?3 limit
+	sqlMetaPrefixed = `SELECT key, value FROM meta WHERE key > ?1 AND key < ?2 ORDER BY key LIMIT ?3`
 )
 
 // Id route statements (see migrations/0003_id_routes.sql).
@@ -367,6 +369,17 @@ const (
 	ON CONFLICT (destination) DO UPDATE SET tokens = excluded.tokens, at = excluded.at`
 )
 
+// processingOfSQL counts the processing messages of n destinations (?1..?n),
+// of every owner, for a queue's global limit.
+func processingOfSQL(n int) string {
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = fmt.Sprintf("?%d", i+1)
+	}
+	return `SELECT count(*) FROM messages WHERE status = ` + stProcessing + `
+	AND destination IN (` + strings.Join(marks, ", ") + `)`
+}
+
 // Pauses (pause.go, migrations/0008_pauses.sql).
 const (
 	// ?1 kind, ?2 name, ?3 now: a pause already recorded keeps its time.
@@ -384,23 +397,28 @@ const (
 	sqlParentStored = `SELECT seq FROM messages WHERE id = ?1`
 	// ?1 child seq, ?2 parent id, ?3 the run time asked for
 	sqlDepInsert = `INSERT INTO dependencies (child_seq, parent_id, run_at) VALUES (?1, ?2, ?3)`
-	// ?1 limit, ?2 waiting sentinel: dependency rows whose parent has
-	// finished or is gone, with the parent's status (NULL when gone), and
-	// the rows of children that no longer wait (cancelled, expired or
-	// requeued meanwhile, or gone), whatever their parents.
-	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM dependencies d
+	// ?1 limit: the oldest marks (migrations/0012_dependency_marks.sql).
+	sqlDepMarks = `SELECT n FROM dependency_marks ORDER BY n LIMIT ?1`
+	// ?1 limit, ?2 waiting sentinel, ?3 and ?4 the marks read (from, to:
+	// the writer's lock keeps others from marking meanwhile): the rows of
+	// the marked parents that have finished or are gone, with the parent's
+	// status (NULL when gone), and every row of the marked children that
+	// no longer wait (cancelled, expired or requeued meanwhile, or gone).
+	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM dependency_marks k
+	JOIN dependencies d ON d.parent_id = k.id
 	LEFT JOIN messages m ON m.id = d.parent_id
+	WHERE k.n BETWEEN ?3 AND ?4 AND (m.seq IS NULL OR m.status IN (` + stTerminal + `))
+	UNION
+	SELECT d.child_seq, d.parent_id, m.status FROM dependency_marks k
+	JOIN dependencies d ON d.child_seq = k.seq
 	LEFT JOIN messages c ON c.seq = d.child_seq
-	WHERE m.seq IS NULL OR m.status IN (` + stTerminal + `)
-	OR c.seq IS NULL OR c.status <> ` + stScheduled + ` OR c.run_at <> ?2
-	ORDER BY d.child_seq LIMIT ?1`
-	// ?1 waiting sentinel: whether a row is settled, read before the writer
-	// is asked for.
-	sqlDepsAnySettled = `SELECT EXISTS (SELECT 1 FROM dependencies d
 	LEFT JOIN messages m ON m.id = d.parent_id
-	LEFT JOIN messages c ON c.seq = d.child_seq
-	WHERE m.seq IS NULL OR m.status IN (` + stTerminal + `)
-	OR c.seq IS NULL OR c.status <> ` + stScheduled + ` OR c.run_at <> ?1)`
+	WHERE k.n BETWEEN ?3 AND ?4 AND (c.seq IS NULL OR c.status <> ` + stScheduled + ` OR c.run_at <> ?2)
+	ORDER BY 1 LIMIT ?1`
+	// ?1 and ?2 the marks read (from, to)
+	sqlDepForget = `DELETE FROM dependency_marks WHERE n BETWEEN ?1 AND ?2`
+	// Whether anything is marked, read before the writer is asked for.
+	sqlDepsAnySettled = `SELECT EXISTS (SELECT 1 FROM dependency_marks)`
 	// ?1 child seq, ?2 parent id
 	sqlDepDelete = `DELETE FROM dependencies WHERE child_seq = ?1 AND parent_id = ?2 RETURNING run_at`
 	// ?1 child seq
