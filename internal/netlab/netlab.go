@@ -141,8 +141,27 @@ func (h *Host) Command(name string, args ...string) *exec.Cmd {
 // timeout ends them.
 func (h *Host) Cut() { h.lab.run("ip", "link", "set", h.veth, "down") }
 
-// Heal brings the host's link back.
-func (h *Host) Heal() { h.lab.run("ip", "link", "set", h.veth, "up") }
+// Heal brings the host's link back and waits (up to healWait) until the
+// bridge forwards its packets again: right after "link up" the port may
+// still be coming up, and a packet sent then is lost.
+func (h *Host) Heal() {
+	h.lab.run("ip", "link", "set", h.veth, "up")
+	state := filepath.Join("/sys/class/net", h.veth, "brport", "state")
+	for deadline := time.Now().Add(healWait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(state); err == nil && strings.TrimSpace(string(b)) == brportForwarding {
+			return
+		}
+	}
+	h.lab.t.Fatalf("the link of host %s is not forwarding %v after it was brought up", h.Name, healWait)
+}
+
+const (
+	// healWait bounds how long Heal waits for a port to forward again.
+	healWait = 30 * time.Second
+	// brportForwarding is the kernel's BR_STATE_FORWARDING, as
+	// /sys/class/net/<port>/brport/state shows it.
+	brportForwarding = "3"
+)
 
 func (l *Lab) run(name string, args ...string) {
 	l.t.Helper()
