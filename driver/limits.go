@@ -84,6 +84,21 @@ func (l ClaimLimit) Refill(tokens float64, elapsed time.Duration) float64 {
 	return math.Min(tokens, float64(l.Rate))
 }
 
+// Stamp returns the time a bucket last stamped at is stored with after a
+// claim at now. A claim whose Now is behind the bucket by at most Per
+// keeps the bucket's time: two handles' clocks differ a little, and a
+// claim's Now is read before it waits for its lock, so a later claim can
+// commit first; moving the bucket's time back to the earlier Now would
+// give the interval between them again as new tokens. A clock stepped back
+// by more than Per restarts the bucket from now, so a large step delays
+// refills by at most Per.
+func (l ClaimLimit) Stamp(at, now time.Time) time.Time {
+	if now.Before(at) && at.Sub(now) <= l.Per {
+		return at
+	}
+	return now
+}
+
 // Cap returns how many messages a claim may take of a destination with
 // limit l, given how many are processing and the bucket's tokens (after
 // Refill), bounded by most.

@@ -90,6 +90,30 @@ func testLimits(t *testing.T, open OpenFunc) {
 			t.Fatalf("claim with the rate lowered to 2 took %d, want 2", len(got))
 		}
 	})
+	t.Run("ALateClaimDoesNotTurnTheBucketBack", func(t *testing.T) {
+		// Two handles' claims commit out of their Now order: the one
+		// stamped a little earlier must not move the bucket's time back
+		// and so give the interval between them again.
+		t.Parallel()
+		d := open(t).Driver
+		limiter(t, d)
+		insertN(t, d, "s", "x", 10)
+		lim := one(driver.ClaimLimit{Rate: 3, Per: time.Hour}) // a token per 20 minutes
+		steps := []struct {
+			at   time.Duration
+			want int
+		}{
+			{0, 3}, {20 * time.Minute, 1},
+			{time.Second, 0},                  // the late one: its Now is 20 minutes behind the bucket
+			{20*time.Minute + time.Second, 0}, // had the bucket gone back, 20 minutes would be a token again
+			{40 * time.Minute, 1},
+		}
+		for _, s := range steps {
+			if got := claimLimited(t, d, "o", 10, t0.Add(s.at), []string{"x"}, lim); len(got) != s.want {
+				t.Fatalf("claim at t0%+v took %d, want %d", s.at, len(got), s.want)
+			}
+		}
+	})
 	t.Run("ExpiredMessagesTakeNoToken", func(t *testing.T) {
 		t.Parallel()
 		d := open(t).Driver

@@ -177,7 +177,8 @@ func tokensAt(buckets map[string]bucket, dest string, l driver.ClaimLimit, now t
 }
 
 // takeTokens stores each rate-limited destination's bucket after the
-// claim (also when it took nothing: the bucket's time moves to Now).
+// claim (also when it took nothing: the bucket's time moves to Now, or
+// stays where it is when Now is a little behind it: ClaimLimit.Stamp).
 func (d *DB) takeTokens(ctx context.Context, tx pgx.Tx, p driver.ClaimParams, buckets map[string]bucket, claimed []*queuetype.Message) error {
 	started := map[string]int{}
 	for _, m := range claimed {
@@ -192,7 +193,11 @@ func (d *DB) takeTokens(ctx context.Context, tx pgx.Tx, p driver.ClaimParams, bu
 		}
 		done[dest] = true
 		left := tokensAt(buckets, dest, p.Limits[i], p.Now) - float64(started[dest])
-		if _, err := tx.Exec(ctx, d.sql(sqlBucketPut), dest, left, ts(p.Now)); err != nil {
+		at := p.Now
+		if b, ok := buckets[dest]; ok {
+			at = p.Limits[i].Stamp(b.at, p.Now)
+		}
+		if _, err := tx.Exec(ctx, d.sql(sqlBucketPut), dest, left, ts(at)); err != nil {
 			return err
 		}
 	}

@@ -85,32 +85,34 @@ func (t *tx) capOf(dest string, l qdriver.ClaimLimit, most int, now time.Time) (
 	tokens := 0.0
 	if l.Rate > 0 {
 		var err error
-		if tokens, err = t.bucket(dest, l, now); err != nil {
+		if tokens, _, err = t.bucket(dest, l, now); err != nil {
 			return 0, err
 		}
 	}
 	return l.Cap(most, int(processing), tokens), nil
 }
 
-// bucket returns dest's tokens at now: full when it has no bucket yet.
-func (t *tx) bucket(dest string, l qdriver.ClaimLimit, now time.Time) (float64, error) {
+// bucket returns dest's tokens at now (full when it has no bucket yet) and
+// the time to store the bucket with after a claim at now.
+func (t *tx) bucket(dest string, l qdriver.ClaimLimit, now time.Time) (float64, time.Time, error) {
 	rows, err := t.w.query(sqlBucketGet, dest)
 	if err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	defer rows.Close()
 	vals := make([]driver.Value, 2)
 	if err := rows.Next(vals); err != nil {
 		if errors.Is(err, errEOF) {
-			return float64(l.Rate), nil
+			return float64(l.Rate), now, nil
 		}
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	tokens, _ := vals[0].(float64)
 	if i, ok := vals[0].(int64); ok {
 		tokens = float64(i)
 	}
-	return l.Refill(tokens, now.Sub(asTime(vals[1]))), nil
+	at := asTime(vals[1])
+	return l.Refill(tokens, now.Sub(at)), l.Stamp(at, now), nil
 }
 
 // takeTokens stores each rate-limited destination's bucket after the
@@ -126,11 +128,11 @@ func (t *tx) takeTokens(p qdriver.ClaimParams, claimed []*queuetype.Message) err
 		if i >= len(p.Limits) || p.Limits[i].Rate <= 0 {
 			continue
 		}
-		tokens, err := t.bucket(dest, p.Limits[i], p.Now)
+		tokens, at, err := t.bucket(dest, p.Limits[i], p.Now)
 		if err != nil {
 			return err
 		}
-		if _, err := t.exec(sqlBucketPut, dest, tokens-float64(started[dest]), micros(p.Now)); err != nil {
+		if _, err := t.exec(sqlBucketPut, dest, tokens-float64(started[dest]), micros(at)); err != nil {
 			return err
 		}
 	}
