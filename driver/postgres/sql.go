@@ -380,24 +380,24 @@ const (
 // Moving a queue in and out (move.go).
 const (
 	// $1 after seq, $2 limit
-	sqlExport = `SELECT ` + exportColumns + ` FROM {s}.messages WHERE seq > $1 ORDER BY seq LIMIT $2`
+	sqlExport = `SELECT ` + exportColumns + `, attempt_errors FROM {s}.messages WHERE seq > $1 ORDER BY seq LIMIT $2`
 	// $1 ids: rows as Export reads them, to compare with imported copies.
-	sqlExportIDs = `SELECT ` + exportColumns + ` FROM {s}.messages WHERE id = ANY($1::text[])`
+	sqlExportIDs = `SELECT ` + exportColumns + `, attempt_errors FROM {s}.messages WHERE id = ANY($1::text[])`
 	// Parallel arrays, one element per message, in order; nothing for an
 	// id stored already. Returns the ids stored.
 	sqlImport = `INSERT INTO {s}.messages (id, type, status, destination, source, content, result, priority,
 	created_at, updated_at, run_at, expire_at, finished_at, attempt, max_attempts, max_attempts_unset,
-	retry_count, last_error, tags, metadata, lease_owner, lease_expires_at, shard_key)
+	retry_count, last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, attempt_errors)
 	SELECT id, type, status, destination, source, content, result, priority, created_at, updated_at, run_at,
 	expire_at, finished_at, attempt, max_attempts, max_attempts_unset, retry_count, last_error, tags, metadata,
-	lease_owner, lease_expires_at, shard_key
+	lease_owner, lease_expires_at, shard_key, attempt_errors
 	FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[],
 	$8::smallint[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
 	$13::timestamptz[], $14::integer[], $15::integer[], $16::boolean[], $17::integer[], $18::text[],
-	$19::jsonb[], $20::bytea[], $21::text[], $22::timestamptz[], $23::text[]) WITH ORDINALITY
+	$19::jsonb[], $20::bytea[], $21::text[], $22::timestamptz[], $23::text[], $24::jsonb[]) WITH ORDINALITY
 	AS u(id, type, status, destination, source, content, result, priority, created_at, updated_at, run_at,
 	expire_at, finished_at, attempt, max_attempts, max_attempts_unset, retry_count, last_error, tags, metadata,
-	lease_owner, lease_expires_at, shard_key, ord)
+	lease_owner, lease_expires_at, shard_key, attempt_errors, ord)
 	ORDER BY ord
 	ON CONFLICT (id) DO NOTHING
 	RETURNING id`

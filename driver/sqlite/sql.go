@@ -289,9 +289,9 @@ const (
 // Resharding statements: moving messages between shard files.
 const (
 	// ?1 after seq, ?2 limit
-	sqlExport = `SELECT ` + exportColumns + ` FROM messages WHERE seq > ?1 ORDER BY seq LIMIT ?2`
+	sqlExport = `SELECT ` + exportColumns + `, attempt_errors FROM messages WHERE seq > ?1 ORDER BY seq LIMIT ?2`
 	// ?1 id: one row as Export reads it, to compare with an imported copy.
-	sqlExportID   = `SELECT ` + exportColumns + ` FROM messages WHERE id = ?1`
+	sqlExportID   = `SELECT ` + exportColumns + `, attempt_errors FROM messages WHERE id = ?1`
 	sqlDeleteSeq  = `DELETE FROM messages WHERE seq = ?1`
 	sqlCountAll   = `SELECT count(*) FROM messages`
 	sqlCountUpTo  = `SELECT count(*) FROM messages WHERE seq <= ?1`
@@ -326,8 +326,9 @@ const (
 	// own, in arrival order); nothing when the id is here already.
 	sqlImport = `INSERT INTO messages (id, type, status, destination, source, content, result, priority,
 	created_at, updated_at, run_at, expire_at, finished_at, attempt, max_attempts, retry_count,
-	last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, callback_owner, max_attempts_unset)
-	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)
+	last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, callback_owner, max_attempts_unset,
+	attempt_errors)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
 	ON CONFLICT (id) DO NOTHING`
 )
 
