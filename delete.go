@@ -20,7 +20,8 @@ type DeleteResult struct {
 // whichever shard holds each. A deleted message's own dependency rows go
 // with it; messages that depend on it (Message.DependsOn) are cancelled
 // by the next promoter pass, as for a parent cleaned up. No callback fires
-// and Wait on a deleted message gives ErrNotFound.
+// (this process forgets the ones it holds for them) and Wait on a deleted
+// message answers ErrNotFound.
 //
 // Every id is tried; the result says what happened to each. A running
 // message is left as it is and the error wraps ErrInvalidState (its
@@ -40,6 +41,10 @@ func (q *Queue) Delete(ctx context.Context, ids ...string) (*DeleteResult, error
 	res := &DeleteResult{Deleted: r.Deleted, Processing: r.Processing}
 	if err == nil {
 		res.NotFound = notFound(ids, r)
+	}
+	for _, id := range res.Deleted {
+		q.callbacks.Take(id) // it will never fire
+		q.waiters.wake(id)   // Wait answers ErrNotFound now
 	}
 	if r := q.run.Load(); len(res.Deleted) > 0 && r != nil {
 		r.maint.MessageFinished() // their dependants, if dependencies are in use

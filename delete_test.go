@@ -165,3 +165,51 @@ func TestQueue_DeleteAcrossShards(t *testing.T) {
 		}
 	}
 }
+
+// Deleting a message this process holds a callback for drops the callback
+// unfired, and a Wait on it answers ErrNotFound.
+func TestQueue_DeleteEndsWaitAndForgetsTheCallback(t *testing.T) {
+	t.Parallel()
+	q, err := queuesqlite.Open(t.TempDir(), &queuesqlite.Config{MaintenanceInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ctx := context.Background()
+	fired := make(chan struct{}, 1)
+	id, err := q.Send(ctx, queuesqlite.NewMessage("nobody", 1), func(*queuesqlite.Message) { fired <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() {
+		_, err := q.Wait(ctx, id)
+		waited <- err
+	}()
+	if n := q.CallbacksHeldForTest(); n != 1 {
+		t.Fatalf("%d callbacks held after the send, want 1", n)
+	}
+	if _, err := q.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if n := q.CallbacksHeldForTest(); n != 0 {
+		t.Fatalf("%d callbacks held after the delete, want 0", n)
+	}
+	// The safety poll of Wait is an hour away: only the wake ends it.
+	select {
+	case err := <-waited:
+		if !errors.Is(err, queuesqlite.ErrNotFound) {
+			t.Fatalf("wait on a deleted message: %v, want ErrNotFound", err)
+		}
+	case <-time.After(backendDeadline):
+		t.Fatal("Wait did not end when its message was deleted")
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-fired:
+		t.Fatal("the callback of a deleted message fired")
+	default:
+	}
+}

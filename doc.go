@@ -85,7 +85,9 @@
 // once after it finishes a message, so a child starts a few milliseconds
 // after its last parent completed (BenchmarkDependencyHop), in any process;
 // they survive restarts, being stored. Reshard (driver/sqlite) refuses a
-// queue while a message waits for dependencies.
+// queue while a message waits for dependencies. Delete removes messages
+// for good (not running ones); a deleted message's dependants are
+// cancelled as for a dependency cleaned up.
 //
 // SendGroup sends a batch with one callback, fired once in the sending
 // process when every member has finished, whatever their outcomes; the

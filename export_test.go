@@ -18,3 +18,7 @@ func (q *Queue) ClaimableForTest(queue string) ([]string, bool) {
 	}
 	return nil, false
 }
+
+// CallbacksHeldForTest is how many callbacks this process holds for
+// messages not yet finished.
+func (q *Queue) CallbacksHeldForTest() int { return q.callbacks.Len() }

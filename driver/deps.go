@@ -93,13 +93,14 @@ type SettledEdge struct {
 // inside one transaction. Each is a guarded write, so running a round in
 // several handles at once applies each change once.
 //
-// A round reads only what changed: the backend marks, in the transaction
-// that changes it, every message whose dependency rows may have settled (a
-// parent with dependants that finished or was deleted, a waiting child
-// that stopped waiting or was deleted, a parent already finished when a
-// row naming it is inserted). A round settles the rows its marks name and
-// then forgets those marks, so its cost follows the messages that changed,
-// not the number still waiting.
+// A round reads only what changed: the backend finds the messages whose
+// dependency rows may have settled (a parent with dependants that
+// finished or was deleted, a child that stopped waiting or was deleted)
+// without reading the rows still waiting: the built-in ones flag parents
+// and children when a row is inserted and find the finished or moved ones
+// through partial indexes, and mark deleted ones. A round settles the rows
+// its marks name and then forgets those marks (clears the flags), so its
+// cost follows the messages that changed, not the number still waiting.
 type DependencyOps interface {
 	// Marks returns up to limit marks, oldest first (opaque numbers).
 	Marks(limit int) ([]int64, error)

@@ -38,8 +38,8 @@ type messageJSON struct {
 	LeaseExpiresAt *time.Time      `json:"lease_expires_at"`
 	ShardKey       *string         `json:"shard_key"`
 	Shard          int             `json:"shard"`
-	// Errors is the attempt history: in a single message's answers
-	// (get, cancel, retry, wait), left out of lists.
+	// Errors is the attempt history: in the answers of get and wait
+	// (which read it), left out of lists and of cancel and retry.
 	Errors *[]attemptErrorJSON `json:"errors,omitempty"`
 }
 

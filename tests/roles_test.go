@@ -39,6 +39,9 @@ type workerSpec struct {
 	WorkFor     time.Duration     // "record" handlers work up to this long (random)
 	Send        int               // messages to send to "job" once started
 	ClockAhead  time.Duration     // when set, Config.Clock runs this far ahead of time.Now
+	// QueueLimit, when set, puts every handler in worker queue "limited"
+	// (Workers workers) with this QueueConfig.GlobalConcurrency.
+	QueueLimit int
 }
 
 // out serializes the lines a child prints for its parent.
@@ -77,6 +80,11 @@ func workerRole() int {
 	if ahead := spec.ClockAhead; ahead != 0 {
 		cfg.Clock = func() time.Time { return time.Now().Add(ahead) }
 	}
+	opts := queuesqlite.HandlerOpts{MaxAttempts: spec.MaxAttempts}
+	if spec.QueueLimit > 0 {
+		cfg.Workers, opts.Queue = 0, limitedQueue
+		cfg.Queues = map[string]queuesqlite.QueueConfig{limitedQueue: {MaxWorkers: spec.Workers, GlobalConcurrency: spec.QueueLimit}}
+	}
 	var q *queuesqlite.Queue
 	var err error
 	if spec.Store != "" {
@@ -98,7 +106,7 @@ func workerRole() int {
 		if behaviour == "deps" { // record, after checking the message's dependencies (workflow_test.go)
 			h = depsHandler(q, h)
 		}
-		if err := q.Handle(dest, h, &queuesqlite.HandlerOpts{MaxAttempts: spec.MaxAttempts}); err != nil {
+		if err := q.Handle(dest, h, &opts); err != nil {
 			say("error handle: %v", err)
 			return 1
 		}

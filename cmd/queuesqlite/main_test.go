@@ -147,7 +147,7 @@ func TestRoot_Subcommands(t *testing.T) {
 	for _, c := range newRootCmd().Commands() {
 		names = append(names, c.Name())
 	}
-	for _, want := range []string{"cancel", "cleanup", "demo", "doctor", "failed", "get", "list", "listen", "pause", "resume", "send", "stats", "tail"} {
+	for _, want := range []string{"cancel", "cleanup", "delete", "demo", "doctor", "failed", "get", "list", "listen", "pause", "resume", "send", "stats", "tail"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("subcommand %q not registered; have %v", want, names)
 		}

@@ -155,6 +155,37 @@ func testAttemptErrors(t *testing.T, open OpenFunc) {
 		}
 	})
 
+	t.Run("MovedWithTheMessage", func(t *testing.T) {
+		t.Parallel()
+		src, dst := open(t).Driver, open(t).Driver
+		exp, ok1 := src.(driver.Exporter)
+		imp, ok2 := dst.(driver.Importer)
+		if !ok1 || !ok2 {
+			t.Skip("the driver does not export or import messages")
+		}
+		insert(t, src, newMsg("m", "x", 1))
+		c := completion(claim(t, src, 1, t0, "x")[0], queuetype.StatusFailed, t0.Add(time.Second))
+		c.Error = "boom"
+		completeOne(t, src, c)
+		ms, err := exp.Export(ctx, 0, 10)
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("export: %d messages, %v", len(ms), err)
+		}
+		if err := imp.Import(ctx, ms); err != nil {
+			t.Fatalf("import: %v", err)
+		}
+		got := get(t, dst, "m").Errors()
+		if len(got) != 1 || got[0].Attempt != 1 || got[0].Error != "boom" || !got[0].At.Equal(t0.Add(time.Second)) {
+			t.Fatalf("attempt history after a move: %+v, want attempt 1 boom at +1s", got)
+		}
+		if err := imp.Import(ctx, ms); err != nil {
+			t.Fatalf("importing the same message again: %v, want it skipped as equal", err)
+		}
+		other := ms[0].Clone()
+		other.SetErrors([]queuetype.AttemptError{{Attempt: 1, At: t0, Error: "another"}})
+		wantErr(t, "import of the id with another history", imp.Import(ctx, []*queuetype.Message{other}), queuetype.ErrDuplicate)
+	})
+
 	t.Run("NewestKeptAndCut", func(t *testing.T) {
 		t.Parallel()
 		d := open(t).Driver

@@ -77,23 +77,52 @@ func decodeAttemptErrors(raw []byte) []queuetype.AttemptError {
 	return out
 }
 
+// encodeAttemptErrors is the attempt_errors value of a history: NULL for
+// none.
+func encodeAttemptErrors(errs []queuetype.AttemptError) *string {
+	if len(errs) == 0 {
+		return nil
+	}
+	stored := make([]storedAttemptError, len(errs))
+	for i, e := range errs {
+		stored[i] = storedAttemptError{Attempt: e.Attempt, At: ts(e.At), Error: e.Error}
+	}
+	b, _ := json.Marshal(stored) // plain fields: cannot fail
+	s := string(b)
+	return &s
+}
+
 // getWithErrors reads one message with its attempt history; nil when it
 // is not stored.
 func (d *DB) getWithErrors(ctx context.Context, id string) (*queuetype.Message, error) {
-	r, err := d.poolQ().query(ctx, d.sql(sqlGetWithErrors), id)
+	ms, err := scanWithErrors(ctx, d.poolQ(), d.sql(sqlGetWithErrors), id)
+	if err != nil || len(ms) == 0 {
+		return nil, err
+	}
+	return ms[0], nil
+}
+
+// scanWithErrors runs a statement returning messageColumns (or
+// exportColumns) and then attempt_errors, and decodes every row with its
+// history; a row with bad columns comes back as far as it reads.
+func scanWithErrors(ctx context.Context, q querier, query string, args ...any) ([]*queuetype.Message, error) {
+	r, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	if !r.Next() {
-		return nil, r.Err()
-	}
+	var out []*queuetype.Message
 	var row messageRow
 	var history []byte
-	if err := r.Scan(append(row.targets(), &history)...); err != nil {
-		return nil, err
+	targets := append(row.targets(), &history)
+	for r.Next() {
+		row, history = messageRow{}, nil
+		if err := r.Scan(targets...); err != nil {
+			return nil, err
+		}
+		m, _ := row.message()
+		m.SetErrors(decodeAttemptErrors(history))
+		out = append(out, m)
 	}
-	m, _ := row.message() // a row with bad columns, as far as it reads
-	m.SetErrors(decodeAttemptErrors(history))
-	return m, r.Err()
+	return out, r.Err()
 }

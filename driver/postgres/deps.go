@@ -150,6 +150,8 @@ type depOps struct {
 	work []driver.Topic // destinations released to pending
 }
 
+// Marks returns the seqs of the candidates (messages whose rows may have
+// settled) and, negated, the numbers of the marks.
 func (o *depOps) Marks(n int) ([]int64, error) {
 	r, err := o.q.query(o.ctx, o.d.sql(sqlDepMarks), int64(n))
 	if err != nil {
@@ -158,22 +160,47 @@ func (o *depOps) Marks(n int) ([]int64, error) {
 	defer r.Close()
 	var out []int64
 	for r.Next() {
-		var mark int64
-		if err := r.Scan(&mark); err != nil {
+		var v int64
+		if err := r.Scan(&v); err != nil {
 			return nil, err
 		}
-		out = append(out, mark)
+		out = append(out, v)
 	}
 	return out, r.Err()
 }
 
+// splitMarks turns Marks' answer back into the candidates' seqs and the
+// marks' numbers.
+func splitMarks(marks []int64) (seqs, ns []int64) {
+	seqs, ns = []int64{}, []int64{}
+	for _, v := range marks {
+		if v < 0 {
+			ns = append(ns, -v)
+		} else {
+			seqs = append(seqs, v)
+		}
+	}
+	return seqs, ns
+}
+
+// Forget clears the flags of the candidates whose rows are all settled
+// and deletes the marks read.
 func (o *depOps) Forget(marks []int64) error {
-	_, err := o.q.exec(o.ctx, o.d.sql(sqlDepForget), marks)
-	return err
+	seqs, ns := splitMarks(marks)
+	for _, st := range []struct {
+		query string
+		arg   []int64
+	}{{sqlDepParentsDone, seqs}, {sqlDepChildrenDone, seqs}, {sqlDepForget, ns}} {
+		if _, err := o.q.exec(o.ctx, o.d.sql(st.query), st.arg); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (o *depOps) Settled(marks []int64, n int) ([]driver.SettledEdge, error) {
-	r, err := o.q.query(o.ctx, o.d.sql(sqlDepsSettled), int64(n), ts(driver.WaitingRunAt), marks)
+	seqs, ns := splitMarks(marks)
+	r, err := o.q.query(o.ctx, o.d.sql(sqlDepsSettled), int64(n), ts(driver.WaitingRunAt), seqs, ns)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ func BenchmarkResolveDependencies(b *testing.B) {
 		b.Run(fmt.Sprint("waiting=", waiting), func(b *testing.B) {
 			db := openSchema(b, pgtest.Schema(b), nil)
 			drivertest.BenchmarkResolve(b, db, waiting, func() {
-				if _, err := db.Pool().Exec(context.Background(), "ANALYZE "+db.Schema()+".dependencies"); err != nil {
+				if _, err := db.Pool().Exec(context.Background(), "ANALYZE "+db.Schema()+".dependencies, "+db.Schema()+".messages"); err != nil {
 					b.Fatal(err)
 				}
 			})

@@ -21,7 +21,7 @@ const importStandIn = 1
 
 // Export implements driver.Exporter.
 func (d *DB) Export(ctx context.Context, after int64, limit int) ([]*queuetype.Message, error) {
-	ms, err := scanMessages(ctx, d.poolQ(), keepReadable, d.sql(sqlExport), after, int64(limit))
+	ms, err := scanWithErrors(ctx, d.poolQ(), d.sql(sqlExport), after, int64(limit))
 	return ms, d.wrap("export", err)
 }
 
@@ -35,6 +35,7 @@ type importColumns struct {
 	attempt, maxAttempts, retries         []int32
 	unset                                 []bool
 	lastError, tags, leaseOwner, shardKey []*string
+	attemptErrors                         []*string
 }
 
 func (c *importColumns) add(m *queuetype.Message) error {
@@ -55,13 +56,14 @@ func (c *importColumns) add(m *queuetype.Message) error {
 	c.unset = append(c.unset, unset)
 	c.lastError, c.tags = append(c.lastError, nullText(m.LastError)), append(c.tags, tags)
 	c.leaseOwner, c.shardKey = append(c.leaseOwner, nullText(m.LeaseOwner)), append(c.shardKey, nullText(m.ShardKey))
+	c.attemptErrors = append(c.attemptErrors, encodeAttemptErrors(m.Errors()))
 	return nil
 }
 
 func (c *importColumns) args() []any {
 	return []any{c.id, c.typ, c.status, c.dest, c.src, c.content, c.result, c.priority, c.created, c.updated,
 		c.runAt, c.expire, c.finished, c.attempt, c.maxAttempts, c.unset, c.retries, c.lastError, c.tags,
-		c.metadata, c.leaseOwner, c.leaseExpiry, c.shardKey}
+		c.metadata, c.leaseOwner, c.leaseExpiry, c.shardKey, c.attemptErrors}
 }
 
 // Import implements driver.Importer: one statement for the batch, then a
@@ -111,7 +113,7 @@ func (d *DB) compareCopies(ctx context.Context, tx pgx.Tx, ms []*queuetype.Messa
 			skipped = append(skipped, m.ID)
 		}
 	}
-	here, err := scanMessages(ctx, pgxQuerier{tx}, keepReadable, d.sql(sqlExportIDs), skipped)
+	here, err := scanWithErrors(ctx, pgxQuerier{tx}, d.sql(sqlExportIDs), skipped)
 	if err != nil {
 		return err
 	}
@@ -143,7 +145,16 @@ func sameStored(a, b *queuetype.Message) bool {
 		tm(a.RunAt) == tm(b.RunAt) && tm(a.ExpireAt) == tm(b.ExpireAt) && tm(a.FinishedAt) == tm(b.FinishedAt) &&
 		a.Attempt == b.Attempt && a.MaxAttempts == b.MaxAttempts && a.RetryCount == b.RetryCount &&
 		a.LastError == b.LastError && slices.Equal(a.Tags, b.Tags) && bytes.Equal(nullJSON(a.Metadata), nullJSON(b.Metadata)) &&
-		a.LeaseOwner == b.LeaseOwner && tm(a.LeaseExpiry) == tm(b.LeaseExpiry) && a.ShardKey == b.ShardKey
+		a.LeaseOwner == b.LeaseOwner && tm(a.LeaseExpiry) == tm(b.LeaseExpiry) && a.ShardKey == b.ShardKey &&
+		sameHistory(a.Errors(), b.Errors())
+}
+
+// sameHistory reports whether two attempt histories hold the same entries
+// (times to the microsecond stored); none and empty are the same.
+func sameHistory(a, b []queuetype.AttemptError) bool {
+	return slices.EqualFunc(a, b, func(x, y queuetype.AttemptError) bool {
+		return x.Attempt == y.Attempt && x.Error == y.Error && x.At.Truncate(time.Microsecond).Equal(y.At.Truncate(time.Microsecond))
+	})
 }
 
 // ImportListen implements driver.ListenImporter.

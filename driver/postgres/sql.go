@@ -380,24 +380,24 @@ const (
 // Moving a queue in and out (move.go).
 const (
 	// $1 after seq, $2 limit
-	sqlExport = `SELECT ` + exportColumns + ` FROM {s}.messages WHERE seq > $1 ORDER BY seq LIMIT $2`
+	sqlExport = `SELECT ` + exportColumns + `, attempt_errors FROM {s}.messages WHERE seq > $1 ORDER BY seq LIMIT $2`
 	// $1 ids: rows as Export reads them, to compare with imported copies.
-	sqlExportIDs = `SELECT ` + exportColumns + ` FROM {s}.messages WHERE id = ANY($1::text[])`
+	sqlExportIDs = `SELECT ` + exportColumns + `, attempt_errors FROM {s}.messages WHERE id = ANY($1::text[])`
 	// Parallel arrays, one element per message, in order; nothing for an
 	// id stored already. Returns the ids stored.
 	sqlImport = `INSERT INTO {s}.messages (id, type, status, destination, source, content, result, priority,
 	created_at, updated_at, run_at, expire_at, finished_at, attempt, max_attempts, max_attempts_unset,
-	retry_count, last_error, tags, metadata, lease_owner, lease_expires_at, shard_key)
+	retry_count, last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, attempt_errors)
 	SELECT id, type, status, destination, source, content, result, priority, created_at, updated_at, run_at,
 	expire_at, finished_at, attempt, max_attempts, max_attempts_unset, retry_count, last_error, tags, metadata,
-	lease_owner, lease_expires_at, shard_key
+	lease_owner, lease_expires_at, shard_key, attempt_errors
 	FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[],
 	$8::smallint[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
 	$13::timestamptz[], $14::integer[], $15::integer[], $16::boolean[], $17::integer[], $18::text[],
-	$19::jsonb[], $20::bytea[], $21::text[], $22::timestamptz[], $23::text[]) WITH ORDINALITY
+	$19::jsonb[], $20::bytea[], $21::text[], $22::timestamptz[], $23::text[], $24::jsonb[]) WITH ORDINALITY
 	AS u(id, type, status, destination, source, content, result, priority, created_at, updated_at, run_at,
 	expire_at, finished_at, attempt, max_attempts, max_attempts_unset, retry_count, last_error, tags, metadata,
-	lease_owner, lease_expires_at, shard_key, ord)
+	lease_owner, lease_expires_at, shard_key, attempt_errors, ord)
 	ORDER BY ord
 	ON CONFLICT (id) DO NOTHING
 	RETURNING id`
@@ -456,6 +456,10 @@ func render(template, schema string) string {
 
 // Dependencies (deps.go, migrations/0003_dependencies.sql).
 const (
+	// waitingLiteral is driver.WaitingRunAt as SQL text, literal for the
+	// partial index messages_children_moved.
+	waitingLiteral = "9999-12-31 23:59:59.999999+00"
+
 	// $1 parent ids: those not stored.
 	sqlParentsMissing = `SELECT p FROM unnest($1::text[]) AS p
 	WHERE NOT EXISTS (SELECT 1 FROM {s}.messages m WHERE m.id = p)`
@@ -465,23 +469,47 @@ const (
 	// One resolver at a time per schema: its rounds see each other's
 	// commits, and two never decrement one child.
 	sqlDepLock = `SELECT pg_advisory_xact_lock($1, 0)`
-	// $1 limit: the oldest marks (migrations/0005_dependency_marks.sql).
-	sqlDepMarks = `SELECT n FROM {s}.dependency_marks ORDER BY n LIMIT $1`
-	// $1 limit, $2 waiting sentinel, $3 the marks read: the rows of the
-	// marked parents that have finished or are gone, with the parent's
-	// status (NULL when gone), and every row of the marked children that
-	// no longer wait (cancelled, expired or requeued meanwhile, or gone).
-	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM {s}.dependency_marks k
-	JOIN {s}.dependencies d ON d.parent_id = k.id
+	// $1 limit: the messages whose rows may have settled, through the
+	// partial indexes of migrations/0005_dependency_marks.sql (their
+	// conditions repeated literally, so that the planner uses them):
+	// finished parents, and children that no longer wait; with the marks
+	// of deleted messages (and of parents finished before their rows),
+	// the seqs negated to their numbers.
+	sqlDepMarks = `(SELECT seq FROM {s}.messages WHERE has_dependants AND status IN ({terminal}) ORDER BY seq LIMIT $1)
+	UNION ALL
+	(SELECT seq FROM {s}.messages WHERE waits AND (status <> {scheduled} OR run_at <> '` + waitingLiteral + `')
+	 ORDER BY seq LIMIT $1)
+	UNION ALL
+	(SELECT -n FROM {s}.dependency_marks ORDER BY n LIMIT $1)`
+	// $1 limit, $2 waiting sentinel, $3 the candidates' seqs, $4 the marks'
+	// numbers: the rows of the finished (or gone) parents among them, with
+	// the parent's status (NULL when gone), and every row of the children
+	// among them that no longer wait (cancelled, expired or requeued
+	// meanwhile, or gone).
+	sqlDepsSettled = `WITH
+	parents AS (SELECT id FROM {s}.messages WHERE seq = ANY($3::bigint[])
+	            UNION SELECT id FROM {s}.dependency_marks WHERE n = ANY($4::bigint[])),
+	children AS (SELECT unnest($3::bigint[]) AS seq
+	             UNION SELECT seq FROM {s}.dependency_marks WHERE n = ANY($4::bigint[]) AND seq IS NOT NULL)
+	SELECT d.child_seq, d.parent_id, m.status FROM parents p
+	JOIN {s}.dependencies d ON d.parent_id = p.id
 	LEFT JOIN {s}.messages m ON m.id = d.parent_id
-	WHERE k.n = ANY($3::bigint[]) AND (m.seq IS NULL OR m.status IN ({terminal}))
+	WHERE m.seq IS NULL OR m.status IN ({terminal})
 	UNION
-	SELECT d.child_seq, d.parent_id, m.status FROM {s}.dependency_marks k
+	SELECT d.child_seq, d.parent_id, m.status FROM children k
 	JOIN {s}.dependencies d ON d.child_seq = k.seq
 	LEFT JOIN {s}.messages c ON c.seq = d.child_seq
 	LEFT JOIN {s}.messages m ON m.id = d.parent_id
-	WHERE k.n = ANY($3::bigint[]) AND (c.seq IS NULL OR c.status <> {scheduled} OR c.run_at <> $2)
+	WHERE c.seq IS NULL OR c.status <> {scheduled} OR c.run_at <> $2
 	ORDER BY 1 LIMIT $1`
+	// $1 the candidates' seqs: finished parents whose rows are all settled
+	// lose their flag (a row inserted meanwhile for one marks it instead).
+	sqlDepParentsDone = `UPDATE {s}.messages m SET has_dependants = false WHERE seq = ANY($1::bigint[])
+	AND has_dependants AND status IN ({terminal})
+	AND NOT EXISTS (SELECT 1 FROM {s}.dependencies d WHERE d.parent_id = m.id)`
+	// $1 the candidates' seqs: children without rows lose their flag.
+	sqlDepChildrenDone = `UPDATE {s}.messages m SET waits = false WHERE seq = ANY($1::bigint[])
+	AND waits AND NOT EXISTS (SELECT 1 FROM {s}.dependencies d WHERE d.child_seq = m.seq)`
 	// $1 the marks read: exactly those, so one committed meanwhile stays.
 	sqlDepForget = `DELETE FROM {s}.dependency_marks WHERE n = ANY($1::bigint[])`
 	// $1 child seq, $2 parent id
@@ -492,12 +520,12 @@ const (
 	sqlDepDropChild = `DELETE FROM {s}.dependencies WHERE child_seq = $1`
 	// $1 child seq, $2 run at, $3 now, $4 waiting sentinel
 	sqlDepRelease = `UPDATE {s}.messages SET status = CASE WHEN $2::timestamptz <= $3::timestamptz THEN {pending} ELSE {scheduled} END,
-	run_at = $2, updated_at = $3
+	run_at = $2, updated_at = $3, waits = false
 	WHERE seq = $1 AND status = {scheduled} AND run_at = $4
 	RETURNING destination, status`
 	// $1 child seq, $2 status, $3 now, $4 error, $5 me, $6 waiting sentinel
 	sqlDepFinish = `UPDATE {s}.messages SET status = $2, finished_at = $3, updated_at = $3, last_error = $4,
-	callback_owner = NULLIF(callback_owner, $5)
+	callback_owner = NULLIF(callback_owner, $5), waits = false
 	WHERE seq = $1 AND status = {scheduled} AND run_at = $6
 	RETURNING ` + messageColumns
 	// $1 waiting sentinel: the children still waiting.

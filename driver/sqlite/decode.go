@@ -79,7 +79,12 @@ func storedMaxAttempts(m *queuetype.Message, standIn int) (maxAttempts, unset in
 	return int64(standIn), 1, nil
 }
 
-// decodeMessage reads one row in messageColumns order. Values are what the
+// messageColumnCount is the number of columns in messageColumns.
+const messageColumnCount = 24
+
+// decodeMessage reads one row in messageColumns order, optionally followed
+// by attempt_errors (then the message carries its history, see
+// Message.Errors). Values are what the
 // driver returns: int64, float64, string, []byte or nil. A row that a
 // foreign tool or a damaged byte left undecodable (text columns that are not
 // the JSON they must hold, an unknown status or priority) gives an error
@@ -88,8 +93,8 @@ func storedMaxAttempts(m *queuetype.Message, standIn int) (maxAttempts, unset in
 // are left out, the other columns as stored), so one bad row can be dealt
 // with alone.
 func decodeMessage(v []driver.Value) (*queuetype.Message, error) {
-	if len(v) != 24 {
-		return nil, fmt.Errorf("decode message: %d columns, want 24", len(v))
+	if len(v) != messageColumnCount && len(v) != messageColumnCount+1 {
+		return nil, fmt.Errorf("decode message: %d columns, want %d (or %d with attempt_errors)", len(v), messageColumnCount, messageColumnCount+1)
 	}
 	m := &queuetype.Message{
 		Seq:         asInt(v[0]),
@@ -114,6 +119,9 @@ func decodeMessage(v []driver.Value) (*queuetype.Message, error) {
 		LeaseOwner:  asString(v[20]),
 		LeaseExpiry: asTime(v[21]),
 		ShardKey:    asString(v[22]),
+	}
+	if len(v) > messageColumnCount {
+		m.SetErrors(decodeAttemptErrors(asBytes(v[messageColumnCount])))
 	}
 	var problems []string
 	if tags := asBytes(v[18]); len(tags) > 0 {

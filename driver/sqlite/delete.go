@@ -72,27 +72,32 @@ func decodeAttemptErrors(raw []byte) []queuetype.AttemptError {
 	return out
 }
 
+// encodeAttemptErrors is the attempt_errors value of a history: NULL for
+// none.
+func encodeAttemptErrors(errs []queuetype.AttemptError) any {
+	if len(errs) == 0 {
+		return nil
+	}
+	stored := make([]storedAttemptError, len(errs))
+	for i, e := range errs {
+		stored[i] = storedAttemptError{Attempt: e.Attempt, At: micros(e.At), Error: e.Error}
+	}
+	b, _ := json.Marshal(stored) // plain fields: cannot fail
+	return string(b)
+}
+
 // getWithErrors is Get with the attempt history; ok is false on a file of
 // a schema before the history (read through a read-only handle), for
 // which the caller reads without it.
 func (d *DB) getWithErrors(ctx context.Context, id string) (m *queuetype.Message, ok bool, err error) {
-	rows, err := d.readRows(ctx, sqlGetWithErrors, id)
-	if err != nil {
-		if isNoSuchColumn(err) {
-			return nil, false, nil
-		}
+	ms, err := d.readMessages(ctx, sqlGetWithErrors, id)
+	switch {
+	case isNoSuchColumn(err):
+		return nil, false, nil
+	case err != nil || len(ms) == 0:
 		return nil, true, err
 	}
-	if len(rows) == 0 {
-		return nil, true, nil
-	}
-	r := rows[0]
-	m, err = decodeMessage(r[:len(r)-1])
-	if m == nil {
-		return nil, true, err
-	}
-	m.SetErrors(decodeAttemptErrors(asBytes(r[len(r)-1])))
-	return m, true, nil // a row with bad columns, as far as it reads (see decodeMessage)
+	return ms[0], true, nil
 }
 
 // isNoSuchColumn reports the error of a statement naming a column the

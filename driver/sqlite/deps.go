@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	qdriver "github.com/queue-sqlite/queuesqlite/driver"
@@ -143,8 +144,23 @@ type depOps struct {
 	p qdriver.MaintainParams
 }
 
+// Marks returns the seqs of the candidates (messages whose rows may have
+// settled) and, negated, the numbers of the marks of deleted messages.
 func (o *depOps) Marks(n int) ([]int64, error) {
-	rows, err := o.t.w.query(sqlDepMarks, int64(n))
+	seqs, err := o.ints(sqlDepCandidates, int64(n))
+	if err != nil {
+		return nil, err
+	}
+	marks, err := o.ints(sqlDepMarks, int64(n))
+	for _, m := range marks {
+		seqs = append(seqs, -m)
+	}
+	return seqs, err
+}
+
+// ints reads a column of integers.
+func (o *depOps) ints(query string, args ...any) ([]int64, error) {
+	rows, err := o.t.w.query(query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -162,10 +178,34 @@ func (o *depOps) Marks(n int) ([]int64, error) {
 	}
 }
 
-// Settled reads the rows of the marks from the first read to the last: in
-// the writer's transaction, no other mark was made in that range.
+// splitMarks turns Marks' answer back into JSON arrays of the candidates'
+// seqs and the marks' numbers.
+func splitMarks(marks []int64) (seqs, ns string) {
+	var s, m []int64
+	for _, v := range marks {
+		if v < 0 {
+			m = append(m, -v)
+		} else {
+			s = append(s, v)
+		}
+	}
+	return jsonInts(s), jsonInts(m)
+}
+
+func jsonInts(vs []int64) string {
+	b := []byte{'['}
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, v, 10)
+	}
+	return string(append(b, ']'))
+}
+
 func (o *depOps) Settled(marks []int64, n int) ([]qdriver.SettledEdge, error) {
-	rows, err := o.t.w.query(sqlDepsSettled, int64(n), micros(qdriver.WaitingRunAt), marks[0], marks[len(marks)-1])
+	seqs, ns := splitMarks(marks)
+	rows, err := o.t.w.query(sqlDepsSettled, int64(n), micros(qdriver.WaitingRunAt), seqs, ns)
 	if err != nil {
 		return nil, err
 	}
@@ -184,9 +224,19 @@ func (o *depOps) Settled(marks []int64, n int) ([]qdriver.SettledEdge, error) {
 	}
 }
 
+// Forget clears the flags of the candidates whose rows are all settled
+// and deletes the marks.
 func (o *depOps) Forget(marks []int64) error {
-	_, err := o.t.exec(sqlDepForget, marks[0], marks[len(marks)-1])
-	return err
+	seqs, ns := splitMarks(marks)
+	for _, st := range []struct {
+		query string
+		arg   string
+	}{{sqlDepParentsDone, seqs}, {sqlDepChildrenDone, seqs}, {sqlDepForget, ns}} {
+		if _, err := o.t.exec(st.query, st.arg); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (o *depOps) DeleteEdge(child int64, parent string) (time.Time, bool, error) {

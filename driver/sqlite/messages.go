@@ -604,8 +604,12 @@ func (d *DB) readMessages(ctx context.Context, query string, args ...any) ([]*qu
 		return nil, err
 	}
 	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
 	var out []*queuetype.Message
-	raw := make([]any, 24)
+	raw := make([]any, len(cols))
 	ptrs := make([]any, len(raw))
 	for i := range raw {
 		ptrs[i] = &raw[i]

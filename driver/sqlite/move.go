@@ -161,7 +161,7 @@ func importArgs(m *queuetype.Message) ([]any, error) {
 		int64(m.Priority), micros(m.CreatedAt), micros(m.UpdatedAt), micros(m.RunAt), nullMicros(m.ExpireAt),
 		nullMicros(m.FinishedAt), int64(m.Attempt), maxAttempts, int64(m.RetryCount),
 		nullText(m.LastError), tags, nullJSON(m.Metadata), nullText(m.LeaseOwner), nullMicros(m.LeaseExpiry),
-		nullText(m.ShardKey), nil, unset,
+		nullText(m.ShardKey), nil, unset, encodeAttemptErrors(m.Errors()),
 	}, nil
 }
 

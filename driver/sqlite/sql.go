@@ -289,9 +289,9 @@ const (
 // Resharding statements: moving messages between shard files.
 const (
 	// ?1 after seq, ?2 limit
-	sqlExport = `SELECT ` + exportColumns + ` FROM messages WHERE seq > ?1 ORDER BY seq LIMIT ?2`
+	sqlExport = `SELECT ` + exportColumns + `, attempt_errors FROM messages WHERE seq > ?1 ORDER BY seq LIMIT ?2`
 	// ?1 id: one row as Export reads it, to compare with an imported copy.
-	sqlExportID   = `SELECT ` + exportColumns + ` FROM messages WHERE id = ?1`
+	sqlExportID   = `SELECT ` + exportColumns + `, attempt_errors FROM messages WHERE id = ?1`
 	sqlDeleteSeq  = `DELETE FROM messages WHERE seq = ?1`
 	sqlCountAll   = `SELECT count(*) FROM messages`
 	sqlCountUpTo  = `SELECT count(*) FROM messages WHERE seq <= ?1`
@@ -326,8 +326,9 @@ const (
 	// own, in arrival order); nothing when the id is here already.
 	sqlImport = `INSERT INTO messages (id, type, status, destination, source, content, result, priority,
 	created_at, updated_at, run_at, expire_at, finished_at, attempt, max_attempts, retry_count,
-	last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, callback_owner, max_attempts_unset)
-	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)
+	last_error, tags, metadata, lease_owner, lease_expires_at, shard_key, callback_owner, max_attempts_unset,
+	attempt_errors)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
 	ON CONFLICT (id) DO NOTHING`
 )
 
@@ -393,32 +394,64 @@ const (
 // Dependencies (deps.go, migrations/0010_dependencies.sql). ?n of the
 // waiting sentinel is micros(driver.WaitingRunAt).
 const (
+	// waitingMicros is micros(driver.WaitingRunAt), literal for the partial
+	// index messages_children_moved (TestMigrate_DependencyMarksSettleExistingRows
+	// checks it).
+	waitingMicros = "253402300799999999"
+
 	// ?1 id
 	sqlParentStored = `SELECT seq FROM messages WHERE id = ?1`
 	// ?1 child seq, ?2 parent id, ?3 the run time asked for
 	sqlDepInsert = `INSERT INTO dependencies (child_seq, parent_id, run_at) VALUES (?1, ?2, ?3)`
-	// ?1 limit: the oldest marks (migrations/0012_dependency_marks.sql).
-	sqlDepMarks = `SELECT n FROM dependency_marks ORDER BY n LIMIT ?1`
-	// ?1 limit, ?2 waiting sentinel, ?3 and ?4 the marks read (from, to:
-	// the writer's lock keeps others from marking meanwhile): the rows of
-	// the marked parents that have finished or are gone, with the parent's
-	// status (NULL when gone), and every row of the marked children that
-	// no longer wait (cancelled, expired or requeued meanwhile, or gone).
-	sqlDepsSettled = `SELECT d.child_seq, d.parent_id, m.status FROM dependency_marks k
-	JOIN dependencies d ON d.parent_id = k.id
-	LEFT JOIN messages m ON m.id = d.parent_id
-	WHERE k.n BETWEEN ?3 AND ?4 AND (m.seq IS NULL OR m.status IN (` + stTerminal + `))
+	// ?1 limit: the messages whose rows may have settled, through the
+	// partial indexes of migrations/0012_dependency_marks.sql (their
+	// conditions are repeated literally, so that the planner uses them):
+	// finished parents, and children that no longer wait.
+	sqlDepCandidates = `SELECT seq FROM messages INDEXED BY messages_parents_finished
+	WHERE has_dependants = 1 AND status IN (` + stTerminal + `)
 	UNION
-	SELECT d.child_seq, d.parent_id, m.status FROM dependency_marks k
+	SELECT seq FROM messages INDEXED BY messages_children_moved
+	WHERE waits = 1 AND (status <> ` + stScheduled + ` OR run_at <> ` + waitingMicros + `)
+	ORDER BY 1 LIMIT ?1`
+	// ?1 limit: the oldest marks of deleted parents and children.
+	sqlDepMarks = `SELECT n FROM dependency_marks ORDER BY n LIMIT ?1`
+	// ?1 limit, ?2 waiting sentinel, ?3 the candidates' seqs and ?4 the
+	// marks' numbers (JSON arrays): the rows of the finished (or gone)
+	// parents among them, with the parent's status (NULL when gone), and
+	// every row of the children among them that no longer wait (cancelled,
+	// expired or requeued meanwhile, or gone).
+	sqlDepsSettled = `WITH
+	parents (id) AS (SELECT id FROM messages WHERE seq IN (SELECT value FROM json_each(?3))
+	                 UNION SELECT id FROM dependency_marks WHERE n IN (SELECT value FROM json_each(?4))),
+	children (seq) AS (SELECT value FROM json_each(?3)
+	                   UNION SELECT seq FROM dependency_marks WHERE n IN (SELECT value FROM json_each(?4)) AND seq IS NOT NULL)
+	SELECT d.child_seq, d.parent_id, m.status FROM parents p
+	JOIN dependencies d ON d.parent_id = p.id
+	LEFT JOIN messages m ON m.id = d.parent_id
+	WHERE m.seq IS NULL OR m.status IN (` + stTerminal + `)
+	UNION
+	SELECT d.child_seq, d.parent_id, m.status FROM children k
 	JOIN dependencies d ON d.child_seq = k.seq
 	LEFT JOIN messages c ON c.seq = d.child_seq
 	LEFT JOIN messages m ON m.id = d.parent_id
-	WHERE k.n BETWEEN ?3 AND ?4 AND (c.seq IS NULL OR c.status <> ` + stScheduled + ` OR c.run_at <> ?2)
+	WHERE c.seq IS NULL OR c.status <> ` + stScheduled + ` OR c.run_at <> ?2
 	ORDER BY 1 LIMIT ?1`
-	// ?1 and ?2 the marks read (from, to)
-	sqlDepForget = `DELETE FROM dependency_marks WHERE n BETWEEN ?1 AND ?2`
-	// Whether anything is marked, read before the writer is asked for.
-	sqlDepsAnySettled = `SELECT EXISTS (SELECT 1 FROM dependency_marks)`
+	// ?1 the candidates' seqs (JSON): finished parents whose rows are all
+	// settled lose their flag.
+	sqlDepParentsDone = `UPDATE messages SET has_dependants = 0 WHERE seq IN (SELECT value FROM json_each(?1))
+	AND has_dependants = 1 AND status IN (` + stTerminal + `)
+	AND NOT EXISTS (SELECT 1 FROM dependencies d WHERE d.parent_id = messages.id)`
+	// ?1 the candidates' seqs (JSON): children without rows lose their flag.
+	sqlDepChildrenDone = `UPDATE messages SET waits = 0 WHERE seq IN (SELECT value FROM json_each(?1))
+	AND waits = 1 AND NOT EXISTS (SELECT 1 FROM dependencies d WHERE d.child_seq = messages.seq)`
+	// ?1 the marks' numbers (JSON)
+	sqlDepForget = `DELETE FROM dependency_marks WHERE n IN (SELECT value FROM json_each(?1))`
+	// Whether anything may be settled, read before the writer is asked for.
+	sqlDepsAnySettled = `SELECT EXISTS (SELECT 1 FROM messages INDEXED BY messages_parents_finished
+	WHERE has_dependants = 1 AND status IN (` + stTerminal + `))
+	OR EXISTS (SELECT 1 FROM messages INDEXED BY messages_children_moved
+	WHERE waits = 1 AND (status <> ` + stScheduled + ` OR run_at <> ` + waitingMicros + `))
+	OR EXISTS (SELECT 1 FROM dependency_marks)`
 	// ?1 child seq, ?2 parent id
 	sqlDepDelete = `DELETE FROM dependencies WHERE child_seq = ?1 AND parent_id = ?2 RETURNING run_at`
 	// ?1 child seq
@@ -428,11 +461,11 @@ const (
 	// ?1 child seq, ?2 run at, ?3 now, ?4 waiting sentinel: ready, or
 	// scheduled when the run time asked for is still ahead.
 	sqlDepRelease = `UPDATE messages SET status = CASE WHEN ?2 <= ?3 THEN ` + stPending + ` ELSE ` + stScheduled + ` END,
-	run_at = ?2, updated_at = ?3
+	run_at = ?2, updated_at = ?3, waits = 0
 	WHERE seq = ?1 AND status = ` + stScheduled + ` AND run_at = ?4`
 	// ?1 child seq, ?2 status, ?3 now, ?4 error, ?5 me, ?6 waiting sentinel
 	sqlDepFinish = `UPDATE messages SET status = ?2, finished_at = ?3, updated_at = ?3, last_error = ?4,
-	callback_owner = NULLIF(callback_owner, ?5)
+	callback_owner = NULLIF(callback_owner, ?5), waits = 0
 	WHERE seq = ?1 AND status = ` + stScheduled + ` AND run_at = ?6
 	RETURNING ` + messageColumns
 	// ?1 waiting sentinel: the children still waiting.

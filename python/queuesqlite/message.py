@@ -120,7 +120,7 @@ class MessageItem:
     # Ids of messages that must complete before this one runs (send only).
     depends_on: List[str] = field(default_factory=list)
     # Every failed attempt's error, oldest first: read by get_message,
-    # wait and callbacks; None from lists.
+    # wait and callbacks; None from lists, cancel and retry.
     errors: Optional[List[AttemptError]] = None
 
     @property

@@ -1,0 +1,54 @@
+package tests
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/queue-sqlite/queuesqlite"
+	"github.com/queue-sqlite/queuesqlite/internal/backendtest"
+)
+
+// limitedQueue is the worker queue of a workerSpec with a QueueLimit.
+const limitedQueue = "limited"
+
+// Two worker processes of 4 workers each, serving two destinations in a
+// worker queue with a global limit of 2: the store never holds more than
+// 2 of them processing at once (read by this process throughout), and
+// every message completes.
+func TestBackends_QueueLimitHoldsAcrossProcesses(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, s backendtest.Store) {
+		const limit, n = 2, 12
+		dir := t.TempDir()
+		ctl := s.Open(t, nil)
+		spec := workerSpec{Store: s.Spec(), Records: dir, Workers: 4, StopAfter: 5 * time.Second,
+			Maintenance: 50 * time.Millisecond, Poll: 5 * time.Millisecond, WorkFor: 150 * time.Millisecond,
+			Handlers: map[string]string{"x": "sleep", "y": "sleep"}, QueueLimit: limit}
+		var workers []*child
+		for _, name := range []string{"w1", "w2"} {
+			spec.Name = name
+			w := startChild(t, dir, name, "worker", spec)
+			w.waitLine("ready")
+			workers = append(workers, w)
+		}
+		sendTo(t, ctl, "x", n/2)
+		sendTo(t, ctl, "y", n/2)
+		most := 0
+		waitAlive(t, "every message to complete", func() bool {
+			st, err := ctl.Stats(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			running := st.ByDestination["x"][queuesqlite.StatusProcessing] + st.ByDestination["y"][queuesqlite.StatusProcessing]
+			if running > limit {
+				t.Fatalf("%d messages of the queue processing at once over two processes, its global limit is %d", running, limit)
+			}
+			most = max(most, running)
+			return st.ByStatus[queuesqlite.StatusCompleted] == n
+		}, workers...)
+		t.Logf("at most %d of the queue processing at once (limit %d)", most, limit)
+		if most == 0 {
+			t.Fatal("no message was ever seen processing")
+		}
+	})
+}
