@@ -12,11 +12,25 @@ import (
 // limitedQueue is the worker queue of a workerSpec with a QueueLimit.
 const limitedQueue = "limited"
 
-// Two worker processes of 4 workers each, serving two destinations in a
-// worker queue with a global limit of 2: the store never holds more than
-// 2 of them processing at once (read by this process throughout), and
-// every message completes.
+// Two worker processes of 4 workers each, serving two destinations with
+// a global limit of 2 (of their worker queue, or of each destination): the
+// store never holds more than 2 of them (of each) processing at once (read
+// by this process throughout), and every message completes.
 func TestBackends_QueueLimitHoldsAcrossProcesses(t *testing.T) {
+	testLimitAcrossProcesses(t, func(s *workerSpec, limit int) { s.QueueLimit = limit },
+		func(x, y int) int { return x + y })
+}
+
+// The same with HandlerOpts.GlobalConcurrency: each destination on its own.
+func TestBackends_DestinationLimitHoldsAcrossProcesses(t *testing.T) {
+	testLimitAcrossProcesses(t, func(s *workerSpec, limit int) { s.DestLimit = limit },
+		func(x, y int) int { return max(x, y) })
+}
+
+// testLimitAcrossProcesses runs the two workers with the limit that set
+// puts in their spec; counted turns the processing counts of x and y into
+// the figure the limit bounds.
+func testLimitAcrossProcesses(t *testing.T, set func(*workerSpec, int), counted func(x, y int) int) {
 	backendtest.Run(t, func(t *testing.T, s backendtest.Store) {
 		if backendtest.Sharded(s) {
 			t.Skip("a sharded queue refuses global limits (each shard would count on its own); " +
@@ -27,7 +41,8 @@ func TestBackends_QueueLimitHoldsAcrossProcesses(t *testing.T) {
 		ctl := s.Open(t, nil)
 		spec := workerSpec{Store: s.Spec(), Records: dir, Workers: 4, StopAfter: 5 * time.Second,
 			Maintenance: 50 * time.Millisecond, Poll: 5 * time.Millisecond, WorkFor: 150 * time.Millisecond,
-			Handlers: map[string]string{"x": "sleep", "y": "sleep"}, QueueLimit: limit}
+			Handlers: map[string]string{"x": "sleep", "y": "sleep"}}
+		set(&spec, limit)
 		var workers []*child
 		for _, name := range []string{"w1", "w2"} {
 			spec.Name = name
@@ -43,14 +58,14 @@ func TestBackends_QueueLimitHoldsAcrossProcesses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			running := st.ByDestination["x"][queuesqlite.StatusProcessing] + st.ByDestination["y"][queuesqlite.StatusProcessing]
+			running := counted(st.ByDestination["x"][queuesqlite.StatusProcessing], st.ByDestination["y"][queuesqlite.StatusProcessing])
 			if running > limit {
-				t.Fatalf("%d messages of the queue processing at once over two processes, its global limit is %d", running, limit)
+				t.Fatalf("%d processing at once over two processes, the global limit is %d", running, limit)
 			}
 			most = max(most, running)
 			return st.ByStatus[queuesqlite.StatusCompleted] == n
 		}, workers...)
-		t.Logf("at most %d of the queue processing at once (limit %d)", most, limit)
+		t.Logf("at most %d processing at once (limit %d)", most, limit)
 		if most == 0 {
 			t.Fatal("no message was ever seen processing")
 		}

@@ -42,6 +42,8 @@ type workerSpec struct {
 	// QueueLimit, when set, puts every handler in worker queue "limited"
 	// (Workers workers) with this QueueConfig.GlobalConcurrency.
 	QueueLimit int
+	// DestLimit, when set, is every handler's HandlerOpts.GlobalConcurrency.
+	DestLimit int
 }
 
 // out serializes the lines a child prints for its parent.
@@ -80,7 +82,7 @@ func workerRole() int {
 	if ahead := spec.ClockAhead; ahead != 0 {
 		cfg.Clock = func() time.Time { return time.Now().Add(ahead) }
 	}
-	opts := queuesqlite.HandlerOpts{MaxAttempts: spec.MaxAttempts}
+	opts := queuesqlite.HandlerOpts{MaxAttempts: spec.MaxAttempts, GlobalConcurrency: spec.DestLimit}
 	if spec.QueueLimit > 0 {
 		cfg.Workers, opts.Queue = 0, limitedQueue
 		cfg.Queues = map[string]queuesqlite.QueueConfig{limitedQueue: {MaxWorkers: spec.Workers, GlobalConcurrency: spec.QueueLimit}}
