@@ -92,8 +92,11 @@ func BenchmarkFloorCommit(b *testing.B) {
 }
 
 // BenchmarkFloorInsert1000: 1000 messages per transaction.
-func BenchmarkFloorInsert1000(b *testing.B) {
-	conn := floorConn(b, true)
+func BenchmarkFloorInsert1000(b *testing.B) { floorInsertBatches(b, floorConn(b, true)) }
+
+// floorInsertBatches inserts 1000 messages per transaction into conn for
+// as long as the benchmark runs, and reports msgs/s.
+func floorInsertBatches(b *testing.B, conn *sqlite3.SQLiteConn) {
 	stmts := map[string]driver.Stmt{}
 	n := 0
 	for b.Loop() {
@@ -184,17 +187,7 @@ func BenchmarkFloorInsert1000Without(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			stmts := map[string]driver.Stmt{}
-			n := 0
-			for b.Loop() {
-				floorExec(b, conn, stmts, sqlBegin)
-				for range 1000 {
-					n++
-					floorExec(b, conn, stmts, sqlInsert, floorInsertArgs(n)...)
-				}
-				floorExec(b, conn, stmts, sqlCommit)
-			}
-			b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "msgs/s")
+			floorInsertBatches(b, conn)
 		})
 	}
 }
