@@ -270,7 +270,7 @@ func (d *DB) Head(ctx context.Context, destinations []string) (queuetype.Priorit
 		return 0, false, nil
 	}
 	var p *int16
-	if err := d.pool.QueryRow(ctx, d.sql(sqlHead), destinations).Scan(&p); err != nil {
+	if err := d.reread(ctx, func() error { return d.pool.QueryRow(ctx, d.sql(sqlHead), destinations).Scan(&p) }); err != nil {
 		return 0, false, d.wrap("head", err)
 	}
 	if p == nil {
@@ -407,9 +407,19 @@ func (d *DB) RetireOwner(ctx context.Context, owner string) error {
 
 // Owners implements driver.Driver.
 func (d *DB) Owners(ctx context.Context) ([]driver.OwnerState, error) {
-	r, err := d.pool.Query(ctx, d.sql(sqlOwners))
+	var out []driver.OwnerState
+	err := d.reread(ctx, func() (err error) { out, err = d.owners(ctx); return err })
 	if err != nil {
 		return nil, d.wrap("read owners", err)
+	}
+	return out, nil
+}
+
+// owners reads the owners once.
+func (d *DB) owners(ctx context.Context) ([]driver.OwnerState, error) {
+	r, err := d.pool.Query(ctx, d.sql(sqlOwners))
+	if err != nil {
+		return nil, err
 	}
 	defer r.Close()
 	var out []driver.OwnerState
@@ -417,12 +427,12 @@ func (d *DB) Owners(ctx context.Context) ([]driver.OwnerState, error) {
 		var o driver.OwnerState
 		var leaseUS int64
 		if err := r.Scan(&o.Owner, &o.Beats, &leaseUS, &o.Gone, &o.NoRow); err != nil {
-			return nil, d.wrap("read owners", err)
+			return nil, err
 		}
 		o.Lease = time.Duration(leaseUS) * time.Microsecond
 		out = append(out, o)
 	}
-	return out, d.wrap("read owners", r.Err())
+	return out, r.Err()
 }
 
 // owners is a list of owner ids as a text[] parameter (never NULL).
@@ -492,7 +502,7 @@ func (d *DB) Promote(ctx context.Context, p driver.MaintainParams) (int, error) 
 // NextDue implements driver.Driver.
 func (d *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var t *time.Time
-	if err := d.pool.QueryRow(ctx, d.sql(sqlNextDue)).Scan(&t); err != nil {
+	if err := d.reread(ctx, func() error { return d.pool.QueryRow(ctx, d.sql(sqlNextDue)).Scan(&t) }); err != nil {
 		return time.Time{}, false, d.wrap("next due", err)
 	}
 	if t == nil {
@@ -537,7 +547,8 @@ func (d *DB) Cleanup(ctx context.Context, p driver.CleanupParams) (driver.Cleanu
 
 // Get implements driver.Driver.
 func (d *DB) Get(ctx context.Context, id string) (*queuetype.Message, error) {
-	m, err := d.getWithErrors(ctx, id)
+	var m *queuetype.Message
+	err := d.reread(ctx, func() (err error) { m, err = d.getWithErrors(ctx, id); return err })
 	if err != nil {
 		return nil, d.wrap("get", err)
 	}
@@ -550,7 +561,11 @@ func (d *DB) Get(ctx context.Context, id string) (*queuetype.Message, error) {
 // List implements driver.Driver.
 func (d *DB) List(ctx context.Context, p driver.ListParams) ([]*queuetype.Message, error) {
 	query, args := listQuery(p)
-	ms, err := scanMessages(ctx, d.poolQ(), keepReadable, d.sql(query), args...)
+	var ms []*queuetype.Message
+	err := d.reread(ctx, func() (err error) {
+		ms, err = scanMessages(ctx, d.poolQ(), keepReadable, d.sql(query), args...)
+		return err
+	})
 	return ms, d.wrap("list", err)
 }
 
@@ -590,7 +605,11 @@ func listQuery(p driver.ListParams) (string, []any) {
 
 // Finished implements driver.Driver.
 func (d *DB) Finished(ctx context.Context, owner string, n int) ([]*queuetype.Message, error) {
-	ms, err := scanMessages(ctx, d.poolQ(), keepReadable, d.sql(sqlFinished), owner, int64(limit(n)))
+	var ms []*queuetype.Message
+	err := d.reread(ctx, func() (err error) {
+		ms, err = scanMessages(ctx, d.poolQ(), keepReadable, d.sql(sqlFinished), owner, int64(limit(n)))
+		return err
+	})
 	return ms, d.wrap("finished", err)
 }
 
@@ -643,10 +662,20 @@ func (d *DB) change(ctx context.Context, op, query string, p driver.ChangeParams
 
 // Stats implements driver.Driver.
 func (d *DB) Stats(ctx context.Context) (*driver.Stats, error) {
+	var st *driver.Stats
+	err := d.reread(ctx, func() (err error) { st, err = d.stats(ctx); return err })
+	if err != nil {
+		return nil, d.wrap("stats", err)
+	}
+	return st, nil
+}
+
+// stats reads the counts and the oldest pending message once.
+func (d *DB) stats(ctx context.Context) (*driver.Stats, error) {
 	st := &driver.Stats{Counts: map[string]map[queuetype.Status]int{}}
 	r, err := d.pool.Query(ctx, d.sql(sqlStatsCounts))
 	if err != nil {
-		return nil, d.wrap("stats", err)
+		return nil, err
 	}
 	defer r.Close()
 	for r.Next() {
@@ -654,7 +683,7 @@ func (d *DB) Stats(ctx context.Context) (*driver.Stats, error) {
 		var status int16
 		var n int64
 		if err := r.Scan(&dest, &status, &n); err != nil {
-			return nil, d.wrap("stats", err)
+			return nil, err
 		}
 		if st.Counts[dest] == nil {
 			st.Counts[dest] = map[queuetype.Status]int{}
@@ -662,11 +691,11 @@ func (d *DB) Stats(ctx context.Context) (*driver.Stats, error) {
 		st.Counts[dest][queuetype.Status(status)] = int(n)
 	}
 	if err := r.Err(); err != nil {
-		return nil, d.wrap("stats", err)
+		return nil, err
 	}
 	var oldest *time.Time
 	if err := d.pool.QueryRow(ctx, d.sql(sqlStatsOldest)).Scan(&oldest); err != nil {
-		return nil, d.wrap("stats", err)
+		return nil, err
 	}
 	st.OldestPending = utc(oldest)
 	return st, nil
@@ -675,7 +704,7 @@ func (d *DB) Stats(ctx context.Context) (*driver.Stats, error) {
 // Meta implements driver.Driver.
 func (d *DB) Meta(ctx context.Context, key string) (string, bool, error) {
 	var v string
-	err := d.pool.QueryRow(ctx, d.sql(sqlMetaGet), key).Scan(&v)
+	err := d.reread(ctx, func() error { return d.pool.QueryRow(ctx, d.sql(sqlMetaGet), key).Scan(&v) })
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
 	}
@@ -702,7 +731,7 @@ func (d *DB) DeleteMeta(ctx context.Context, key string) error {
 // (data checksums, when the cluster has them on).
 func (d *DB) Check(ctx context.Context) error {
 	var version int
-	if err := d.pool.QueryRow(ctx, d.sql(sqlVersionGet)).Scan(&version); err != nil {
+	if err := d.reread(ctx, func() error { return d.pool.QueryRow(ctx, d.sql(sqlVersionGet)).Scan(&version) }); err != nil {
 		return d.wrap("check", err)
 	}
 	if version != SchemaVersion() {
@@ -710,7 +739,7 @@ func (d *DB) Check(ctx context.Context) error {
 			Err: fmt.Errorf("%w: schema version %d, want %d", queuetype.ErrCorrupt, version, SchemaVersion())}
 	}
 	var n int64
-	err := d.pool.QueryRow(ctx, d.sql(sqlCheck)).Scan(&n)
+	err := d.reread(ctx, func() error { return d.pool.QueryRow(ctx, d.sql(sqlCheck)).Scan(&n) })
 	return d.wrap("check", err)
 }
 
@@ -718,18 +747,28 @@ var _ driver.MetaScanner = (*DB)(nil)
 
 // MetaPrefixed implements driver.MetaScanner.
 func (d *DB) MetaPrefixed(ctx context.Context, prefix, after string, limit int) ([]driver.MetaEntry, error) {
-	rows, err := d.pool.Query(ctx, d.sql(sqlMetaPrefixed), prefix, after, int64(limit))
+	var out []driver.MetaEntry
+	err := d.reread(ctx, func() (err error) { out, err = d.metaPrefixed(ctx, prefix, after, limit); return err })
 	if err != nil {
 		return nil, d.wrap("list meta", err)
+	}
+	return out, nil
+}
+
+// metaPrefixed reads one page of prefixed metadata once.
+func (d *DB) metaPrefixed(ctx context.Context, prefix, after string, limit int) ([]driver.MetaEntry, error) {
+	rows, err := d.pool.Query(ctx, d.sql(sqlMetaPrefixed), prefix, after, int64(limit))
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []driver.MetaEntry
 	for rows.Next() {
 		var e driver.MetaEntry
 		if err := rows.Scan(&e.Key, &e.Value); err != nil {
-			return nil, d.wrap("list meta", err)
+			return nil, err
 		}
 		out = append(out, e)
 	}
-	return out, d.wrap("list meta", rows.Err())
+	return out, rows.Err()
 }

@@ -274,7 +274,7 @@ func (d *DB) AppDB() (*sql.DB, error) {
 // Now implements driver.Clock: the database server's clock.
 func (d *DB) Now(ctx context.Context) (time.Time, error) {
 	var t time.Time
-	if err := d.pool.QueryRow(ctx, sqlNow).Scan(&t); err != nil {
+	if err := d.reread(ctx, func() error { return d.pool.QueryRow(ctx, sqlNow).Scan(&t) }); err != nil {
 		return time.Time{}, d.wrap("read the clock", err)
 	}
 	return t.UTC(), nil
