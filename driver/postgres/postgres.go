@@ -31,6 +31,12 @@
 //     touched. A listener that loses its connection reconnects by itself
 //     and reports "something changed" (TopicAny); a slow fallback poll
 //     covers a notification lost with a dropped connection.
+//   - A read whose connection the server ended (a restart, a failover,
+//     pg_terminate_backend) runs once more, after the pool drops the dead
+//     connections; a write never does (its answer may be lost after it
+//     committed). The queue's own transactions set
+//     idle_in_transaction_session_timeout locally (Options.IdleInTxTimeout),
+//     so a stalled process does not hold row locks for ever.
 //   - Options.PollOnly works behind a pooler in transaction mode
 //     (PgBouncer), where LISTEN is not available: every handle looks for
 //     work each PollInterval instead.
