@@ -199,7 +199,8 @@ type DB struct {
 	stmts  sync.Map      // template -> rendered statement
 	txOpts pgx.TxOptions // how the queue's own transactions begin (see Options.IdleInTxTimeout)
 
-	claims lostClaims // claims that got no answer, taken back by the next
+	claims  lostClaims  // claims that got no answer, taken back by the next
+	inserts insertGroup // concurrent plain inserts, folded into shared statements
 
 	changes  chan struct{}
 	watchers watchers
