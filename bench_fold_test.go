@@ -34,6 +34,9 @@ func BenchmarkDrain20k_Fold(b *testing.B) {
 			b.ReportMetric(n/arms[0].elapsed.Seconds(), "plain-msgs/s")
 			b.ReportMetric(n/arms[1].elapsed.Seconds(), "fold-msgs/s")
 			b.ReportMetric(arms[0].elapsed.Seconds()/arms[1].elapsed.Seconds(), "ratio")
+			if f := arms[1]; f.folded+f.alone > 0 {
+				b.ReportMetric(float64(f.folded)/float64(f.folded+f.alone), "folded-share")
+			}
 			if arms[0].txs > 0 {
 				b.ReportMetric(float64(arms[0].txs)/n, "plain-tx/msg")
 				b.ReportMetric(float64(arms[1].txs)/n, "fold-tx/msg")
@@ -44,11 +47,22 @@ func BenchmarkDrain20k_Fold(b *testing.B) {
 
 // foldArm sums one arm's drains.
 type foldArm struct {
-	elapsed time.Duration
-	txs     int64
+	elapsed       time.Duration
+	txs           int64
+	folded, alone int64 // outcome batches recorded with a claim, alone
 }
 
-func (a *foldArm) add(d time.Duration, txs int64) { a.elapsed, a.txs = a.elapsed+d, a.txs+txs }
+func (a *foldArm) add(r foldDrain) {
+	a.elapsed, a.txs = a.elapsed+r.elapsed, a.txs+r.txs
+	a.folded, a.alone = a.folded+r.folded, a.alone+r.alone
+}
+
+// foldDrain is what one drain measured.
+type foldDrain struct {
+	elapsed       time.Duration
+	txs           int64
+	folded, alone int64
+}
 
 func boolIndex(v bool) int {
 	if v {
@@ -59,8 +73,9 @@ func boolIndex(v bool) int {
 
 // drainFold drains 20,000 no-op messages with 100 workers on a fresh store
 // of be, folding outcomes into claims or not, and returns the time from
-// Start to the last callback and the write transactions it committed.
-func drainFold(b *testing.B, be backendtest.Backend, fold bool) (time.Duration, int64) {
+// Start to the last callback, the write transactions it committed and
+// how its outcome batches were recorded.
+func drainFold(b *testing.B, be backendtest.Backend, fold bool) foldDrain {
 	ctx := context.Background()
 	b.StopTimer()
 	defer b.StartTimer()
@@ -83,10 +98,11 @@ func drainFold(b *testing.B, be backendtest.Backend, fold bool) (time.Duration, 
 		b.Fatal(err)
 	}
 	<-finished
-	elapsed, txs := time.Since(start), q.WriteTransactions()-tx0
+	r := foldDrain{elapsed: time.Since(start), txs: q.WriteTransactions() - tx0}
 	b.StopTimer()
+	r.folded, r.alone = q.FoldedBatchesForTest()
 	if err := q.Stop(ctx); err != nil {
 		b.Fatal(err)
 	}
-	return elapsed, txs
+	return r
 }

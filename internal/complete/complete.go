@@ -76,7 +76,13 @@ type Completer struct {
 	// and a Take receives only while run waits there, so a batch is
 	// either taken or recorded alone, never both.
 	offers chan *Fold
+	// folded and alone count the batches recorded with a claim and alone.
+	folded, alone atomic.Int64
 }
+
+// Batches returns how many batches were recorded with a claim (folded)
+// and how many alone.
+func (c *Completer) Batches() (folded, alone int64) { return c.folded.Load(), c.alone.Load() }
 
 // Fold is a batch taken by a claim (Take). Its taker must Settle it once.
 type Fold struct {
@@ -185,7 +191,10 @@ func (c *Completer) record(batch []*Item) {
 		cs[i] = &it.C
 	}
 	folded, err := c.offer(batch, cs)
-	if !folded {
+	if folded {
+		c.folded.Add(1)
+	} else {
+		c.alone.Add(1)
 		err = c.apply(batch, cs, err != nil)
 	}
 	c.cfg.After(batch, err)

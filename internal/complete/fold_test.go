@@ -23,7 +23,10 @@ func newFolder(t *testing.T, a *applier, l *afterLog, foldWait time.Duration, do
 		Get: a.db.Get, Logger: slog.New(slog.DiscardHandler),
 		After: func(items []*complete.Item, err error) {
 			l.after(items, err)
-			done <- struct{}{}
+			select { // never blocks run: a test may not wait for every batch
+			case done <- struct{}{}:
+			default:
+			}
 		}})
 	t.Cleanup(func() { c.Stop(context.Background()) })
 	return c
@@ -81,6 +84,9 @@ func TestCompleter_FoldedIntoClaim(t *testing.T) {
 	if len(a.snapshot()) != 0 {
 		t.Fatalf("%d Apply calls, want 0 (every outcome went with a claim)", len(a.snapshot()))
 	}
+	if folded, alone := c.Batches(); folded < 1 || alone != 0 {
+		t.Fatalf("Batches() = %d folded, %d alone; want some folded, none alone", folded, alone)
+	}
 	for _, b := range l.snapshot() {
 		for _, ok := range b.applied {
 			if b.err != nil || !ok {
@@ -110,6 +116,9 @@ func TestCompleter_NotTakenIsRecordedAlone(t *testing.T) {
 	}
 	wantOneBatch(t, l, true)
 	wantStatus(t, db, m.ID, queuetype.StatusCompleted)
+	if folded, alone := c.Batches(); folded != 0 || alone != 1 {
+		t.Fatalf("Batches() = %d folded, %d alone; want 0, 1", folded, alone)
+	}
 	if f := c.Take(); f != nil {
 		t.Fatal("Take returned a batch already recorded")
 	}
