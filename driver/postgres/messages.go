@@ -143,58 +143,85 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 	if len(p.Destinations) == 0 || p.Max <= 0 {
 		return nil, nil
 	}
-	maxAttempts := make([]int32, len(p.Destinations))
-	for i := range p.Destinations {
-		if i < len(p.MaxAttempts) && p.MaxAttempts[i] > 0 {
-			maxAttempts[i] = int32(p.MaxAttempts[i])
-		}
-	}
-	until, lost := d.claims.stamp(p.LeaseUntil), d.claims.of(p.Owner)
-	p.LeaseUntil = until
-	caps := make([]int32, len(p.Destinations))
-	for i := range caps {
-		caps[i] = int32(p.Max)
-	}
-	var out, adopted []*queuetype.Message
+	c := d.newClaimCall(p)
 	var err error
-	if len(lost) == 0 && !limitedClaim(p) {
+	if c.simple() {
 		// One statement, committed on its own: a claim costs one round trip.
-		out, err = d.claimRows(ctx, d.poolQ(), p, maxAttempts, caps)
+		c.out, err = d.claimRows(ctx, d.poolQ(), c.p, c.maxAttempts, c.caps)
 	} else {
-		err = d.tx(ctx, func(tx pgx.Tx) (err error) {
-			if adopted, err = d.adoptClaims(ctx, tx, p, lost, until); err != nil {
-				return err
-			}
-			rest := p
-			rest.Max -= len(adopted)
-			out = adopted
-			if rest.Max <= 0 {
-				return nil
-			}
-			for i := range caps {
-				caps[i] = min(caps[i], int32(rest.Max))
-			}
-			var ms []*queuetype.Message
-			if limitedClaim(p) {
-				ms, err = d.claimLimited(ctx, tx, rest, maxAttempts, caps)
-			} else {
-				ms, err = d.claimRows(ctx, pgxQuerier{tx}, rest, maxAttempts, caps)
-			}
-			out = append(adopted, ms...)
-			return err
-		})
+		err = d.tx(ctx, func(tx pgx.Tx) error { return d.claimInTx(ctx, tx, c) })
 	}
 	if err != nil {
-		d.claims.add(p.Owner, until) // it may have committed
+		d.claims.add(c.p.Owner, c.p.LeaseUntil) // it may have committed
 		return nil, d.wrap("claim", err)
 	}
-	if len(adopted) > 0 {
+	return d.claimed(c), nil
+}
+
+// claimCall is one claim's parameters as its statements take them, and
+// what it claimed.
+type claimCall struct {
+	p                 driver.ClaimParams // LeaseUntil stamped (see lostClaims)
+	maxAttempts, caps []int32            // parallel to p.Destinations
+	lost              []time.Time        // the owner's claims that got no answer
+	out, adopted      []*queuetype.Message
+}
+
+func (d *DB) newClaimCall(p driver.ClaimParams) *claimCall {
+	c := &claimCall{maxAttempts: make([]int32, len(p.Destinations)), caps: make([]int32, len(p.Destinations))}
+	for i := range p.Destinations {
+		if i < len(p.MaxAttempts) && p.MaxAttempts[i] > 0 {
+			c.maxAttempts[i] = int32(p.MaxAttempts[i])
+		}
+		c.caps[i] = int32(p.Max)
+	}
+	p.LeaseUntil, c.lost = d.claims.stamp(p.LeaseUntil), d.claims.of(p.Owner)
+	c.p = p
+	return c
+}
+
+// simple reports whether the claim is the claim statement alone: no lost
+// claim to take back and no limit to enforce.
+func (c *claimCall) simple() bool { return len(c.lost) == 0 && !limitedClaim(c.p) }
+
+// claimInTx claims in tx: first what the owner's lost claims committed,
+// then the rest, within the limits.
+func (d *DB) claimInTx(ctx context.Context, tx pgx.Tx, c *claimCall) (err error) {
+	if c.adopted, err = d.adoptClaims(ctx, tx, c.p, c.lost, c.p.LeaseUntil); err != nil {
+		return err
+	}
+	rest := c.p
+	rest.Max -= len(c.adopted)
+	c.out = c.adopted
+	if rest.Max <= 0 {
+		return nil
+	}
+	caps := slices.Clone(c.caps)
+	for i := range caps {
+		caps[i] = min(caps[i], int32(rest.Max))
+	}
+	var ms []*queuetype.Message
+	if limitedClaim(c.p) {
+		ms, err = d.claimLimited(ctx, tx, rest, c.maxAttempts, caps)
+	} else {
+		ms, err = d.claimRows(ctx, pgxQuerier{tx}, rest, c.maxAttempts, caps)
+	}
+	c.out = append(c.adopted, ms...)
+	return err
+}
+
+// claimed finishes a committed claim: it forgets the lost claims taken
+// back, signals the messages finished at claim time and returns the
+// messages in claim order.
+func (d *DB) claimed(c *claimCall) []*queuetype.Message {
+	if len(c.adopted) > 0 {
 		d.opts.Logger.Warn("took back the messages of a claim whose answer was lost with the connection",
-			"schema", d.schema, "owner", p.Owner, "n", len(adopted))
+			"schema", d.schema, "owner", c.p.Owner, "n", len(c.adopted))
 	}
-	if len(lost) > 0 && len(adopted) < p.Max {
-		d.claims.drop(p.Owner, lost)
+	if len(c.lost) > 0 && len(c.adopted) < c.p.Max {
+		d.claims.drop(c.p.Owner, c.lost)
 	}
+	out := c.out
 	slices.SortFunc(out, func(a, b *queuetype.Message) int {
 		if a.Priority != b.Priority {
 			return int(b.Priority - a.Priority)
@@ -204,7 +231,7 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 	if finished := finishedTopics(out); len(finished) > 0 {
 		d.signal(finished...)
 	}
-	return out, nil
+	return out
 }
 
 // adoptClaims leases again to the claiming owner, up to p.Max, the rows
@@ -221,24 +248,41 @@ func (d *DB) adoptClaims(ctx context.Context, tx pgx.Tx, p driver.ClaimParams, l
 // statement; should that one fail, they stay leased to Owner and come back
 // to pending when Owner stops or dies.
 func (d *DB) claimRows(ctx context.Context, q querier, p driver.ClaimParams, maxAttempts, caps []int32) ([]*queuetype.Message, error) {
-	now := ts(p.Now)
-	var bad []*queuetype.Message
-	var badErr []error
-	out, err := scanMessages(ctx, q, func(m *queuetype.Message, err error) error {
-		if err != nil && m.Status == queuetype.StatusProcessing {
-			bad, badErr = append(bad, m), append(badErr, err)
-		}
-		return nil
-	}, d.sql(sqlClaim), now, p.Owner, ts(p.LeaseUntil), int64(p.Max), p.Me, p.Destinations, maxAttempts, caps)
+	var bad undecodable
+	out, err := scanMessages(ctx, q, bad.keep, d.sql(sqlClaim), claimArgs(p, maxAttempts, caps)...)
 	if err != nil {
 		return nil, err
 	}
-	for i, m := range bad {
-		if err := d.failUndecodable(ctx, q, m, badErr[i], now, p.Me); err != nil {
-			return nil, err
+	return out, d.failAll(ctx, q, bad, p)
+}
+
+// claimArgs are sqlClaim's parameters.
+func claimArgs(p driver.ClaimParams, maxAttempts, caps []int32) []any {
+	return []any{ts(p.Now), p.Owner, ts(p.LeaseUntil), int64(p.Max), p.Me, p.Destinations, maxAttempts, caps}
+}
+
+// undecodable collects the claimed rows that cannot be decoded.
+type undecodable struct {
+	ms   []*queuetype.Message
+	errs []error
+}
+
+// keep is scanMessages' keep for a claim: a bad row is kept, to be failed.
+func (u *undecodable) keep(m *queuetype.Message, err error) error {
+	if err != nil && m.Status == queuetype.StatusProcessing {
+		u.ms, u.errs = append(u.ms, m), append(u.errs, err)
+	}
+	return nil
+}
+
+// failAll fails the undecodable rows the claim p took.
+func (d *DB) failAll(ctx context.Context, q querier, u undecodable, p driver.ClaimParams) error {
+	for i, m := range u.ms {
+		if err := d.failUndecodable(ctx, q, m, u.errs[i], ts(p.Now), p.Me); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // failUndecodable fails a claimed row that cannot be decoded: it never
@@ -317,6 +361,22 @@ func (d *DB) Complete(ctx context.Context, cs []*driver.Completion) error {
 	if len(cs) == 0 {
 		return nil
 	}
+	cols, bySeq := completeBatch(cs)
+	r, err := d.pool.Query(ctx, d.sql(sqlComplete), cols.args()...)
+	if err != nil {
+		return d.wrap("complete", err)
+	}
+	topics, err := scanCompleted(r, bySeq)
+	if err != nil {
+		return d.wrap("complete", err)
+	}
+	d.signal(topics...)
+	return nil
+}
+
+// completeBatch returns sqlComplete's parameters for cs, and cs by seq,
+// with Applied cleared on each.
+func completeBatch(cs []*driver.Completion) (*completeColumns, map[int64]*driver.Completion) {
 	var cols completeColumns
 	bySeq := make(map[int64]*driver.Completion, len(cs))
 	for _, c := range cs {
@@ -324,11 +384,19 @@ func (d *DB) Complete(ctx context.Context, cs []*driver.Completion) error {
 		cols.add(c)
 		bySeq[c.Seq] = c
 	}
-	r, err := d.pool.Query(ctx, d.sql(sqlComplete), cols.seq, cols.attempt, cols.owner, cols.status, cols.result,
-		cols.errText, cols.runAt, cols.finished, cols.uncharge, cols.retried, cols.me, cols.now)
-	if err != nil {
-		return d.wrap("complete", err)
-	}
+	return &cols, bySeq
+}
+
+// args are the columns in sqlComplete's parameter order.
+func (c *completeColumns) args() []any {
+	return []any{c.seq, c.attempt, c.owner, c.status, c.result, c.errText, c.runAt, c.finished,
+		c.uncharge, c.retried, c.me, c.now}
+}
+
+// scanCompleted reads sqlComplete's rows: it sets Applied on the
+// completions applied, and returns the signals their new statuses call for.
+// It closes r.
+func scanCompleted(r rows, bySeq map[int64]*driver.Completion) ([]driver.Topic, error) {
 	defer r.Close()
 	var topics []driver.Topic
 	for r.Next() {
@@ -337,7 +405,7 @@ func (d *DB) Complete(ctx context.Context, cs []*driver.Completion) error {
 		var dest string
 		var owner *string
 		if err := r.Scan(&seq, &status, &dest, &owner); err != nil {
-			return d.wrap("complete", err)
+			return nil, err
 		}
 		if c := bySeq[seq]; c != nil {
 			c.Applied = true
@@ -349,11 +417,7 @@ func (d *DB) Complete(ctx context.Context, cs []*driver.Completion) error {
 			topics = append(topics, driver.Topic{Kind: driver.TopicFinished, Key: str(owner)})
 		}
 	}
-	if err := r.Err(); err != nil {
-		return d.wrap("complete", err)
-	}
-	d.signal(topics...)
-	return nil
+	return topics, r.Err()
 }
 
 // ExtendLeases implements driver.Driver: one statement; lease_expires_at is
