@@ -10,8 +10,9 @@ import (
 // foldWait is how long a batch of outcomes waits for the next claim to
 // record it in the claim's commit (driver.ClaimCompleter) before it is
 // committed alone: the most folding delays an outcome (its callback, its
-// waiters). A busy queue claims well within it; an idle one pays it once
-// per batch.
+// waiters) when no claim is in flight. While one is, the batch waits for
+// the claim after it, up to two recent claim times (package complete).
+// An idle queue pays foldWait once per batch.
 const foldWait = 2 * time.Millisecond
 
 // foldWaitOf is the completer's FoldWait: foldWait over a store that
@@ -31,6 +32,7 @@ func (q *Queue) claimFolded(ctx context.Context, r *runState, p driver.ClaimPara
 	if !ok || r.foldWait == 0 {
 		return q.d.Claim(ctx, p)
 	}
+	defer r.completer.Claiming()() // a batch on offer meanwhile waits for the next claim
 	f := r.completer.Take()
 	if f == nil {
 		return q.d.Claim(ctx, p)

@@ -7,11 +7,13 @@
 // Over a store that claims and completes in one commit
 // (driver.ClaimCompleter), a batch is first offered to the next claim for
 // up to FoldWait: a fetcher about to claim takes it (Take), passes its
-// completions to that claim and hands back the claim's error (Settle). A
-// batch nobody takes in time, or whose folded claim failed, is recorded
-// alone as before, so no outcome waits longer than FoldWait for a claim and
-// every outcome is recorded (or given up) exactly once, with After run once
-// for its batch.
+// completions to that claim and hands back the claim's error (Settle).
+// While a claim is in flight (Claiming) the offer stands beyond FoldWait,
+// for the claim its fetcher makes next, up to foldHold recent claim times,
+// and the batch takes in the outcomes that arrive meanwhile. A batch
+// nobody takes in time, or whose folded claim failed, is recorded alone as
+// before, so every outcome is recorded (or given up) exactly once, with
+// After run once for its batch.
 package complete
 
 import (
@@ -25,6 +27,16 @@ import (
 	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
+
+// foldHold bounds how long a batch on offer waits, while a claim is in
+// flight, for the claim that follows it: this many times the recent claim
+// time (claimTime). A fetcher claims again as soon as its claim returns,
+// so one claim time is the usual wait; the rest is slack for a slow one.
+const foldHold = 2
+
+// claimTimeWeight is the weight, as a divisor, of the newest claim in the
+// moving average of claim times: 1/4.
+const claimTimeWeight = 4
 
 // maxTries bounds how often one batch is retried after storage errors
 // before its outcomes are given up (their leases then expire and the
@@ -78,6 +90,10 @@ type Completer struct {
 	offers chan *Fold
 	// folded and alone count the batches recorded with a claim and alone.
 	folded, alone atomic.Int64
+	// claiming counts the claims in flight (Claiming), claimTime is the
+	// moving average of their durations in nanoseconds.
+	claiming  atomic.Int32
+	claimTime atomic.Int64
 }
 
 // Batches returns how many batches were recorded with a claim (folded)
@@ -126,6 +142,23 @@ func (c *Completer) Take() *Fold {
 		return f
 	default:
 		return nil
+	}
+}
+
+// Claiming tells the completer that a claim has begun, whether or not it
+// took a batch; call the returned func once the claim has returned. While
+// a claim is in flight, a batch on offer waits for the next claim beyond
+// FoldWait (see foldHold).
+func (c *Completer) Claiming() (end func()) {
+	c.claiming.Add(1)
+	start := time.Now()
+	return func() {
+		d := int64(time.Since(start))
+		if avg := c.claimTime.Load(); avg > 0 {
+			d = avg + (d-avg)/claimTimeWeight
+		}
+		c.claimTime.Store(d) // a lost update only skews the average
+		c.claiming.Add(-1)
 	}
 }
 
@@ -190,7 +223,7 @@ func (c *Completer) record(batch []*Item) {
 	for i, it := range batch {
 		cs[i] = &it.C
 	}
-	folded, err := c.offer(batch, cs)
+	batch, cs, folded, err := c.offer(batch, cs)
 	if folded {
 		c.folded.Add(1)
 	} else {
@@ -200,26 +233,61 @@ func (c *Completer) record(batch []*Item) {
 	c.cfg.After(batch, err)
 }
 
-// offer offers the batch to a claim for up to FoldWait (not once Stop has
-// begun: the fetchers are stopping). It reports whether a claim recorded
-// it, and the error of a claim that took it and failed.
-func (c *Completer) offer(batch []*Item, cs []*driver.Completion) (bool, error) {
+// offer offers the batch to a claim for up to FoldWait, or longer while a
+// claim is in flight (holdOn), taking in the outcomes that arrive until a
+// claim takes it (not once Stop has begun: the fetchers are stopping). It
+// returns the batch as offered, whether a claim recorded it, and the error
+// of a claim that took it and failed.
+func (c *Completer) offer(batch []*Item, cs []*driver.Completion) ([]*Item, []*driver.Completion, bool, error) {
 	if c.cfg.FoldWait <= 0 || c.stopping.Load() {
-		return false, nil
+		return batch, cs, false, nil
 	}
 	f := &Fold{items: batch, cs: cs, settled: make(chan error, 1)}
-	t := time.NewTimer(c.cfg.FoldWait)
-	defer t.Stop()
-	select {
-	case c.offers <- f:
-	case <-t.C:
-		return false, nil
+	if !c.wait(f) {
+		return f.items, f.cs, false, nil
 	}
 	if err := <-f.settled; err != nil {
-		c.cfg.Logger.Warn("recording outcomes with a claim failed; recording them alone", "n", len(cs), "err", err)
-		return false, err
+		c.cfg.Logger.Warn("recording outcomes with a claim failed; recording them alone", "n", len(f.cs), "err", err)
+		return f.items, f.cs, false, err
 	}
-	return true, nil
+	return f.items, f.cs, true, nil
+}
+
+// wait offers f until a claim takes it (true) or the offer lapses. Until
+// then f grows with the outcomes that arrive, up to MaxBatch.
+func (c *Completer) wait(f *Fold) bool {
+	start := time.Now()
+	t := time.NewTimer(c.cfg.FoldWait)
+	defer t.Stop()
+	in := c.in
+	for {
+		if len(f.items) >= c.cfg.MaxBatch {
+			in = nil
+		}
+		select {
+		case c.offers <- f:
+			return true
+		case it, ok := <-in:
+			if !ok { // Stop: run ends once this batch is recorded
+				in = nil
+				continue
+			}
+			f.items, f.cs = append(f.items, it), append(f.cs, &it.C)
+		case <-t.C:
+			if !c.holdOn(start) {
+				return false
+			}
+			t.Reset(c.cfg.FoldWait)
+		}
+	}
+}
+
+// holdOn reports whether an offer made at start stands another FoldWait:
+// a claim is in flight, so its fetcher claims again once it returns, and
+// the offer is younger than foldHold recent claim times.
+func (c *Completer) holdOn(start time.Time) bool {
+	return c.claiming.Load() > 0 && !c.stopping.Load() &&
+		time.Since(start) < foldHold*time.Duration(c.claimTime.Load())
 }
 
 // apply records cs (the outcomes of batch) alone, retrying storage errors.
