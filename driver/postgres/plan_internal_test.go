@@ -16,11 +16,12 @@ import (
 )
 
 // TestLeasedStatementsUseTheLeasedIndexInGenericPlans: the statements that
-// read leases (migrations/0006_leased_by_seq.sql) use messages_leased in
+// read leases (migrations/0006_narrower_indexes.sql) use messages_leased in
 // the generic plan a cached prepared statement runs (pgx's statement cache
 // runs it from the sixth execution on), and the fenced ones (completion,
 // lease renewal) probe it by owner and seq, so each of their array
-// elements reads one entry rather than every lease of the owner.
+// elements reads one entry rather than every lease of the owner. The
+// finished-callback scan uses the narrowed messages_callback.
 func TestLeasedStatementsUseTheLeasedIndexInGenericPlans(t *testing.T) {
 	d := openIdle(t, 0)
 	holdLeases(t, d, planLeases)
@@ -33,6 +34,7 @@ func TestLeasedStatementsUseTheLeasedIndexInGenericPlans(t *testing.T) {
 		{sqlAdoptClaims, `Index Scan using messages_leased`},
 		{sqlRescue, `messages_leased`},
 		{sqlForgetOwners, `messages_leased`},
+		{sqlFinished, `Index Scan using messages_callback`},
 	}
 	for _, c := range cases {
 		plan := genericPlan(t, d, d.sql(c.query))
@@ -46,7 +48,7 @@ func TestLeasedStatementsUseTheLeasedIndexInGenericPlans(t *testing.T) {
 // reading every lease of an owner costs more than one probe by seq.
 const planLeases = 1000
 
-// holdLeases stores 2n messages, leases n of them to one owner and
+// holdLeases stores 2n messages with callbacks, leases n of them to one owner and
 // gathers the table's statistics, as on a queue at work.
 func holdLeases(t *testing.T, d *DB, n int) {
 	t.Helper()
@@ -58,7 +60,11 @@ func holdLeases(t *testing.T, d *DB, n int) {
 			Destination: "x", Source: queuetype.SourceDefault, Content: []byte(`{}`),
 			Priority: queuetype.PriorityNormal, CreatedAt: now, UpdatedAt: now, RunAt: now, MaxAttempts: 3}
 	}
-	if err := d.Insert(ctx, driver.InsertParams{Messages: ms}); err != nil {
+	owners := make([]string, len(ms)) // each sender waits for its callback
+	for i := range owners {
+		owners[i] = "me"
+	}
+	if err := d.Insert(ctx, driver.InsertParams{Messages: ms, CallbackOwners: owners}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := d.Claim(ctx, driver.ClaimParams{Destinations: []string{"x"}, Max: n, Owner: "o", Now: now,
