@@ -160,7 +160,7 @@ func (q *Queue) wireWorkers(r *runState, w *workerQueue) {
 	})
 	w.fetcher = fetch.New(fetch.Config{
 		Slots: w.slots, MaxBatch: c.ClaimBatch, Poll: c.MaintenanceInterval, Logger: q.logger,
-		MinBatch: min(c.ClaimBatch, w.workers/4), Gather: claimGather,
+		MinBatch: min(c.ClaimBatch, w.workers/4), Gather: claimGather, Claimers: q.claimers(),
 		Claim:   func(ctx context.Context, n int) ([]*Message, error) { return q.claim(ctx, r, w, n) },
 		Deliver: w.exec.Submit,
 		Other:   q.finished,
@@ -168,6 +168,15 @@ func (q *Queue) wireWorkers(r *runState, w *workerQueue) {
 	if q.pauser == nil { // nothing can be paused: the claim set never changes
 		w.claimable.Store(&claimSet{destinations: w.destinations, maxAttempts: w.maxAttempts, limits: w.limits})
 	}
+}
+
+// claimers is how many claims a worker queue keeps in flight while its
+// backlog is deep: what the store can run side by side, else one.
+func (q *Queue) claimers() int {
+	if cc, ok := q.d.(driver.ConcurrentClaimer); ok {
+		return cc.ClaimsInFlight()
+	}
+	return 1
 }
 
 // runFetcher runs w's fetcher until ctx ends, waking it on new work for its

@@ -26,3 +26,12 @@ import "context"
 type ClaimCompleter interface {
 	CompleteAndClaim(ctx context.Context, cs []*Completion, p ClaimParams) ([]*Message, error)
 }
+
+// ConcurrentClaimer is implemented by a store whose claims run side by
+// side (PostgreSQL: each on its own connection, skipping the rows another
+// holds). A worker queue's fetcher then keeps up to ClaimsInFlight claims
+// in flight while its claims come back full; over any other store it keeps
+// one (SQLite's claims queue for its one writer).
+type ConcurrentClaimer interface {
+	ClaimsInFlight() int
+}

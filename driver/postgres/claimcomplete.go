@@ -107,3 +107,13 @@ func (n nextResult) exec(context.Context, string, ...any) (int64, error) {
 func (n nextResult) query(context.Context, string, ...any) (rows, error) {
 	return n.br.Query()
 }
+
+var _ driver.ConcurrentClaimer = (*DB)(nil)
+
+// claimsInFlight is how many claims a worker queue keeps in flight over
+// PostgreSQL while its backlog is deep: while one claim (and the outcomes
+// folded into it) runs, the next is already on its way.
+const claimsInFlight = 2
+
+// ClaimsInFlight implements driver.ConcurrentClaimer.
+func (d *DB) ClaimsInFlight() int { return claimsInFlight }

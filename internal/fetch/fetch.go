@@ -1,14 +1,17 @@
 // Package fetch claims ready messages for the worker pool. It claims only as
 // many as there are free worker slots (never a backlog into memory), keeps
 // one claim in flight at a time so claims grow into batches while the
-// storage is busy, and sleeps until it is told there may be work: a local
-// send, a change by another process, a promotion, or a slow fallback poll.
+// storage is busy (or, over a store whose claims run side by side, up to
+// Claimers while claims come back full), and sleeps until it is told there
+// may be work: a local send, a change by another process, a promotion, or
+// a slow fallback poll.
 package fetch
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite/internal/notify"
@@ -97,6 +100,11 @@ type Config struct {
 	// enough free slots (an idle queue) it claims at once.
 	MinBatch int
 	Gather   time.Duration
+	// Claimers is the most claims in flight at once (0 or 1: one). The
+	// first claimer answers wakes and polls; each further one starts
+	// claiming when a claim of the first comes back full (a deep backlog)
+	// and stops when one of its own comes back short.
+	Claimers int
 	Logger   *slog.Logger
 }
 
@@ -104,18 +112,31 @@ type Config struct {
 type Fetcher struct {
 	cfg  Config
 	wake chan struct{}
+	deep chan struct{} // a claim came back full: the helpers may claim too
 }
 
 // New returns a Fetcher; call Run to start it.
 func New(cfg Config) *Fetcher {
-	return &Fetcher{cfg: cfg, wake: make(chan struct{}, 1)}
+	return &Fetcher{cfg: cfg, wake: make(chan struct{}, 1), deep: make(chan struct{}, 1)}
 }
 
 // Wake tells the fetcher that work may be ready. It never blocks.
 func (f *Fetcher) Wake() { notify.Signal(f.wake) }
 
-// Run claims and delivers until ctx ends.
+// Run claims and delivers until ctx ends. It returns once no claim of it
+// is in flight.
 func (f *Fetcher) Run(ctx context.Context) {
+	var helpers sync.WaitGroup
+	for range f.cfg.Claimers - 1 {
+		helpers.Go(func() { f.help(ctx) })
+	}
+	f.run(ctx)
+	helpers.Wait()
+}
+
+// run is the first claimer: it claims when told there may be work, and
+// again at once after a full claim.
+func (f *Fetcher) run(ctx context.Context) {
 	poll := time.NewTicker(f.cfg.Poll)
 	defer poll.Stop()
 	mayHaveWork := true
@@ -145,6 +166,31 @@ func (f *Fetcher) Run(ctx context.Context) {
 		default:
 			failures = 0
 			mayHaveWork = n // a full batch: there is probably more
+			if n {
+				notify.Signal(f.deep)
+			}
+		}
+	}
+}
+
+// help is a further claimer: after a full claim of the first, it claims
+// alongside it until one of its own claims comes back short or fails (the
+// first claimer logs and backs off from failures).
+func (f *Fetcher) help(ctx context.Context) {
+	for {
+		select {
+		case <-f.deep:
+		case <-ctx.Done():
+			return
+		}
+		for {
+			full, err := f.claimOnce(ctx)
+			if ctx.Err() != nil || errors.Is(err, queuetype.ErrClosed) {
+				return
+			}
+			if err != nil || !full {
+				break
+			}
 		}
 	}
 }

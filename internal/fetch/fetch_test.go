@@ -134,6 +134,7 @@ type setupOpts struct {
 	poll     time.Duration
 	minBatch int
 	gather   time.Duration
+	claimers int
 }
 
 // setup starts a fetcher over st and returns it with its slots and sink,
@@ -147,7 +148,7 @@ func setup(t *testing.T, st *store, o setupOpts) (*fetch.Fetcher, *fetch.Slots, 
 	k := &sink{}
 	f := fetch.New(fetch.Config{
 		Slots: slots, MaxBatch: o.maxBatch, Poll: o.poll, MinBatch: o.minBatch, Gather: o.gather,
-		Claim: st.claim, Deliver: k.deliver, Other: k.otherFn,
+		Claimers: o.claimers, Claim: st.claim, Deliver: k.deliver, Other: k.otherFn,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
