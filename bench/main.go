@@ -40,7 +40,12 @@ const tunedPollDefault = 5 * time.Millisecond
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var err error
+	if job := os.Getenv(childEnv); job != "" {
+		err = runChild(ctx, job, os.Stdin, os.Stdout)
+	} else {
+		err = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -72,7 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.quick, "quick", false, "small counts: a smoke run, not a measurement")
 	fs.BoolVar(&c.peersAll, "peers-all", false, "run the peers at every size and synchronous level too (default: 100 B, NORMAL)")
 	fs.StringVar(&c.dir, "dir", "", "directory for the runs' files (default: the system's temporary directory)")
-	fs.StringVar(&only, "only", "", "comma-separated kinds to run: send-1,send-32,batch-1000,drain,latency (default: all)")
+	fs.StringVar(&only, "only", "", "comma-separated kinds to run: send-1,send-32,batch-1000,drain,drain-1x100,drain-4x25,latency,latency-xproc (default: all)")
 	fs.StringVar(&sizes, "sizes", sizesDefault, "comma-separated content sizes in bytes")
 	fs.StringVar(&syncs, "syncs", syncsDefault, "comma-separated synchronous levels (NORMAL, FULL)")
 	fs.StringVar(&rates, "rates", ratesDefault, "comma-separated send rates per second of the latency scenarios")
@@ -129,7 +134,7 @@ func positiveInts(flagName, list string) ([]int, error) {
 
 // check rejects unknown kinds and bad settings.
 func (c *config) check() error {
-	known := []string{kindsLatency}
+	known := []string{kindsLatency, kindsXproc}
 	for _, k := range kinds() {
 		known = append(known, k.name)
 	}

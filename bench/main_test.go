@@ -3,11 +3,27 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 )
+
+// TestMain runs a child job (a worker or sender process of the
+// multi-process scenarios, which re-execute this binary) instead of the
+// tests when childEnv says so.
+func TestMain(m *testing.M) {
+	if job := os.Getenv(childEnv); job != "" {
+		if err := runChild(context.Background(), job, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // TestRun_Quick runs the program in quick mode against every peer (and
 // River on PostgreSQL when BENCH_PG_DSN is set) and checks that each system

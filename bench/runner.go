@@ -57,6 +57,8 @@ func (p *plan) eligible(sc scenario, sys *system) bool {
 	switch {
 	case sys.Tuned && !sc.PollSensitive:
 		return false
+	case sc.Shared && !sys.Shared:
+		return false
 	case sc.Sync == benchkit.SyncFull && !sys.SQLite:
 		return false
 	case sys.core() || p.peersAll:
@@ -135,14 +137,19 @@ func summarize(sc scenario, syss []*system, samples [][]benchkit.Sample, errs []
 	for i, sys := range syss {
 		out[i] = resultOf(sc, sys.Name, samples[i], errs[i])
 	}
-	ours := slices.IndexFunc(out, func(r result) bool { return r.System == oursName })
-	if ours < 0 {
-		return out
-	}
-	for i := range out {
-		out[i].VsOurs = ratio(out[i], out[ours])
+	find := func(name string) int { return slices.IndexFunc(out, func(r result) bool { return r.System == name }) }
+	ours := find(oursName)
+	for i, sys := range syss {
+		base := ours
+		if sys.VsName != "" {
+			base = find(sys.VsName)
+		}
+		if base < 0 {
+			continue
+		}
+		out[i].VsOurs = ratio(out[i], out[base])
 		if out[i].System == floorName {
-			out[i].OursVsFloor = ratio(out[ours], out[i])
+			out[i].OursVsFloor = ratio(out[base], out[i])
 		}
 	}
 	return out
