@@ -65,6 +65,8 @@ type config struct {
 	tunedPoll  time.Duration
 	systems    string
 	cpuprofile string
+	deadTuples int
+	pgProfile  bool
 	dims       dims
 }
 
@@ -87,6 +89,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per scenario and system instead of the table")
 	fs.DurationVar(&c.tunedPoll, "tuned-poll", tunedPollDefault, "poll interval of the (tuned) peer variants")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fs.IntVar(&c.deadTuples, "pg-deadtuples", 0, "instead of the table: send and drain this many messages on each PostgreSQL system "+
+		"and report the dead and live tuples of its tables (needs -pg-dsn)")
+	fs.BoolVar(&c.pgProfile, "pg-profile", false, "instead of the table: one drain per PostgreSQL system in a database of its own, "+
+		"with pg_stat_statements' top statements and the WAL per job (needs -pg-dsn and pg_stat_statements preloaded)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -143,6 +149,12 @@ func (c *config) check() error {
 			return fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(known, ", "))
 		}
 	}
+	if (c.deadTuples != 0 || c.pgProfile) && c.pgDSN == "" {
+		return errors.New("-pg-deadtuples and -pg-profile need -pg-dsn")
+	}
+	if c.deadTuples < 0 {
+		return errors.New("-pg-deadtuples must be positive")
+	}
 	if c.tunedPoll <= 0 {
 		return errors.New("-tuned-poll must be positive")
 	}
@@ -188,6 +200,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer stop()
 	}
+	if c.deadTuples > 0 || c.pgProfile {
+		return runPGReports(ctx, c, stdout, stderr)
+	}
 	p := &plan{scenarios: scenarios(c.dims, countsFor(c.quick)), systems: systemsFor(c), runs: c.runs,
 		peersAll: c.peersAll, dir: c.dir}
 	p.progress = func(done, total int, step string) { fmt.Fprintf(stderr, "[%d/%d] %s\n", done, total, step) }
@@ -205,6 +220,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return t.writeMarkdown(stdout)
 	}
 	return t.writeText(stdout)
+}
+
+// runPGReports runs the dead-tuple report and the profile c asks for.
+func runPGReports(ctx context.Context, c *config, stdout, stderr io.Writer) error {
+	progress := func(s string) { fmt.Fprintln(stderr, s) }
+	if c.deadTuples > 0 {
+		if err := runDeadTuples(ctx, c.pgDSN, c.tunedPoll, c.deadTuples, stdout, progress); err != nil {
+			return err
+		}
+	}
+	if c.pgProfile {
+		return runProfile(ctx, c.pgDSN, c.tunedPoll, stdout, progress)
+	}
+	return nil
 }
 
 // startProfile starts a CPU profile into path; stop ends it.
