@@ -13,6 +13,13 @@
 //	cd bench && go run . -quick                         # every dimension, small counts (~5 min)
 //	go run . -runs 3 -markdown [-sizes 100] [-syncs NORMAL] [-rates 200] [-only drain,batch-1000]
 //	         [-systems floor,goqite] [-pg-dsn postgres://...] [-cpuprofile cpu.out]
+//	go run . -pg-dsn postgres://... -pg-deadtuples 1000000   # dead tuples after 1M messages
+//	go run . -pg-dsn postgres://... -pg-profile              # pg_stat_statements of one drain per system
+//
+// The PostgreSQL systems' write transactions are counted by a pgx tracer
+// on their own pools (pgtrace.go). drain-1x100, drain-4x25 and
+// latency-xproc run workers or the sender in child processes: this binary
+// re-executed with its job in the environment (procs.go).
 //
 // It is a module of its own so that the peers never become dependencies of
 // the library.

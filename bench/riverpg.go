@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 // riverPGName labels River on PostgreSQL.
 const riverPGName = "river-pg"
 
+// pgxpoolMinConns is pgxpool's smallest default pool size.
+const pgxpoolMinConns = 4
+
 // pgSchemas numbers the fresh schema each PostgreSQL run gets.
 var pgSchemas atomic.Int64
 
@@ -24,8 +28,9 @@ var pgSchemas atomic.Int64
 func riverPGSystem(dsn string, t riverTuning) system {
 	s := system{
 		Name: riverPGName,
-		Note: "River v0.51.2 + riverpgxv5 (pgx v5 pool at pgxpool's default size, server fsync and synchronous_commit as configured), " +
-			"LISTEN/NOTIFY, FetchCooldown/FetchPollInterval defaults (100ms/1s)",
+		Note: fmt.Sprintf("River v0.51.2 + riverpgxv5 (pgx v5 pool at pgxpool's default size, max(4, CPUs) = %d here; "+
+			"server fsync and synchronous_commit as configured), LISTEN/NOTIFY, FetchCooldown/FetchPollInterval defaults (100ms/1s)",
+			max(pgxpoolMinConns, runtime.NumCPU())),
 		VsName: oursPGName,
 		Shared: true,
 		Open: func(ctx context.Context, e env) (benchkit.Instance, error) {

@@ -43,8 +43,9 @@ type result struct {
 	PeakRSSMB     float64 `json:"peak_rss_mb,omitempty"`
 	WriteTxPerMsg float64 `json:"write_tx_per_msg,omitempty"`
 	// VsOurs is this system's median over ours (throughput), or its p50 over
-	// ours (latency); on the floor's row it is ours over the floor's
-	// (OursVsFloor), from the same run.
+	// ours (latency), ours being its system's VsName (queuesqlite-pg for the
+	// PostgreSQL peers) or else queuesqlite; on the floor's row it is ours
+	// over the floor's (OursVsFloor), from the same run.
 	VsOurs      float64 `json:"vs_ours,omitempty"`
 	OursVsFloor float64 `json:"ours_vs_floor,omitempty"`
 	Error       string  `json:"error,omitempty"`
