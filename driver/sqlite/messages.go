@@ -36,23 +36,44 @@ func cachedSQL(key string, build func() string) string {
 	return s.(string)
 }
 
-// Insert implements driver.Driver. An insert with dependencies runs in a
-// savepoint of its own, so a refused parent leaves nothing behind.
+// Insert implements driver.Driver. A lone message is one insert after the
+// look-up of its id's route; a batch runs in a savepoint, its rows then
+// checked against the id routes at once (insert_rows.go). A batch without
+// dependencies is written with multi-row inserts; one with dependencies
+// message by message, each after its parents.
 func (d *DB) Insert(ctx context.Context, p qdriver.InsertParams) error {
-	err := d.w.do(ctx, len(p.Messages) > 1 || hasDependencies(p.Messages), func(t *tx) error {
-		return insertAll(p, txInserter{t})
+	deps := hasDependencies(p.Messages)
+	multi := len(p.Messages) > 1 || deps
+	err := d.w.do(ctx, multi, func(t *tx) error {
+		if !multi {
+			return insertAll(p, txInserter{t}, true)
+		}
+		after, err := maxSeq(t)
+		if err != nil {
+			return err
+		}
+		if deps {
+			err = insertAll(p, txInserter{t}, false)
+		} else {
+			err = insertRows(t, insertBatch{ms: p.Messages, owners: p.CallbackOwners, standIn: p.MaxAttemptsDefault}, after)
+		}
+		if err != nil {
+			return err
+		}
+		return checkRoutedAfter(t, after)
 	})
 	return d.wrap("insert", err)
 }
 
 // InsertTx implements driver.Driver. tx must be a *sql.Tx (or anything
-// with ExecContext and QueryContext) begun on this file.
+// with ExecContext and QueryContext) begun on this file. Each message's
+// route is looked up before its insert, so a refused one is not written.
 func (d *DB) InsertTx(ctx context.Context, tx qdriver.Tx, p qdriver.InsertParams) error {
 	q, err := d.checkTx(ctx, tx)
 	if err != nil {
 		return err
 	}
-	return d.wrap("insert", insertAll(p, sqlInserter{ctx, q}))
+	return d.wrap("insert", insertAll(p, sqlInserter{ctx, q}, true))
 }
 
 // querier runs statements inside a caller's transaction. *sql.Tx
@@ -89,11 +110,18 @@ func isNoMessagesTable(err error) bool {
 	return errors.As(err, &se) && se.Code == sqlite3.ErrError && strings.Contains(se.Error(), "no such table")
 }
 
-func insertAll(p qdriver.InsertParams, ins inserter) error {
+// insertAll stores p's messages one by one. With routeEach, each id's
+// route is looked up first (the caller checks the rows at once otherwise).
+func insertAll(p qdriver.InsertParams, ins inserter, routeEach bool) error {
 	for i, m := range p.Messages {
 		owner := ""
 		if p.CallbackOwners != nil {
 			owner = p.CallbackOwners[i]
+		}
+		if routeEach {
+			if err := checkNotRouted(ins, m.ID); err != nil {
+				return err
+			}
 		}
 		if err := insertMessage(ins, m, owner, p.MaxAttemptsDefault); err != nil {
 			return err

@@ -53,6 +53,15 @@ const (
 	max_attempts_unset)
 	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)`
 
+	// The largest seq stored (insert_rows.go), 0 for none.
+	sqlMaxSeq = `SELECT coalesce(max(seq), 0) FROM messages`
+	// ?1 seq: the id of a message stored after ?1 that has an id route in
+	// this file (refused: the route names another shard). The new rows are
+	// read by seq and each looked up in id_routes; with no route at all
+	// (every unsharded file) the constant EXISTS ends it at once.
+	sqlRoutedAfter = `SELECT m.id FROM messages AS m CROSS JOIN id_routes AS r ON r.id = m.id
+	WHERE EXISTS (SELECT 1 FROM id_routes) AND m.seq > ?1 LIMIT 1`
+
 	// ?1 status, ?2 result, ?3 error (NULL keeps the previous), ?4 run_at
 	// (NULL keeps), ?5 finished_at (NULL unless terminal), ?6 1 to give the
 	// attempt back, ?7 1 to count a retry, ?8 me, ?9 now, ?10 seq, ?11 owner,

@@ -1,0 +1,207 @@
+package sqlite
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"unsafe"
+
+	"github.com/queue-sqlite/queuesqlite/queuetype"
+)
+
+// The insert path of batches. A batch without dependencies is written with
+// multi-row INSERT statements of up to insertChunkMax rows (one prepared
+// statement per chunk size, the sizes powers of two), so SQLite runs one
+// statement per chunk instead of one per message.
+//
+// Id routes (migration 0003): a home shard holds an id either as a message
+// or as a route. Until migration 0013 a trigger checked every inserted row
+// against id_routes; now the insert statements do it in the same
+// transaction: one look-up before a lone insert, or one set-based check of
+// every row a batch stored (checkRoutedAfter), whose failure rolls the
+// batch's savepoint back. Both run under the write lock, like the trigger.
+
+// insertChunkMax is the most rows one insert statement writes (16 bound
+// values each, far below SQLite's limit of 32766).
+const insertChunkMax = 64
+
+// insertColumns is the number of values insertArgs returns per message.
+const insertColumns = 16
+
+// insertRowsSQL returns sqlInsert for n rows: the row i of the VALUES
+// takes the parameters i*insertColumns+1 ... (i+1)*insertColumns, in
+// sqlInsert's order.
+func insertRowsSQL(n int) string {
+	var b strings.Builder
+	head, _, _ := strings.Cut(sqlInsert, "VALUES")
+	b.WriteString(head)
+	b.WriteString("VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		o := i * insertColumns
+		fmt.Fprintf(&b, "(?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d)",
+			o+1, o+2, o+3, o+4, o+5, o+6, o+7, o+8, o+8, o+9, o+10, o+11, o+12, o+13, o+14, o+15, o+16)
+	}
+	return b.String()
+}
+
+// chunkSize is the rows of the next insert statement for n rows left:
+// insertChunkMax, or the largest power of two not above n.
+func chunkSize(n int) int {
+	if n >= insertChunkMax {
+		return insertChunkMax
+	}
+	k := 1
+	for k*2 <= n {
+		k *= 2
+	}
+	return k
+}
+
+// maxSeq returns the largest seq stored, 0 for none. Rows inserted after
+// it get larger seqs: a rowid table without AUTOINCREMENT gives each new
+// row the largest rowid plus one (while that is below math.MaxInt64).
+func maxSeq(t *tx) (int64, error) {
+	after, _, err := t.queryInt(sqlMaxSeq)
+	return after, err
+}
+
+// insertRows stores p's messages (none with dependencies) with multi-row
+// inserts after the largest seq after, and sets their Seq: the rows get
+// after+1, after+2, ... in order, which every statement's last rowid
+// confirms. Run it in a savepoint: a failed chunk leaves the earlier ones
+// written.
+func insertRows(t *tx, p insertBatch, after int64) error {
+	if after > math.MaxInt64-int64(len(p.ms)) {
+		return fmt.Errorf("insert: the largest seq %d leaves no room for %d more", after, len(p.ms))
+	}
+	args := make([]any, 0, insertChunkMax*insertColumns)
+	var boxes argBoxes
+	next := after
+	for done := 0; done < len(p.ms); {
+		k := chunkSize(len(p.ms) - done)
+		args = args[:0]
+		for i := done; i < done+k; i++ {
+			var err error
+			if args, err = appendInsertArgs(args, p.ms[i], p.owner(i), p.standIn, &boxes); err != nil {
+				return err
+			}
+		}
+		query := cachedSQL(fmt.Sprint("insert/", k), func() string { return insertRowsSQL(k) })
+		res, err := t.exec(query, args...)
+		if err != nil {
+			return err
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		if last != next+int64(k) {
+			return fmt.Errorf("insert: rows stored up to seq %d, want %d (seqs not assigned in order)", last, next+int64(k))
+		}
+		for i := done; i < done+k; i++ {
+			next++
+			p.ms[i].Seq = next
+		}
+		done += k
+	}
+	return nil
+}
+
+// insertBatch is what insertRows writes.
+type insertBatch struct {
+	ms      []*queuetype.Message
+	owners  []string // parallel to ms, or nil
+	standIn int
+}
+
+func (p insertBatch) owner(i int) string {
+	if p.owners == nil {
+		return ""
+	}
+	return p.owners[i]
+}
+
+// checkRoutedAfter refuses, with ErrDuplicate, the rows stored after seq
+// after whose id has a route in this shard (the id's message is in another
+// one). An empty id_routes (every unsharded file) is one look-up.
+func checkRoutedAfter(t *tx, after int64) error {
+	id, found, err := t.queryString(sqlRoutedAfter, after)
+	if err != nil || !found {
+		return err
+	}
+	return routedError(id)
+}
+
+// checkNotRouted refuses, with ErrDuplicate, an id that has a route in
+// this shard; it runs before a lone insert that has no savepoint.
+func checkNotRouted(ins inserter, id string) error {
+	_, found, err := ins.queryInt(sqlRouteShard, id)
+	if err != nil || !found {
+		return err
+	}
+	return routedError(id)
+}
+
+func routedError(id string) error {
+	return fmt.Errorf("message id %q: %w: a message with this id is stored in another shard "+
+		"(this one, its home, routes it there)", id, queuetype.ErrDuplicate)
+}
+
+// appendInsertArgs appends the parameters of sqlInsert for m to dst, as
+// insertArgs returns them, boxing the values the messages of a batch
+// share (type, destination, source, times) once per batch. The content
+// is bound without a copy: the driver copies it while binding.
+func appendInsertArgs(dst []any, m *queuetype.Message, callbackOwner string, standIn int, b *argBoxes) ([]any, error) {
+	tags, err := encodeTags(m.Tags)
+	if err != nil {
+		return nil, err
+	}
+	maxAttempts, unset, err := storedMaxAttempts(m, standIn)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst,
+		m.ID, b.text(boxType, m.Type), int64(m.Status), b.text(boxDestination, m.Destination),
+		b.text(boxSource, m.Source), contentText(m.Content),
+		int64(m.Priority), b.int(boxCreated, micros(m.CreatedAt)), b.int(boxRunAt, micros(m.RunAt)), nullMicros(m.ExpireAt),
+		maxAttempts, tags, nullJSON(m.Metadata), nullText(m.ShardKey), nullText(callbackOwner), unset,
+	), nil
+}
+
+// contentText is content as text, sharing its bytes.
+func contentText(content []byte) string {
+	return unsafe.String(unsafe.SliceData(content), len(content))
+}
+
+// The values argBoxes keeps.
+const (
+	boxType = iota
+	boxDestination
+	boxSource
+	boxCreated
+	boxRunAt
+	boxCount
+)
+
+// argBoxes keeps the last boxed value of each shared column, so a batch
+// whose messages share it boxes it once.
+type argBoxes struct{ last [boxCount]any }
+
+func (b *argBoxes) text(i int, s string) any {
+	if v, ok := b.last[i].(string); ok && v == s {
+		return b.last[i]
+	}
+	b.last[i] = s
+	return b.last[i]
+}
+
+func (b *argBoxes) int(i int, n int64) any {
+	if v, ok := b.last[i].(int64); ok && v == n {
+		return b.last[i]
+	}
+	b.last[i] = n
+	return b.last[i]
+}
