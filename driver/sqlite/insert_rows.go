@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql/driver"
 	"fmt"
 	"math"
 	"strings"
@@ -28,21 +30,63 @@ const insertChunkMax = 64
 // insertColumns is the number of values insertArgs returns per message.
 const insertColumns = 16
 
+// The positions in insertArgs' values of the columns a chunk's rows can
+// share. A multi-row statement binds a shared column once (the first
+// row's parameter stands in every row), so a batch of messages alike binds
+// only their ids and contents row by row. NULLs are never bound: the
+// driver clears every binding before it binds a statement's values.
+const (
+	colType        = 1
+	colStatus      = 2
+	colDestination = 3
+	colSource      = 4
+	colPriority    = 6
+	colCreated     = 7
+	colRunAt       = 8
+	colMaxAttempts = 10
+	colUnset       = 15
+)
+
+// sharings are the sets of shared columns a chunk can use (bit i: column
+// i), largest first; a chunk takes the first whose columns are equal in
+// all its rows. Few sets keep the prepared statements few (at most
+// len(sharings) per chunk size).
+var sharings = [...]uint16{
+	sharedAlike,
+	sharedAlike &^ (1<<colDestination | 1<<colPriority),
+	0,
+}
+
+const sharedAlike uint16 = 1<<colType | 1<<colStatus | 1<<colDestination | 1<<colSource | 1<<colPriority |
+	1<<colCreated | 1<<colRunAt | 1<<colMaxAttempts | 1<<colUnset
+
 // insertRowsSQL returns sqlInsert for n rows: the row i of the VALUES
 // takes the parameters i*insertColumns+1 ... (i+1)*insertColumns, in
-// sqlInsert's order.
-func insertRowsSQL(n int) string {
+// sqlInsert's order, but the first row's for the columns in shared.
+func insertRowsSQL(n int, shared uint16) string {
 	var b strings.Builder
 	head, _, _ := strings.Cut(sqlInsert, "VALUES")
 	b.WriteString(head)
 	b.WriteString("VALUES ")
+	// sqlInsert's values are columns 0..15 with column 7 (created_at)
+	// bound twice, as updated_at too.
+	order := [...]int{0, 1, 2, 3, 4, 5, 6, 7, 7, 8, 9, 10, 11, 12, 13, 14, 15}
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		o := i * insertColumns
-		fmt.Fprintf(&b, "(?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d)",
-			o+1, o+2, o+3, o+4, o+5, o+6, o+7, o+8, o+8, o+9, o+10, o+11, o+12, o+13, o+14, o+15, o+16)
+		b.WriteByte('(')
+		for j, c := range order {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			param := i*insertColumns + c + 1
+			if shared&(1<<c) != 0 {
+				param = c + 1
+			}
+			fmt.Fprintf(&b, "?%d", param)
+		}
+		b.WriteByte(')')
 	}
 	return b.String()
 }
@@ -77,24 +121,14 @@ func insertRows(t *tx, p insertBatch, after int64) error {
 	if after > math.MaxInt64-int64(len(p.ms)) {
 		return fmt.Errorf("insert: the largest seq %d leaves no room for %d more", after, len(p.ms))
 	}
-	args := make([]any, 0, insertChunkMax*insertColumns)
-	var boxes argBoxes
+	c := chunk{args: make([]any, 0, insertChunkMax*insertColumns), named: make([]driver.NamedValue, 0, insertChunkMax*insertColumns)}
 	next := after
 	for done := 0; done < len(p.ms); {
 		k := chunkSize(len(p.ms) - done)
-		args = args[:0]
-		for i := done; i < done+k; i++ {
-			var err error
-			if args, err = appendInsertArgs(args, p.ms[i], p.owner(i), p.standIn, &boxes); err != nil {
-				return err
-			}
-		}
-		query := cachedSQL(fmt.Sprint("insert/", k), func() string { return insertRowsSQL(k) })
-		res, err := t.exec(query, args...)
-		if err != nil {
+		if err := c.fill(p, done, k); err != nil {
 			return err
 		}
-		last, err := res.LastInsertId()
+		last, err := c.exec(t, k)
 		if err != nil {
 			return err
 		}
@@ -108,6 +142,81 @@ func insertRows(t *tx, p insertBatch, after int64) error {
 		done += k
 	}
 	return nil
+}
+
+// chunk holds the values of one insert statement, reused from chunk to
+// chunk.
+type chunk struct {
+	args   []any // insertColumns per row
+	named  []driver.NamedValue
+	boxes  argBoxes
+	shared uint16
+}
+
+// fill sets c to the k messages of p from index from on.
+func (c *chunk) fill(p insertBatch, from, k int) error {
+	c.args = c.args[:0]
+	for i := from; i < from+k; i++ {
+		var err error
+		if c.args, err = appendInsertArgs(c.args, p.ms[i], p.owner(i), p.standIn, &c.boxes); err != nil {
+			return err
+		}
+	}
+	c.bind(k)
+	return nil
+}
+
+// bind sets c.shared and c.named from the k rows of c.args.
+func (c *chunk) bind(k int) {
+	c.shared = c.sharing(k)
+	c.named = c.named[:0]
+	for i, v := range c.args {
+		row, col := i/insertColumns, i%insertColumns
+		if v == nil || (row > 0 && c.shared&(1<<col) != 0) {
+			continue // NULL, or bound once with the first row
+		}
+		c.named = append(c.named, driver.NamedValue{Ordinal: i + 1, Value: v})
+	}
+}
+
+// sharing returns the first of sharings whose columns are equal in all k
+// rows of c.args.
+func (c *chunk) sharing(k int) uint16 {
+	equal := sharedAlike
+	first := c.args[:insertColumns]
+	for row := 1; row < k && equal != 0; row++ {
+		vals := c.args[row*insertColumns : (row+1)*insertColumns]
+		for col := range vals {
+			if equal&(1<<col) != 0 && vals[col] != first[col] {
+				equal &^= 1 << col
+			}
+		}
+	}
+	for _, s := range sharings {
+		if s&^equal == 0 {
+			return s
+		}
+	}
+	return 0
+}
+
+// query returns the insert statement of c's k rows.
+func (c *chunk) query(k int) string {
+	shared := c.shared
+	return cachedSQL(fmt.Sprint("insert/", k, "/", shared), func() string { return insertRowsSQL(k, shared) })
+}
+
+// exec runs the insert of c's k rows and returns the last seq stored.
+func (c *chunk) exec(t *tx, k int) (int64, error) {
+	s, err := t.w.stmt(c.query(k))
+	if err != nil {
+		return 0, err
+	}
+	res, err := s.(driver.StmtExecContext).ExecContext(context.Background(), c.named)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }
 
 // insertBatch is what insertRows writes.
