@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/queue-sqlite/queuesqlite/queuetype"
@@ -63,10 +64,15 @@ const sharedAlike uint16 = 1<<colType | 1<<colStatus | 1<<colDestination | 1<<co
 // insertRowsSQL returns sqlInsert for n rows: the row i of the VALUES
 // takes the parameters i*insertColumns+1 ... (i+1)*insertColumns, in
 // sqlInsert's order, but the first row's for the columns in shared.
+//
+// OR FAIL: a constraint failure (a duplicate id) ends the statement and
+// keeps the rows it wrote before, instead of undoing them, so SQLite
+// keeps no statement journal (a copy of every page the statement
+// changes). The batch's savepoint undoes them with the rest of the batch.
 func insertRowsSQL(n int, shared uint16) string {
 	var b strings.Builder
 	head, _, _ := strings.Cut(sqlInsert, "VALUES")
-	b.WriteString(head)
+	b.WriteString(strings.Replace(head, "INSERT INTO", "INSERT OR FAIL INTO", 1))
 	b.WriteString("VALUES ")
 	// sqlInsert's values are columns 0..15 with column 7 (created_at)
 	// bound twice, as updated_at too.
@@ -121,7 +127,8 @@ func insertRows(t *tx, p insertBatch, after int64) error {
 	if after > math.MaxInt64-int64(len(p.ms)) {
 		return fmt.Errorf("insert: the largest seq %d leaves no room for %d more", after, len(p.ms))
 	}
-	c := chunk{args: make([]any, 0, insertChunkMax*insertColumns), named: make([]driver.NamedValue, 0, insertChunkMax*insertColumns)}
+	c := chunkPool.Get().(*chunk)
+	defer c.release()
 	next := after
 	for done := 0; done < len(p.ms); {
 		k := chunkSize(len(p.ms) - done)
@@ -151,6 +158,19 @@ type chunk struct {
 	named  []driver.NamedValue
 	boxes  argBoxes
 	shared uint16
+}
+
+// chunkPool keeps chunks' buffers from batch to batch.
+var chunkPool = sync.Pool{New: func() any {
+	return &chunk{args: make([]any, 0, insertChunkMax*insertColumns), named: make([]driver.NamedValue, 0, insertChunkMax*insertColumns)}
+}}
+
+// release drops c's references to the messages and returns it to chunkPool.
+func (c *chunk) release() {
+	clear(c.args)
+	clear(c.named)
+	c.args, c.named, c.boxes = c.args[:0], c.named[:0], argBoxes{}
+	chunkPool.Put(c)
 }
 
 // fill sets c to the k messages of p from index from on.
