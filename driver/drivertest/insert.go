@@ -84,7 +84,8 @@ func testInsert(t *testing.T, open OpenFunc) {
 
 	// Bigger batches than one insert statement of a driver that writes
 	// rows in chunks: a duplicate in a later statement, of a stored id or
-	// of an earlier message of the batch, still stores none of the batch.
+	// of an earlier message of the batch, still stores none of the batch
+	// (one ShardKey: a sharded store is all or none per shard).
 	t.Run("DuplicateIDInALongBatchFailsTheWholeBatch", func(t *testing.T) {
 		t.Parallel()
 		d := open(t).Driver
@@ -95,6 +96,7 @@ func testInsert(t *testing.T, open OpenFunc) {
 				ms[i] = newMsg(fmt.Sprintf("long-%d", i), "x", 1)
 			}
 			ms[dupAt].ID = map[string]string{"stored": "dup", "earlier in the batch": "long-3"}[name]
+			keyed("long", ms...)
 			err := d.Insert(context.Background(), driver.InsertParams{Messages: ms})
 			wantErr(t, "batch with a duplicate id ("+name+")", err, queuetype.ErrDuplicate)
 			for _, i := range []int{0, 3, 99, 101, 149} {
