@@ -20,9 +20,11 @@ import (
 // Id routes (migration 0003): a home shard holds an id either as a message
 // or as a route. Until migration 0013 a trigger checked every inserted row
 // against id_routes; now the insert statements do it in the same
-// transaction: one look-up before a lone insert, or one set-based check of
-// every row a batch stored (checkRoutedAfter), whose failure rolls the
-// batch's savepoint back. Both run under the write lock, like the trigger.
+// transaction: a lone insert stores its row only if its id has no route
+// (sqlInsertUnrouted; a lone unique insert looks the route up first), and
+// a batch checks every row it stored with one statement
+// (checkRoutedAfter), whose failure rolls the batch's savepoint back. All
+// run under the write lock, like the trigger.
 
 // insertChunkMax is the most rows one insert statement writes (16 bound
 // values each, far below SQLite's limit of 32766).
@@ -265,7 +267,7 @@ func checkRoutedAfter(t *tx, after int64) error {
 }
 
 // checkNotRouted refuses, with ErrDuplicate, an id that has a route in
-// this shard; it runs before a lone insert that has no savepoint.
+// this shard; it runs before a lone unique insert, which has no savepoint.
 func checkNotRouted(ins inserter, id string) error {
 	_, found, err := ins.queryInt(sqlRouteShard, id)
 	if err != nil || !found {

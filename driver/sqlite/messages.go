@@ -36,8 +36,8 @@ func cachedSQL(key string, build func() string) string {
 	return s.(string)
 }
 
-// Insert implements driver.Driver. A lone message is one insert after the
-// look-up of its id's route; a batch runs in a savepoint, its rows then
+// Insert implements driver.Driver. A lone message is one insert that
+// stores it only if its id has no route here; a batch runs in a savepoint, its rows then
 // checked against the id routes at once (insert_rows.go). A batch without
 // dependencies is written with multi-row inserts; one with dependencies
 // message by message, each after its parents.
@@ -66,8 +66,8 @@ func (d *DB) Insert(ctx context.Context, p qdriver.InsertParams) error {
 }
 
 // InsertTx implements driver.Driver. tx must be a *sql.Tx (or anything
-// with ExecContext and QueryContext) begun on this file. Each message's
-// route is looked up before its insert, so a refused one is not written.
+// with ExecContext and QueryContext) begun on this file. Each message is
+// stored only if its id has no route here, so a refused one is not written.
 func (d *DB) InsertTx(ctx context.Context, tx qdriver.Tx, p qdriver.InsertParams) error {
 	q, err := d.checkTx(ctx, tx)
 	if err != nil {
@@ -110,29 +110,31 @@ func isNoMessagesTable(err error) bool {
 	return errors.As(err, &se) && se.Code == sqlite3.ErrError && strings.Contains(se.Error(), "no such table")
 }
 
-// insertAll stores p's messages one by one. With routeEach, each id's
-// route is looked up first (the caller checks the rows at once otherwise).
+// insertAll stores p's messages one by one. With routeEach, each insert
+// stores its row only if its id has no route here, and a routed id is
+// refused (the caller checks the rows at once otherwise).
 func insertAll(p qdriver.InsertParams, ins inserter, routeEach bool) error {
+	query := sqlInsert
+	if routeEach {
+		query = sqlInsertUnrouted
+	}
 	for i, m := range p.Messages {
 		owner := ""
 		if p.CallbackOwners != nil {
 			owner = p.CallbackOwners[i]
 		}
-		if routeEach {
-			if err := checkNotRouted(ins, m.ID); err != nil {
-				return err
-			}
-		}
-		if err := insertMessage(ins, m, owner, p.MaxAttemptsDefault); err != nil {
+		if err := insertMessage(ins, query, m, owner, p.MaxAttemptsDefault); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// insertMessage stores one message and, when it has dependencies, checks its
-// parents first and stores it waiting with its dependency rows.
-func insertMessage(ins inserter, m *queuetype.Message, owner string, standIn int) error {
+// insertMessage stores one message with query (sqlInsert or
+// sqlInsertUnrouted: no row stored means its id is routed elsewhere)
+// and, when it has dependencies, checks its parents first and stores it
+// waiting with its dependency rows.
+func insertMessage(ins inserter, query string, m *queuetype.Message, owner string, standIn int) error {
 	if len(m.DependsOn) > 0 {
 		if err := checkParents(ins, m); err != nil {
 			return err
@@ -146,9 +148,14 @@ func insertMessage(ins inserter, m *queuetype.Message, owner string, standIn int
 	if err != nil {
 		return err
 	}
-	if m.Seq, err = ins.insert(args); err != nil {
+	seq, stored, err := ins.insert(query, args)
+	if err != nil {
 		return err
 	}
+	if !stored {
+		return routedError(m.ID)
+	}
+	m.Seq = seq
 	for _, parent := range m.DependsOn {
 		if err := ins.exec(sqlDepInsert, m.Seq, parent, micros(runAt)); err != nil {
 			return err

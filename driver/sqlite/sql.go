@@ -53,6 +53,16 @@ const (
 	max_attempts_unset)
 	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)`
 
+	// sqlInsert of a message stored alone, with no savepoint: no row when
+	// its id ?1 has a route here (insert_rows.go). OR FAIL: one row's
+	// constraints are checked before anything is written, so a failure
+	// leaves nothing behind without a statement journal.
+	sqlInsertUnrouted = `INSERT OR FAIL INTO messages (id, type, status, destination, source, content, priority,
+	created_at, updated_at, run_at, expire_at, max_attempts, tags, metadata, shard_key, callback_owner,
+	max_attempts_unset)
+	SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16
+	WHERE NOT EXISTS (SELECT 1 FROM id_routes WHERE id = ?1)`
+
 	// The largest seq stored (insert_rows.go), 0 for none.
 	sqlMaxSeq = `SELECT coalesce(max(seq), 0) FROM messages`
 	// ?1 seq: the id of a message stored after ?1 that has an id route in
