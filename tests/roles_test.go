@@ -44,6 +44,9 @@ type workerSpec struct {
 	QueueLimit int
 	// DestLimit, when set, is every handler's HandlerOpts.GlobalConcurrency.
 	DestLimit int
+	// RateLimit and RatePer, when set, are every handler's HandlerOpts.RateLimit and RatePer.
+	RateLimit int
+	RatePer   time.Duration
 }
 
 // out serializes the lines a child prints for its parent.
@@ -82,7 +85,8 @@ func workerRole() int {
 	if ahead := spec.ClockAhead; ahead != 0 {
 		cfg.Clock = func() time.Time { return time.Now().Add(ahead) }
 	}
-	opts := queuesqlite.HandlerOpts{MaxAttempts: spec.MaxAttempts, GlobalConcurrency: spec.DestLimit}
+	opts := queuesqlite.HandlerOpts{MaxAttempts: spec.MaxAttempts, GlobalConcurrency: spec.DestLimit,
+		RateLimit: spec.RateLimit, RatePer: spec.RatePer}
 	if spec.QueueLimit > 0 {
 		cfg.Workers, opts.Queue = 0, limitedQueue
 		cfg.Queues = map[string]queuesqlite.QueueConfig{limitedQueue: {MaxWorkers: spec.Workers, GlobalConcurrency: spec.QueueLimit}}

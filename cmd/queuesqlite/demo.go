@@ -98,6 +98,7 @@ type demo struct {
 
 	features features // the job features' state (demo_features.go)
 	jobs     jobs     // the periodic and unique jobs' state (demo_jobs.go)
+	extras   extras   // typed job, rate limit, queues and middleware (demo_extras.go)
 }
 
 // runDemo opens the queue, runs every part of the demo and closes it.
@@ -141,7 +142,8 @@ func demoDir(cmd *cobra.Command) (dir string, keep bool, err error) {
 // run runs the parts of the demo in order; ctx bounds them all.
 func (d *demo) run(ctx context.Context) error {
 	steps := []func(context.Context) error{d.mainBatch, d.showRetry, d.showExpiry, d.showDeadLetter, d.showListeners,
-		d.showWorkflow, d.showPause, d.showLimit, d.showPeriodic, d.showUnique, d.report}
+		d.showWorkflow, d.showPause, d.showLimit, d.showPeriodic, d.showUnique, d.showTyped, d.showRateLimit, d.showQueues,
+		d.report}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			if cause := context.Cause(ctx); cause != nil && errors.Is(err, ctx.Err()) {

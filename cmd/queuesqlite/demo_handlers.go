@@ -30,7 +30,8 @@ const (
 // registers the handlers.
 func (d *demo) open(cmd *cobra.Command, dir string) error {
 	cfg := queuesqlite.Config{Workers: d.opts.workers, CallbackWorkers: 2,
-		MaintenanceInterval: demoMaintain, Backoff: func(int) time.Duration { return demoBackoff }}
+		MaintenanceInterval: demoMaintain, Backoff: func(int) time.Duration { return demoBackoff },
+		Queues: demoQueues(), HandlerMiddleware: []queuesqlite.HandlerMiddleware{d.countAttempts}, ErrorHandler: d.countFailure}
 	_, cfg.Shards, _ = queueFlags(cmd)
 	q, err := queuesqlite.Open(dir, &cfg)
 	if err != nil {
@@ -41,7 +42,7 @@ func (d *demo) open(cmd *cobra.Command, dir string) error {
 		q.Close()
 		return err
 	}
-	if err := errors.Join(d.registerHandlers(), d.registerFeatureHandlers(), d.registerJobHandlers(), d.registerListener()); err != nil {
+	if err := errors.Join(d.registerHandlers(), d.registerFeatureHandlers(), d.registerJobHandlers(), d.registerExtraHandlers(), d.registerListener()); err != nil {
 		q.Close()
 		return err
 	}

@@ -35,7 +35,7 @@ func (d *demo) report(ctx context.Context) error {
 // and its requeued one, the message sent with the listen data, and those
 // of the job features (with the periodic job's ticks).
 func (d *demo) wantProcessed() int64 {
-	return int64(d.opts.n + 2 + d.opts.workers + chargeTries + 1 + 1 + featureAttempts + d.features.ticks)
+	return int64(d.opts.n + 2 + d.opts.workers + chargeTries + 1 + 1 + featureAttempts + extraAttempts + d.features.ticks)
 }
 
 // checkStats compares the stats with what the demo expects.
@@ -58,6 +58,7 @@ func (d *demo) checkStats(st *queuesqlite.Stats) error {
 	if st.Processed != d.wantProcessed() {
 		errs = append(errs, fmt.Errorf("processed %d attempts, want %d", st.Processed, d.wantProcessed()))
 	}
+	errs = append(errs, d.checkMiddleware(st))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("the stats do not match what the demo did:\n%w", err)
 	}

@@ -99,15 +99,15 @@ func checkDemoStats(t *testing.T, q *queuesqlite.Queue, out string, n, workers i
 	}
 	// given n tasks + 1 retried + workers holding + 1 requeued dead letter + 1 sent with listen data
 	// + the job features' 4 workflow steps, 1 paused and 3 serial jobs, the periodic job's ticks
-	// and 1 unique job -> completed; 1 expired; a failed workflow step and its dependant -> failed
+	// and 1 unique job, the typed job, the rate-limited calls, the export and the ping -> completed; 1 expired; a failed workflow step and its dependant -> failed
 	ticks := demoTicksRun(t, out)
-	completed := n + workers + 3 + 4 + 1 + serialSends + ticks + 1
+	completed := n + workers + 3 + 4 + 1 + serialSends + ticks + 1 + extraAttempts
 	if st.ByStatus[queuesqlite.StatusCompleted] != completed || st.ByStatus[queuesqlite.StatusExpired] != 1 ||
 		st.ByStatus[queuesqlite.StatusFailed] != 2 || sum(st.ByStatus) != completed+3 {
 		t.Errorf("queue after the demo: %v; want %d completed, 1 expired, 2 failed, nothing else", st.ByStatus, completed)
 	}
 	printed := atoi(t, match(t, stats, `(?m)^processed by this process: (\d+) attempts$`)[1])
-	if want := n + 2 + workers + chargeTries + 1 + 1 + featureAttempts + ticks; printed != want {
+	if want := n + 2 + workers + chargeTries + 1 + 1 + featureAttempts + extraAttempts + ticks; printed != want {
 		t.Errorf("processed %d, want %d", printed, want)
 	}
 }

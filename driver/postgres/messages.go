@@ -115,7 +115,7 @@ func (d *DB) Insert(ctx context.Context, p driver.InsertParams) error {
 	if hasDependencies(p.Messages) {
 		err = d.tx(ctx, func(tx pgx.Tx) error { return d.insertWithDependencies(ctx, pgxQuerier{tx}, p) })
 	} else {
-		err = insertMessages(ctx, d, d.poolQ(), p, nil, nil)
+		err = d.insertGrouped(ctx, p)
 	}
 	if err != nil {
 		return d.wrap("insert", err)

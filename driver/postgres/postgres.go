@@ -166,7 +166,8 @@ type DB struct {
 
 	stmts sync.Map // template -> rendered statement
 
-	claims lostClaims // claims that got no answer, taken back by the next
+	claims  lostClaims  // claims that got no answer, taken back by the next
+	inserts insertGroup // concurrent plain inserts, folded into shared statements
 
 	changes  chan struct{}
 	watchers watchers
