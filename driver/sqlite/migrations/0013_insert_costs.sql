@@ -1,9 +1,10 @@
 -- The id route check of inserts moves from a trigger into the insert
 -- statements' own transaction (driver/sqlite/insert_rows.go): a lone
--- insert looks its id up in id_routes first, a batch checks all its rows
--- with one statement once they are written, and a refusal rolls the batch
--- back. Both run under the file's write lock, as the trigger did, so a home
--- shard still holds an id either as a message or as a route, never both.
+-- insert stores its row only if id_routes lacks its id, a batch checks all
+-- its rows with one statement once they are written, and a refusal rolls
+-- the batch back. Both run under the file's write lock, as the trigger
+-- did, so a home shard still holds an id either as a message or as a
+-- route, never both.
 -- The trigger ran a sub-program per row and made every insert open a
 -- statement journal, about a quarter of an insert's cost; the check costs
 -- one look-up per batch while the file has no routes. The other trigger of
