@@ -68,9 +68,11 @@ const (
 	// ?1 seq: the id of a message stored after ?1 that has an id route in
 	// this file (refused: the route names another shard). The new rows are
 	// read by seq and each looked up in id_routes; with no route at all
-	// (every unsharded file) the constant EXISTS ends it at once.
+	// (every unsharded file) the seek starts past the largest seq, so the
+	// check reads no row (the EXISTS runs once, before the seek; as a term
+	// of its own SQLite would run it per row).
 	sqlRoutedAfter = `SELECT m.id FROM messages AS m CROSS JOIN id_routes AS r ON r.id = m.id
-	WHERE EXISTS (SELECT 1 FROM id_routes) AND m.seq > ?1 LIMIT 1`
+	WHERE m.seq > CASE WHEN EXISTS (SELECT 1 FROM id_routes) THEN ?1 ELSE 9223372036854775807 END LIMIT 1`
 
 	// ?1 status, ?2 result, ?3 error (NULL keeps the previous), ?4 run_at
 	// (NULL keeps), ?5 finished_at (NULL unless terminal), ?6 1 to give the
