@@ -22,3 +22,16 @@ func (q *Queue) ClaimableForTest(queue string) ([]string, bool) {
 // CallbacksHeldForTest is how many callbacks this process holds for
 // messages not yet finished.
 func (q *Queue) CallbacksHeldForTest() int { return q.callbacks.Len() }
+
+// SetFoldForTest turns recording outcomes in the next claim's commit
+// (fold.go) on or off for the runs started after it; on by default.
+func (q *Queue) SetFoldForTest(on bool) { q.noFold.Store(!on) }
+
+// FoldedBatchesForTest reports how many outcome batches the running
+// queue recorded with a claim and how many alone.
+func (q *Queue) FoldedBatchesForTest() (folded, alone int64) {
+	if r := q.run.Load(); r != nil {
+		return r.completer.Batches()
+	}
+	return 0, 0
+}

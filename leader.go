@@ -7,6 +7,7 @@ import (
 
 	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/internal/leader"
+	"github.com/queue-sqlite/queuesqlite/internal/maintain"
 )
 
 // maintenanceElection names the leader election of the shared maintenance.
@@ -39,7 +40,10 @@ type LeaderInfo struct {
 	SharedPasses int64
 }
 
-// Leader reports who leads the shared maintenance, as stored now.
+// Leader reports who leads the shared maintenance, as stored now. Its read
+// of the store gives up after half a lease (or when ctx ends, if sooner):
+// a store that hangs makes it return an error wrapping
+// context.DeadlineExceeded rather than block.
 func (q *Queue) Leader(ctx context.Context) (LeaderInfo, error) {
 	var info LeaderInfo
 	if err := q.checkOpen(); err != nil {
@@ -56,6 +60,8 @@ func (q *Queue) Leader(ctx context.Context) (LeaderInfo, error) {
 		return info, nil
 	}
 	info.Elected = true
+	ctx, cancel := context.WithTimeout(ctx, maintain.CallTimeout(q.cfg.Lease))
+	defer cancel()
 	seat, held, err := el.Leader(ctx, maintenanceElection)
 	if err != nil {
 		return info, fmt.Errorf("leader: %w", err)

@@ -2,11 +2,15 @@ package queuesqlite_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/queue-sqlite/queuesqlite"
+	"github.com/queue-sqlite/queuesqlite/driver"
+	"github.com/queue-sqlite/queuesqlite/driver/sqlite"
 )
 
 func leaderInfo(t *testing.T, q *queuesqlite.Queue) queuesqlite.LeaderInfo {
@@ -110,4 +114,68 @@ func TestLeader_PrunesTheChangeLogWithoutListeners(t *testing.T) {
 		st, err := a.ListenStats(context.Background())
 		return err == nil && st.FirstSeq == 0 && st.LastSeq == 0
 	})
+}
+
+// hangingLeader is a real SQLite shard whose leader read hangs, as on a
+// half-open connection: it waits for its context to end. It tells on
+// entered how far away the call's deadline was (or that it had none, and
+// then fails at once rather than hang for ever).
+type hangingLeader struct {
+	*sqlite.DB
+	entered chan time.Duration
+}
+
+// noDeadline is what hangingLeader reports for a call without a deadline.
+const noDeadline = time.Duration(-1)
+
+func (h *hangingLeader) Leader(ctx context.Context, _ string) (driver.LeaderState, bool, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		h.entered <- noDeadline
+		return driver.LeaderState{}, false, errors.New("unbounded leader read: it would hang for ever")
+	}
+	h.entered <- time.Until(deadline)
+	<-ctx.Done()
+	return driver.LeaderState{}, false, ctx.Err()
+}
+
+// Queue.Leader returns within half a lease, with a deadline error, when
+// the store hangs, even for a caller whose context never ends.
+func TestLeader_BoundedWhenTheStoreHangs(t *testing.T) {
+	t.Parallel()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "shard.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hangingLeader{DB: db, entered: make(chan time.Duration, 1)}
+	cfg := fast()
+	cfg.Lease = 100 * time.Millisecond
+	q, err := queuesqlite.New(cfg, h)
+	if err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	done := make(chan error, 1)
+	go func() {
+		_, err := q.Leader(context.Background())
+		done <- err
+	}()
+	var left time.Duration
+	select {
+	case left = <-h.entered:
+	case <-time.After(testDeadline):
+		t.Fatal("Leader did not read the store")
+	}
+	if left == noDeadline || left > cfg.Lease/2 {
+		t.Fatalf("the leader read's deadline was %v away (-1: none); want at most half the lease, %v", left, cfg.Lease/2)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Leader with the store hanging: %v, want an error wrapping context.DeadlineExceeded", err)
+		}
+	case <-time.After(testDeadline):
+		t.Fatal("Leader did not return while the store hangs")
+	}
 }

@@ -42,6 +42,7 @@ type runState struct {
 	destinations []string       // the handler names this run claims for, sorted
 	workers      []*workerQueue // the worker queues with handlers here, by name
 	completer    *complete.Completer
+	foldWait     time.Duration // the completer's FoldWait: 0 when claims record no outcomes (fold.go)
 	maint        *maintain.Maintainer
 	owners       *liveness.Tracker  // which lease owners of the store are dead
 	listen       *listen.Dispatcher // nil without listeners
@@ -99,10 +100,12 @@ func (q *Queue) Start(ctx context.Context) error {
 // wire builds and starts the components of one run.
 func (q *Queue) wire(r *runState) {
 	c := q.cfg
+	r.foldWait = q.foldWaitOf() // fold.go
 	r.completer = complete.New(complete.Config{
 		Apply:    q.applyCompletions,
 		After:    func(items []*complete.Item, err error) { q.afterComplete(r, items, err) },
 		MaxBatch: completeBatchMax, Capacity: 4 * r.totalWorkers(), Logger: q.logger,
+		FoldWait: r.foldWait, Get: q.d.Get,
 	})
 	for _, w := range r.workers {
 		q.wireWorkers(r, w) // workers.go

@@ -341,16 +341,32 @@ type gatedClaims struct {
 }
 
 func (g *gatedClaims) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuesqlite.Message, error) {
+	if err := g.wait(ctx); err != nil {
+		return nil, err
+	}
+	return g.DB.Claim(ctx, p)
+}
+
+// CompleteAndClaim is held up as Claim is (a claim that records outcomes).
+func (g *gatedClaims) CompleteAndClaim(ctx context.Context, cs []*driver.Completion, p driver.ClaimParams) ([]*queuesqlite.Message, error) {
+	if err := g.wait(ctx); err != nil {
+		return nil, err
+	}
+	return g.DB.CompleteAndClaim(ctx, cs, p)
+}
+
+// wait signals entered and waits for the gate or ctx's end.
+func (g *gatedClaims) wait(ctx context.Context) error {
 	select {
 	case g.entered <- struct{}{}:
 	default:
 	}
 	select {
 	case <-g.gate:
+		return nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
-	return g.DB.Claim(ctx, p)
 }
 
 // A local pause waits for the claims under way (they may take the

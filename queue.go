@@ -51,6 +51,9 @@ type Queue struct {
 	mw        middlewares // handler and send middleware, outcome observers: middleware.go
 	processed atomic.Int64
 	abandoned abandonCounters
+	// noFold turns off recording outcomes in the next claim's commit
+	// (fold.go), for tests and benchmarks that compare (export_test.go).
+	noFold atomic.Bool
 	// unhandledLogged holds the destinations already logged as handled by
 	// no process, so each is logged once.
 	unhandledLogged sync.Map

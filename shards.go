@@ -31,7 +31,7 @@ func (q *Queue) claim(ctx context.Context, r *runState, w *workerQueue, n int) (
 	p := driver.ClaimParams{Destinations: set.destinations, Max: n, Owner: r.owner, Now: now,
 		LeaseUntil: now.Add(q.cfg.Lease), Me: q.instance}
 	p.MaxAttempts, p.Limits, p.QueueLimit = set.maxAttempts, set.limits, w.queueLimit
-	out, err := q.d.Claim(ctx, p)
+	out, err := q.claimFolded(ctx, r, p) // fold.go
 	if err != nil {
 		return out, err
 	}

@@ -52,6 +52,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("Insert", func(t *testing.T) { testInsert(t, open) })
 	t.Run("Claim", func(t *testing.T) { testClaim(t, open) })
 	t.Run("Complete", func(t *testing.T) { testComplete(t, open) })
+	t.Run("ClaimComplete", func(t *testing.T) { testClaimComplete(t, open) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, open) })
 	t.Run("Owners", func(t *testing.T) { testOwners(t, open) })
 	t.Run("Maintenance", func(t *testing.T) { testMaintenance(t, open) })

@@ -137,7 +137,9 @@ func (d *DB) ResolveDependencies(ctx context.Context, p driver.MaintainParams) (
 // Waiting implements driver.DependencyStore.
 func (d *DB) Waiting(ctx context.Context) (int, error) {
 	var n int
-	err := d.pool.QueryRow(ctx, d.sql(sqlDepsWaiting), ts(driver.WaitingRunAt)).Scan(&n)
+	err := d.reread(ctx, func() error {
+		return d.pool.QueryRow(ctx, d.sql(sqlDepsWaiting), ts(driver.WaitingRunAt)).Scan(&n)
+	})
 	return n, d.wrap("count waiting messages", err)
 }
 

@@ -20,7 +20,11 @@ func (d *DB) ListFinished(ctx context.Context, p driver.FinishedListParams) ([]*
 			statuses[i] = int16(s)
 		}
 	}
-	ms, err := scanMessages(ctx, d.poolQ(), keepReadable, d.sql(sqlListFinished), statuses, ts(p.Since),
-		p.Destination, int64(limit(p.Limit)))
+	var ms []*queuetype.Message
+	err := d.reread(ctx, func() (err error) {
+		ms, err = scanMessages(ctx, d.poolQ(), keepReadable, d.sql(sqlListFinished), statuses, ts(p.Since),
+			p.Destination, int64(limit(p.Limit)))
+		return err
+	})
 	return ms, d.wrap("list finished", err)
 }

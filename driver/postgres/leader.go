@@ -49,7 +49,9 @@ func (d *DB) Resign(ctx context.Context, name, owner string) error {
 
 // Leader implements driver.Elector.
 func (d *DB) Leader(ctx context.Context, name string) (driver.LeaderState, bool, error) {
-	st, ok, err := d.leader(ctx, d.pool, name)
+	var st driver.LeaderState
+	var ok bool
+	err := d.reread(ctx, func() (err error) { st, ok, err = d.leader(ctx, d.pool, name); return err })
 	return st, ok, d.wrap("read leader", err)
 }
 

@@ -136,7 +136,8 @@ func (d *DB) listenEntries(ctx context.Context, q querier, query string, args ..
 
 // GetListen implements driver.ListenStore.
 func (d *DB) GetListen(ctx context.Context, key string) (*queuetype.ListenEntry, error) {
-	e, err := d.listenEntry(ctx, d.poolQ(), key)
+	var e *queuetype.ListenEntry
+	err := d.reread(ctx, func() (err error) { e, err = d.listenEntry(ctx, d.poolQ(), key); return err })
 	if err != nil {
 		return nil, d.wrap("get listen data", err)
 	}
@@ -148,7 +149,11 @@ func (d *DB) GetListen(ctx context.Context, key string) (*queuetype.ListenEntry,
 
 // ListListen implements driver.ListenStore.
 func (d *DB) ListListen(ctx context.Context, prefix string) ([]*queuetype.ListenEntry, error) {
-	es, err := d.listenEntries(ctx, d.poolQ(), d.sql(sqlListenList), prefix)
+	var es []*queuetype.ListenEntry
+	err := d.reread(ctx, func() (err error) {
+		es, err = d.listenEntries(ctx, d.poolQ(), d.sql(sqlListenList), prefix)
+		return err
+	})
 	if err != nil {
 		return nil, d.wrap("list listen data", err)
 	}
@@ -164,9 +169,19 @@ func (d *DB) ListListen(ctx context.Context, prefix string) ([]*queuetype.Listen
 
 // ListenChanges implements driver.ListenStore.
 func (d *DB) ListenChanges(ctx context.Context, after int64, limit int) ([]*queuetype.Change, error) {
-	r, err := d.pool.Query(ctx, d.sql(sqlListenChanges), after, int64(limit))
+	var out []*queuetype.Change
+	err := d.reread(ctx, func() (err error) { out, err = d.listenChanges(ctx, after, limit); return err })
 	if err != nil {
 		return nil, d.wrap("read listen changes", err)
+	}
+	return out, nil
+}
+
+// listenChanges reads the changes after a seq once.
+func (d *DB) listenChanges(ctx context.Context, after int64, limit int) ([]*queuetype.Change, error) {
+	r, err := d.pool.Query(ctx, d.sql(sqlListenChanges), after, int64(limit))
+	if err != nil {
+		return nil, err
 	}
 	defer r.Close()
 	var out []*queuetype.Change
@@ -176,18 +191,18 @@ func (d *DB) ListenChanges(ctx context.Context, after int64, limit int) ([]*queu
 		var oldRaw, newRaw []byte
 		var at time.Time
 		if err := r.Scan(&c.Seq, &c.Key, &oldKind, &oldRaw, &newKind, &newRaw, &at); err != nil {
-			return nil, d.wrap("read listen changes", err)
+			return nil, err
 		}
 		c.Old, c.New, c.Time = decodeValue(oldKind, oldRaw), decodeValue(newKind, newRaw), at.UTC()
 		out = append(out, c)
 	}
-	return out, d.wrap("read listen changes", r.Err())
+	return out, r.Err()
 }
 
 // ListenHead implements driver.ListenStore.
 func (d *DB) ListenHead(ctx context.Context) (int64, int64, error) {
 	var first, last int64
-	err := d.pool.QueryRow(ctx, d.sql(sqlListenHead)).Scan(&first, &last)
+	err := d.reread(ctx, func() error { return d.pool.QueryRow(ctx, d.sql(sqlListenHead)).Scan(&first, &last) })
 	return first, last, d.wrap("read listen head", err)
 }
 
@@ -250,9 +265,19 @@ func (d *DB) PruneListenChanges(ctx context.Context, p driver.PruneParams) (int,
 
 // ListenGroups implements driver.ListenStore.
 func (d *DB) ListenGroups(ctx context.Context) ([]driver.ListenGroup, error) {
-	r, err := d.pool.Query(ctx, d.sql(sqlListenGroups))
+	var out []driver.ListenGroup
+	err := d.reread(ctx, func() (err error) { out, err = d.listenGroups(ctx); return err })
 	if err != nil {
 		return nil, d.wrap("list listener groups", err)
+	}
+	return out, nil
+}
+
+// listenGroups reads the listener groups once.
+func (d *DB) listenGroups(ctx context.Context) ([]driver.ListenGroup, error) {
+	r, err := d.pool.Query(ctx, d.sql(sqlListenGroups))
+	if err != nil {
+		return nil, err
 	}
 	defer r.Close()
 	var out []driver.ListenGroup
@@ -261,10 +286,10 @@ func (d *DB) ListenGroups(ctx context.Context) ([]driver.ListenGroup, error) {
 		var until *time.Time
 		var failures int64
 		if err := r.Scan(&g.Name, &g.Cursor, &g.LeaseOwner, &until, &failures); err != nil {
-			return nil, d.wrap("list listener groups", err)
+			return nil, err
 		}
 		g.LeaseUntil, g.Failures = utc(until), int(failures)
 		out = append(out, g)
 	}
-	return out, d.wrap("list listener groups", r.Err())
+	return out, r.Err()
 }

@@ -143,58 +143,85 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 	if len(p.Destinations) == 0 || p.Max <= 0 {
 		return nil, nil
 	}
-	maxAttempts := make([]int32, len(p.Destinations))
-	for i := range p.Destinations {
-		if i < len(p.MaxAttempts) && p.MaxAttempts[i] > 0 {
-			maxAttempts[i] = int32(p.MaxAttempts[i])
-		}
-	}
-	until, lost := d.claims.stamp(p.LeaseUntil), d.claims.of(p.Owner)
-	p.LeaseUntil = until
-	caps := make([]int32, len(p.Destinations))
-	for i := range caps {
-		caps[i] = int32(p.Max)
-	}
-	var out, adopted []*queuetype.Message
+	c := d.newClaimCall(p)
 	var err error
-	if len(lost) == 0 && !limitedClaim(p) {
+	if c.simple() {
 		// One statement, committed on its own: a claim costs one round trip.
-		out, err = d.claimRows(ctx, d.poolQ(), p, maxAttempts, caps)
+		c.out, err = d.claimRows(ctx, d.poolQ(), c.p, c.maxAttempts, c.caps)
 	} else {
-		err = d.tx(ctx, func(tx pgx.Tx) (err error) {
-			if adopted, err = d.adoptClaims(ctx, tx, p, lost, until); err != nil {
-				return err
-			}
-			rest := p
-			rest.Max -= len(adopted)
-			out = adopted
-			if rest.Max <= 0 {
-				return nil
-			}
-			for i := range caps {
-				caps[i] = min(caps[i], int32(rest.Max))
-			}
-			var ms []*queuetype.Message
-			if limitedClaim(p) {
-				ms, err = d.claimLimited(ctx, tx, rest, maxAttempts, caps)
-			} else {
-				ms, err = d.claimRows(ctx, pgxQuerier{tx}, rest, maxAttempts, caps)
-			}
-			out = append(adopted, ms...)
-			return err
-		})
+		err = d.tx(ctx, func(tx pgx.Tx) error { return d.claimInTx(ctx, tx, c) })
 	}
 	if err != nil {
-		d.claims.add(p.Owner, until) // it may have committed
+		d.claims.add(c.p.Owner, c.p.LeaseUntil) // it may have committed
 		return nil, d.wrap("claim", err)
 	}
-	if len(adopted) > 0 {
+	return d.claimed(c), nil
+}
+
+// claimCall is one claim's parameters as its statements take them, and
+// what it claimed.
+type claimCall struct {
+	p                 driver.ClaimParams // LeaseUntil stamped (see lostClaims)
+	maxAttempts, caps []int32            // parallel to p.Destinations
+	lost              []time.Time        // the owner's claims that got no answer
+	out, adopted      []*queuetype.Message
+}
+
+func (d *DB) newClaimCall(p driver.ClaimParams) *claimCall {
+	c := &claimCall{maxAttempts: make([]int32, len(p.Destinations)), caps: make([]int32, len(p.Destinations))}
+	for i := range p.Destinations {
+		if i < len(p.MaxAttempts) && p.MaxAttempts[i] > 0 {
+			c.maxAttempts[i] = int32(p.MaxAttempts[i])
+		}
+		c.caps[i] = int32(p.Max)
+	}
+	p.LeaseUntil, c.lost = d.claims.stamp(p.LeaseUntil), d.claims.of(p.Owner)
+	c.p = p
+	return c
+}
+
+// simple reports whether the claim is the claim statement alone: no lost
+// claim to take back and no limit to enforce.
+func (c *claimCall) simple() bool { return len(c.lost) == 0 && !limitedClaim(c.p) }
+
+// claimInTx claims in tx: first what the owner's lost claims committed,
+// then the rest, within the limits.
+func (d *DB) claimInTx(ctx context.Context, tx pgx.Tx, c *claimCall) (err error) {
+	if c.adopted, err = d.adoptClaims(ctx, tx, c.p, c.lost, c.p.LeaseUntil); err != nil {
+		return err
+	}
+	rest := c.p
+	rest.Max -= len(c.adopted)
+	c.out = c.adopted
+	if rest.Max <= 0 {
+		return nil
+	}
+	caps := slices.Clone(c.caps)
+	for i := range caps {
+		caps[i] = min(caps[i], int32(rest.Max))
+	}
+	var ms []*queuetype.Message
+	if limitedClaim(c.p) {
+		ms, err = d.claimLimited(ctx, tx, rest, c.maxAttempts, caps)
+	} else {
+		ms, err = d.claimRows(ctx, pgxQuerier{tx}, rest, c.maxAttempts, caps)
+	}
+	c.out = append(c.adopted, ms...)
+	return err
+}
+
+// claimed finishes a committed claim: it forgets the lost claims taken
+// back, signals the messages finished at claim time and returns the
+// messages in claim order.
+func (d *DB) claimed(c *claimCall) []*queuetype.Message {
+	if len(c.adopted) > 0 {
 		d.opts.Logger.Warn("took back the messages of a claim whose answer was lost with the connection",
-			"schema", d.schema, "owner", p.Owner, "n", len(adopted))
+			"schema", d.schema, "owner", c.p.Owner, "n", len(c.adopted))
 	}
-	if len(lost) > 0 && len(adopted) < p.Max {
-		d.claims.drop(p.Owner, lost)
+	if len(c.lost) > 0 && len(c.adopted) < c.p.Max {
+		d.claims.drop(c.p.Owner, c.lost)
 	}
+	out := c.out
 	slices.SortFunc(out, func(a, b *queuetype.Message) int {
 		if a.Priority != b.Priority {
 			return int(b.Priority - a.Priority)
@@ -204,7 +231,7 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 	if finished := finishedTopics(out); len(finished) > 0 {
 		d.signal(finished...)
 	}
-	return out, nil
+	return out
 }
 
 // adoptClaims leases again to the claiming owner, up to p.Max, the rows
@@ -221,24 +248,41 @@ func (d *DB) adoptClaims(ctx context.Context, tx pgx.Tx, p driver.ClaimParams, l
 // statement; should that one fail, they stay leased to Owner and come back
 // to pending when Owner stops or dies.
 func (d *DB) claimRows(ctx context.Context, q querier, p driver.ClaimParams, maxAttempts, caps []int32) ([]*queuetype.Message, error) {
-	now := ts(p.Now)
-	var bad []*queuetype.Message
-	var badErr []error
-	out, err := scanMessages(ctx, q, func(m *queuetype.Message, err error) error {
-		if err != nil && m.Status == queuetype.StatusProcessing {
-			bad, badErr = append(bad, m), append(badErr, err)
-		}
-		return nil
-	}, d.sql(sqlClaim), now, p.Owner, ts(p.LeaseUntil), int64(p.Max), p.Me, p.Destinations, maxAttempts, caps)
+	var bad undecodable
+	out, err := scanMessages(ctx, q, bad.keep, d.sql(sqlClaim), claimArgs(p, maxAttempts, caps)...)
 	if err != nil {
 		return nil, err
 	}
-	for i, m := range bad {
-		if err := d.failUndecodable(ctx, q, m, badErr[i], now, p.Me); err != nil {
-			return nil, err
+	return out, d.failAll(ctx, q, bad, p)
+}
+
+// claimArgs are sqlClaim's parameters.
+func claimArgs(p driver.ClaimParams, maxAttempts, caps []int32) []any {
+	return []any{ts(p.Now), p.Owner, ts(p.LeaseUntil), int64(p.Max), p.Me, p.Destinations, maxAttempts, caps}
+}
+
+// undecodable collects the claimed rows that cannot be decoded.
+type undecodable struct {
+	ms   []*queuetype.Message
+	errs []error
+}
+
+// keep is scanMessages' keep for a claim: a bad row is kept, to be failed.
+func (u *undecodable) keep(m *queuetype.Message, err error) error {
+	if err != nil && m.Status == queuetype.StatusProcessing {
+		u.ms, u.errs = append(u.ms, m), append(u.errs, err)
+	}
+	return nil
+}
+
+// failAll fails the undecodable rows the claim p took.
+func (d *DB) failAll(ctx context.Context, q querier, u undecodable, p driver.ClaimParams) error {
+	for i, m := range u.ms {
+		if err := d.failUndecodable(ctx, q, m, u.errs[i], ts(p.Now), p.Me); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // failUndecodable fails a claimed row that cannot be decoded: it never
@@ -270,7 +314,7 @@ func (d *DB) Head(ctx context.Context, destinations []string) (queuetype.Priorit
 		return 0, false, nil
 	}
 	var p *int16
-	if err := d.pool.QueryRow(ctx, d.sql(sqlHead), destinations).Scan(&p); err != nil {
+	if err := d.reread(ctx, func() error { return d.pool.QueryRow(ctx, d.sql(sqlHead), destinations).Scan(&p) }); err != nil {
 		return 0, false, d.wrap("head", err)
 	}
 	if p == nil {
@@ -317,6 +361,22 @@ func (d *DB) Complete(ctx context.Context, cs []*driver.Completion) error {
 	if len(cs) == 0 {
 		return nil
 	}
+	cols, bySeq := completeBatch(cs)
+	r, err := d.pool.Query(ctx, d.sql(sqlComplete), cols.args()...)
+	if err != nil {
+		return d.wrap("complete", err)
+	}
+	topics, err := scanCompleted(r, bySeq)
+	if err != nil {
+		return d.wrap("complete", err)
+	}
+	d.signal(topics...)
+	return nil
+}
+
+// completeBatch returns sqlComplete's parameters for cs, and cs by seq,
+// with Applied cleared on each.
+func completeBatch(cs []*driver.Completion) (*completeColumns, map[int64]*driver.Completion) {
 	var cols completeColumns
 	bySeq := make(map[int64]*driver.Completion, len(cs))
 	for _, c := range cs {
@@ -324,11 +384,19 @@ func (d *DB) Complete(ctx context.Context, cs []*driver.Completion) error {
 		cols.add(c)
 		bySeq[c.Seq] = c
 	}
-	r, err := d.pool.Query(ctx, d.sql(sqlComplete), cols.seq, cols.attempt, cols.owner, cols.status, cols.result,
-		cols.errText, cols.runAt, cols.finished, cols.uncharge, cols.retried, cols.me, cols.now)
-	if err != nil {
-		return d.wrap("complete", err)
-	}
+	return &cols, bySeq
+}
+
+// args are the columns in sqlComplete's parameter order.
+func (c *completeColumns) args() []any {
+	return []any{c.seq, c.attempt, c.owner, c.status, c.result, c.errText, c.runAt, c.finished,
+		c.uncharge, c.retried, c.me, c.now}
+}
+
+// scanCompleted reads sqlComplete's rows: it sets Applied on the
+// completions applied, and returns the signals their new statuses call for.
+// It closes r.
+func scanCompleted(r rows, bySeq map[int64]*driver.Completion) ([]driver.Topic, error) {
 	defer r.Close()
 	var topics []driver.Topic
 	for r.Next() {
@@ -337,7 +405,7 @@ func (d *DB) Complete(ctx context.Context, cs []*driver.Completion) error {
 		var dest string
 		var owner *string
 		if err := r.Scan(&seq, &status, &dest, &owner); err != nil {
-			return d.wrap("complete", err)
+			return nil, err
 		}
 		if c := bySeq[seq]; c != nil {
 			c.Applied = true
@@ -349,11 +417,7 @@ func (d *DB) Complete(ctx context.Context, cs []*driver.Completion) error {
 			topics = append(topics, driver.Topic{Kind: driver.TopicFinished, Key: str(owner)})
 		}
 	}
-	if err := r.Err(); err != nil {
-		return d.wrap("complete", err)
-	}
-	d.signal(topics...)
-	return nil
+	return topics, r.Err()
 }
 
 // ExtendLeases implements driver.Driver: one statement; lease_expires_at is
@@ -407,9 +471,19 @@ func (d *DB) RetireOwner(ctx context.Context, owner string) error {
 
 // Owners implements driver.Driver.
 func (d *DB) Owners(ctx context.Context) ([]driver.OwnerState, error) {
-	r, err := d.pool.Query(ctx, d.sql(sqlOwners))
+	var out []driver.OwnerState
+	err := d.reread(ctx, func() (err error) { out, err = d.owners(ctx); return err })
 	if err != nil {
 		return nil, d.wrap("read owners", err)
+	}
+	return out, nil
+}
+
+// owners reads the owners once.
+func (d *DB) owners(ctx context.Context) ([]driver.OwnerState, error) {
+	r, err := d.pool.Query(ctx, d.sql(sqlOwners))
+	if err != nil {
+		return nil, err
 	}
 	defer r.Close()
 	var out []driver.OwnerState
@@ -417,12 +491,12 @@ func (d *DB) Owners(ctx context.Context) ([]driver.OwnerState, error) {
 		var o driver.OwnerState
 		var leaseUS int64
 		if err := r.Scan(&o.Owner, &o.Beats, &leaseUS, &o.Gone, &o.NoRow); err != nil {
-			return nil, d.wrap("read owners", err)
+			return nil, err
 		}
 		o.Lease = time.Duration(leaseUS) * time.Microsecond
 		out = append(out, o)
 	}
-	return out, d.wrap("read owners", r.Err())
+	return out, r.Err()
 }
 
 // owners is a list of owner ids as a text[] parameter (never NULL).
@@ -492,7 +566,7 @@ func (d *DB) Promote(ctx context.Context, p driver.MaintainParams) (int, error) 
 // NextDue implements driver.Driver.
 func (d *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var t *time.Time
-	if err := d.pool.QueryRow(ctx, d.sql(sqlNextDue)).Scan(&t); err != nil {
+	if err := d.reread(ctx, func() error { return d.pool.QueryRow(ctx, d.sql(sqlNextDue)).Scan(&t) }); err != nil {
 		return time.Time{}, false, d.wrap("next due", err)
 	}
 	if t == nil {
@@ -537,7 +611,8 @@ func (d *DB) Cleanup(ctx context.Context, p driver.CleanupParams) (driver.Cleanu
 
 // Get implements driver.Driver.
 func (d *DB) Get(ctx context.Context, id string) (*queuetype.Message, error) {
-	m, err := d.getWithErrors(ctx, id)
+	var m *queuetype.Message
+	err := d.reread(ctx, func() (err error) { m, err = d.getWithErrors(ctx, id); return err })
 	if err != nil {
 		return nil, d.wrap("get", err)
 	}
@@ -550,7 +625,11 @@ func (d *DB) Get(ctx context.Context, id string) (*queuetype.Message, error) {
 // List implements driver.Driver.
 func (d *DB) List(ctx context.Context, p driver.ListParams) ([]*queuetype.Message, error) {
 	query, args := listQuery(p)
-	ms, err := scanMessages(ctx, d.poolQ(), keepReadable, d.sql(query), args...)
+	var ms []*queuetype.Message
+	err := d.reread(ctx, func() (err error) {
+		ms, err = scanMessages(ctx, d.poolQ(), keepReadable, d.sql(query), args...)
+		return err
+	})
 	return ms, d.wrap("list", err)
 }
 
@@ -590,7 +669,11 @@ func listQuery(p driver.ListParams) (string, []any) {
 
 // Finished implements driver.Driver.
 func (d *DB) Finished(ctx context.Context, owner string, n int) ([]*queuetype.Message, error) {
-	ms, err := scanMessages(ctx, d.poolQ(), keepReadable, d.sql(sqlFinished), owner, int64(limit(n)))
+	var ms []*queuetype.Message
+	err := d.reread(ctx, func() (err error) {
+		ms, err = scanMessages(ctx, d.poolQ(), keepReadable, d.sql(sqlFinished), owner, int64(limit(n)))
+		return err
+	})
 	return ms, d.wrap("finished", err)
 }
 
@@ -643,10 +726,20 @@ func (d *DB) change(ctx context.Context, op, query string, p driver.ChangeParams
 
 // Stats implements driver.Driver.
 func (d *DB) Stats(ctx context.Context) (*driver.Stats, error) {
+	var st *driver.Stats
+	err := d.reread(ctx, func() (err error) { st, err = d.stats(ctx); return err })
+	if err != nil {
+		return nil, d.wrap("stats", err)
+	}
+	return st, nil
+}
+
+// stats reads the counts and the oldest pending message once.
+func (d *DB) stats(ctx context.Context) (*driver.Stats, error) {
 	st := &driver.Stats{Counts: map[string]map[queuetype.Status]int{}}
 	r, err := d.pool.Query(ctx, d.sql(sqlStatsCounts))
 	if err != nil {
-		return nil, d.wrap("stats", err)
+		return nil, err
 	}
 	defer r.Close()
 	for r.Next() {
@@ -654,7 +747,7 @@ func (d *DB) Stats(ctx context.Context) (*driver.Stats, error) {
 		var status int16
 		var n int64
 		if err := r.Scan(&dest, &status, &n); err != nil {
-			return nil, d.wrap("stats", err)
+			return nil, err
 		}
 		if st.Counts[dest] == nil {
 			st.Counts[dest] = map[queuetype.Status]int{}
@@ -662,11 +755,11 @@ func (d *DB) Stats(ctx context.Context) (*driver.Stats, error) {
 		st.Counts[dest][queuetype.Status(status)] = int(n)
 	}
 	if err := r.Err(); err != nil {
-		return nil, d.wrap("stats", err)
+		return nil, err
 	}
 	var oldest *time.Time
 	if err := d.pool.QueryRow(ctx, d.sql(sqlStatsOldest)).Scan(&oldest); err != nil {
-		return nil, d.wrap("stats", err)
+		return nil, err
 	}
 	st.OldestPending = utc(oldest)
 	return st, nil
@@ -675,7 +768,7 @@ func (d *DB) Stats(ctx context.Context) (*driver.Stats, error) {
 // Meta implements driver.Driver.
 func (d *DB) Meta(ctx context.Context, key string) (string, bool, error) {
 	var v string
-	err := d.pool.QueryRow(ctx, d.sql(sqlMetaGet), key).Scan(&v)
+	err := d.reread(ctx, func() error { return d.pool.QueryRow(ctx, d.sql(sqlMetaGet), key).Scan(&v) })
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
 	}
@@ -702,7 +795,7 @@ func (d *DB) DeleteMeta(ctx context.Context, key string) error {
 // (data checksums, when the cluster has them on).
 func (d *DB) Check(ctx context.Context) error {
 	var version int
-	if err := d.pool.QueryRow(ctx, d.sql(sqlVersionGet)).Scan(&version); err != nil {
+	if err := d.reread(ctx, func() error { return d.pool.QueryRow(ctx, d.sql(sqlVersionGet)).Scan(&version) }); err != nil {
 		return d.wrap("check", err)
 	}
 	if version != SchemaVersion() {
@@ -710,7 +803,7 @@ func (d *DB) Check(ctx context.Context) error {
 			Err: fmt.Errorf("%w: schema version %d, want %d", queuetype.ErrCorrupt, version, SchemaVersion())}
 	}
 	var n int64
-	err := d.pool.QueryRow(ctx, d.sql(sqlCheck)).Scan(&n)
+	err := d.reread(ctx, func() error { return d.pool.QueryRow(ctx, d.sql(sqlCheck)).Scan(&n) })
 	return d.wrap("check", err)
 }
 
@@ -718,18 +811,28 @@ var _ driver.MetaScanner = (*DB)(nil)
 
 // MetaPrefixed implements driver.MetaScanner.
 func (d *DB) MetaPrefixed(ctx context.Context, prefix, after string, limit int) ([]driver.MetaEntry, error) {
-	rows, err := d.pool.Query(ctx, d.sql(sqlMetaPrefixed), prefix, after, int64(limit))
+	var out []driver.MetaEntry
+	err := d.reread(ctx, func() (err error) { out, err = d.metaPrefixed(ctx, prefix, after, limit); return err })
 	if err != nil {
 		return nil, d.wrap("list meta", err)
+	}
+	return out, nil
+}
+
+// metaPrefixed reads one page of prefixed metadata once.
+func (d *DB) metaPrefixed(ctx context.Context, prefix, after string, limit int) ([]driver.MetaEntry, error) {
+	rows, err := d.pool.Query(ctx, d.sql(sqlMetaPrefixed), prefix, after, int64(limit))
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []driver.MetaEntry
 	for rows.Next() {
 		var e driver.MetaEntry
 		if err := rows.Scan(&e.Key, &e.Value); err != nil {
-			return nil, d.wrap("list meta", err)
+			return nil, err
 		}
 		out = append(out, e)
 	}
-	return out, d.wrap("list meta", rows.Err())
+	return out, rows.Err()
 }

@@ -21,7 +21,11 @@ const importStandIn = 1
 
 // Export implements driver.Exporter.
 func (d *DB) Export(ctx context.Context, after int64, limit int) ([]*queuetype.Message, error) {
-	ms, err := scanWithErrors(ctx, d.poolQ(), d.sql(sqlExport), after, int64(limit))
+	var ms []*queuetype.Message
+	err := d.reread(ctx, func() (err error) {
+		ms, err = scanWithErrors(ctx, d.poolQ(), d.sql(sqlExport), after, int64(limit))
+		return err
+	})
 	return ms, d.wrap("export", err)
 }
 
@@ -190,6 +194,6 @@ func (d *DB) ImportListen(ctx context.Context, p driver.ListenImport) error {
 // Count returns the number of messages in the queue.
 func (d *DB) Count(ctx context.Context) (int, error) {
 	var n int64
-	err := d.pool.QueryRow(ctx, d.sql(sqlCountAll)).Scan(&n)
+	err := d.reread(ctx, func() error { return d.pool.QueryRow(ctx, d.sql(sqlCountAll)).Scan(&n) })
 	return int(n), d.wrap("count", err)
 }

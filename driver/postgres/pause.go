@@ -31,9 +31,19 @@ func (d *DB) SetPaused(ctx context.Context, p driver.PauseParams) error {
 
 // Paused implements driver.Pauser.
 func (d *DB) Paused(ctx context.Context) ([]driver.PauseState, error) {
-	r, err := d.pool.Query(ctx, d.sql(sqlPauses))
+	var out []driver.PauseState
+	err := d.reread(ctx, func() (err error) { out, err = d.paused(ctx); return err })
 	if err != nil {
 		return nil, d.wrap("read pauses", err)
+	}
+	return out, nil
+}
+
+// paused reads the pauses once.
+func (d *DB) paused(ctx context.Context) ([]driver.PauseState, error) {
+	r, err := d.pool.Query(ctx, d.sql(sqlPauses))
+	if err != nil {
+		return nil, err
 	}
 	defer r.Close()
 	var out []driver.PauseState
@@ -42,10 +52,10 @@ func (d *DB) Paused(ctx context.Context) ([]driver.PauseState, error) {
 		var st driver.PauseState
 		var since time.Time
 		if err := r.Scan(&kind, &st.Name, &since); err != nil {
-			return nil, d.wrap("read pauses", err)
+			return nil, err
 		}
 		st.Kind, st.Since = driver.PauseKind(kind), since.UTC()
 		out = append(out, st)
 	}
-	return out, d.wrap("read pauses", r.Err())
+	return out, r.Err()
 }

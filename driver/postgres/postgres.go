@@ -31,6 +31,12 @@
 //     touched. A listener that loses its connection reconnects by itself
 //     and reports "something changed" (TopicAny); a slow fallback poll
 //     covers a notification lost with a dropped connection.
+//   - A read whose connection the server ended (a restart, a failover,
+//     pg_terminate_backend) runs once more, after the pool drops the dead
+//     connections; a write never does (its answer may be lost after it
+//     committed). The queue's own transactions set
+//     idle_in_transaction_session_timeout locally (Options.IdleInTxTimeout),
+//     so a stalled process does not hold row locks for ever.
 //   - Options.PollOnly works behind a pooler in transaction mode
 //     (PgBouncer), where LISTEN is not available: every handle looks for
 //     work each PollInterval instead.
@@ -49,6 +55,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"math"
 	"regexp"
 	"strings"
 	"sync"
@@ -75,7 +82,13 @@ const (
 	PollIntervalDefault = 100 * time.Millisecond
 	// MaxConnsDefault is the pool size when the DSN sets none.
 	MaxConnsDefault = 8
+	// IdleInTxTimeoutDefault is Options.IdleInTxTimeout when it is 0.
+	IdleInTxTimeoutDefault = 10 * time.Second
 )
+
+// idleInTxTimeoutMax is the longest idle_in_transaction_session_timeout
+// PostgreSQL takes (INT_MAX milliseconds).
+const idleInTxTimeoutMax = math.MaxInt32 * time.Millisecond
 
 // Limits and timings of the backend.
 const (
@@ -123,6 +136,18 @@ type Options struct {
 	// schema holds no queue, instead of creating one (for tools that
 	// inspect a queue: a mistyped name should not create an empty one).
 	NoCreate bool
+	// IdleInTxTimeout is the idle_in_transaction_session_timeout of every
+	// transaction the queue opens itself: the server ends the session of a
+	// process that stalls that long inside one (frozen, paused in a
+	// debugger, cut off by a half-open connection), so it does not hold
+	// the rows it locked for ever. It is set with SET LOCAL in the same
+	// round trip as BEGIN, so it costs nothing, works behind PgBouncer in
+	// transaction mode (unlike a session setting) and never touches a
+	// caller's transaction (InsertTx and the other ...Tx methods leave
+	// those as they are). Rounded to milliseconds. 0 takes
+	// IdleInTxTimeoutDefault; a negative value sets nothing, so the
+	// server's (or role's) setting applies.
+	IdleInTxTimeout time.Duration
 }
 
 var schemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -138,6 +163,13 @@ func (o *Options) withDefaults() (Options, error) {
 	if len(r.Schema) > maxSchemaLength || !schemaName.MatchString(r.Schema) {
 		return r, fmt.Errorf("%w: postgres schema %q: want letters, digits and underscores, starting with a letter or underscore, at most %d bytes",
 			queuetype.ErrInvalidArgument, r.Schema, maxSchemaLength)
+	}
+	if r.IdleInTxTimeout > idleInTxTimeoutMax {
+		return r, fmt.Errorf("%w: postgres IdleInTxTimeout %v: at most %v", queuetype.ErrInvalidArgument,
+			r.IdleInTxTimeout, idleInTxTimeoutMax)
+	}
+	if r.IdleInTxTimeout == 0 {
+		r.IdleInTxTimeout = IdleInTxTimeoutDefault
 	}
 	if r.PollInterval < 0 || r.FallbackPoll < 0 {
 		return r, fmt.Errorf("%w: negative postgres poll interval", queuetype.ErrInvalidArgument)
@@ -164,7 +196,8 @@ type DB struct {
 	handle  string // this handle's id, so it skips its own notifications
 	storeID string
 
-	stmts sync.Map // template -> rendered statement
+	stmts  sync.Map      // template -> rendered statement
+	txOpts pgx.TxOptions // how the queue's own transactions begin (see Options.IdleInTxTimeout)
 
 	claims  lostClaims  // claims that got no answer, taken back by the next
 	inserts insertGroup // concurrent plain inserts, folded into shared statements
@@ -228,7 +261,7 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*DB, erro
 		return nil, err
 	}
 	d := &DB{pool: pool, opts: o, schema: o.Schema, channel: "queuesqlite_" + o.Schema,
-		handle: randomID(), changes: make(chan struct{}, 1)}
+		handle: randomID(), changes: make(chan struct{}, 1), txOpts: beginOptions(o.IdleInTxTimeout)}
 	if err := d.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -275,7 +308,7 @@ func (d *DB) AppDB() (*sql.DB, error) {
 // Now implements driver.Clock: the database server's clock.
 func (d *DB) Now(ctx context.Context) (time.Time, error) {
 	var t time.Time
-	if err := d.pool.QueryRow(ctx, sqlNow).Scan(&t); err != nil {
+	if err := d.reread(ctx, func() error { return d.pool.QueryRow(ctx, sqlNow).Scan(&t) }); err != nil {
 		return time.Time{}, d.wrap("read the clock", err)
 	}
 	return t.UTC(), nil
@@ -386,6 +419,18 @@ func randomID() string {
 }
 
 // tx runs fn in a transaction on the pool, committing when it returns nil.
+// The transaction begins with the queue's idle-in-transaction timeout.
 func (d *DB) tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, d.pool, fn)
+	return pgx.BeginTxFunc(ctx, d.pool, d.txOpts, fn)
+}
+
+// beginOptions are the options of the queue's own transactions: BEGIN and
+// SET LOCAL of the idle-in-transaction timeout in one simple query, one
+// round trip (no timeout set when it is negative).
+func beginOptions(idleInTx time.Duration) pgx.TxOptions {
+	if idleInTx < 0 {
+		return pgx.TxOptions{}
+	}
+	ms := max(idleInTx.Milliseconds(), 1) // 0 would turn the timeout off
+	return pgx.TxOptions{BeginQuery: fmt.Sprintf(sqlBeginIdleInTx, ms)}
 }

@@ -47,6 +47,10 @@ const (
 	// that cannot fail, so checking a caller's transaction never aborts it.
 	sqlStoreIDOf = `SELECT COALESCE(obj_description(to_regclass($1), 'pg_class'), '')`
 	sqlCheck     = `SELECT count(*) FROM {s}.messages WHERE false`
+	// The begin of the queue's own transactions, %d the idle-in-transaction
+	// timeout in milliseconds: one simple query (no parameters), so BEGIN
+	// and SET LOCAL share one round trip.
+	sqlBeginIdleInTx = `BEGIN; SET LOCAL idle_in_transaction_session_timeout = %d`
 )
 
 // asyncCommit is a CTE (named async, one row; a statement joins it so it

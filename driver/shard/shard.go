@@ -18,7 +18,10 @@
 //     display only.
 //   - Claims merged across shards in priority order (claim.go), List paged
 //     across shards in send time order with a cursor of its own (Pager),
-//     Stats summed (and per shard through PerShard), owners merged.
+//     Stats summed (and per shard through PerShard), owners merged. It
+//     does not implement driver.ClaimCompleter: outcomes span shards that
+//     commit apart, so the queue records them with Complete, each shard's
+//     in one commit, apart from the claims.
 //   - Store-wide state on shard 0: listen data, pauses, leader elections,
 //     metadata, the database clock, the application's DB() pool and its
 //     transactions (SendTx, see InsertTx).

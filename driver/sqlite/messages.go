@@ -166,10 +166,30 @@ func insertMessage(ins inserter, query string, m *queuetype.Message, owner strin
 
 // Claim implements driver.Driver.
 func (d *DB) Claim(ctx context.Context, p qdriver.ClaimParams) ([]*queuetype.Message, error) {
-	n := len(p.Destinations)
-	if n == 0 || p.Max <= 0 {
+	if len(p.Destinations) == 0 || p.Max <= 0 {
 		return nil, nil
 	}
+	c := newClaimCall(p)
+	// multi: a claim that fails after its update (failing a bad row) is
+	// rolled back whole, so no claimed row is left leased to nobody.
+	err := d.w.do(ctx, true, c.run)
+	if err != nil {
+		return nil, d.wrap("claim", err)
+	}
+	return c.sorted(), nil
+}
+
+// claimCall is one claim's statement and arguments, run in the writer's
+// transaction by run (perhaps more than once: each run starts afresh).
+type claimCall struct {
+	p     qdriver.ClaimParams
+	query string
+	args  []any
+	out   []*queuetype.Message
+}
+
+func newClaimCall(p qdriver.ClaimParams) *claimCall {
+	n := len(p.Destinations)
 	query := cachedSQL(fmt.Sprint("claim/", n), func() string { return claimSQL(n) })
 	args := make([]any, 0, 5+3*n)
 	args = append(args, micros(p.Now), p.Owner, micros(p.LeaseUntil), int64(p.Max), p.Me)
@@ -184,40 +204,41 @@ func (d *DB) Claim(ctx context.Context, p qdriver.ClaimParams) ([]*queuetype.Mes
 		args = append(args, maxAttempts)
 	}
 	args = append(args, make([]any, n)...) // the caps, set in the transaction
-	var out []*queuetype.Message
-	// multi: a claim that fails after its update (failing a bad row) is
-	// rolled back whole, so no claimed row is left leased to nobody.
-	err := d.w.do(ctx, true, func(t *tx) (err error) {
-		out = nil
-		p := p
-		if p.Max, err = t.queueRoom(p); err != nil || p.Max == 0 {
-			return err // the queue is at its global limit
-		}
-		args[3] = int64(p.Max)
-		limits, err := t.claimCaps(p, args[5+2*n:])
-		if err != nil {
+	return &claimCall{p: p, query: query, args: args}
+}
+
+// run claims in t: within the queue's room and the destinations' limits.
+func (c *claimCall) run(t *tx) (err error) {
+	c.out = nil
+	p, n := c.p, len(c.p.Destinations)
+	if p.Max, err = t.queueRoom(p); err != nil || p.Max == 0 {
+		return err // the queue is at its global limit
+	}
+	c.args[3] = int64(p.Max)
+	limits, err := t.claimCaps(p, c.args[5+2*n:])
+	if err != nil {
+		return err
+	}
+	if limits != nothingToClaim {
+		if c.out, err = t.claimRows(c.query, micros(p.Now), p.Me, c.args); err != nil {
 			return err
 		}
-		if limits != nothingToClaim {
-			if out, err = t.claimRows(query, micros(p.Now), p.Me, args); err != nil {
-				return err
-			}
-		}
-		if limits == unlimited {
-			return nil
-		}
-		return t.takeTokens(p, out) // also when nothing was claimed: the bucket's time moves to Now
-	})
-	if err != nil {
-		return nil, d.wrap("claim", err)
 	}
-	slices.SortFunc(out, func(a, b *queuetype.Message) int {
+	if limits == unlimited {
+		return nil
+	}
+	return t.takeTokens(p, c.out) // also when nothing was claimed: the bucket's time moves to Now
+}
+
+// sorted returns the claimed messages in claim order.
+func (c *claimCall) sorted() []*queuetype.Message {
+	slices.SortFunc(c.out, func(a, b *queuetype.Message) int {
 		if a.Priority != b.Priority {
 			return int(b.Priority - a.Priority)
 		}
 		return int(a.Seq - b.Seq)
 	})
-	return out, nil
+	return c.out
 }
 
 // Head implements driver.Driver.
@@ -240,19 +261,24 @@ func (d *DB) Head(ctx context.Context, destinations []string) (queuetype.Priorit
 
 // Complete implements driver.Driver.
 func (d *DB) Complete(ctx context.Context, cs []*qdriver.Completion) error {
-	err := d.w.do(ctx, len(cs) > 1, func(t *tx) error {
-		for _, c := range cs {
-			c.Applied = false
-			res, err := t.exec(sqlComplete, completeArgs(c)...)
-			if err != nil {
-				return err
-			}
-			n, _ := res.RowsAffected()
-			c.Applied = n == 1
-		}
-		return nil
-	})
+	err := d.w.do(ctx, len(cs) > 1, func(t *tx) error { return t.complete(cs) })
 	return d.wrap("complete", err)
+}
+
+// complete applies cs in t, each only if its attempt holds the lease.
+func (t *tx) complete(cs []*qdriver.Completion) error {
+	for _, c := range cs {
+		c.Applied = false
+	}
+	for _, c := range cs {
+		res, err := t.exec(sqlComplete, completeArgs(c)...)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		c.Applied = n == 1
+	}
+	return nil
 }
 
 func completeArgs(c *qdriver.Completion) []any {

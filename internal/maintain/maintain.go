@@ -28,6 +28,20 @@ import (
 // batchLimit bounds the rows one maintenance statement touches.
 const batchLimit = 1000
 
+// callShare is the share of a lease one heartbeat storage call may take:
+// CallTimeout is Lease/callShare.
+const callShare = 2
+
+// CallTimeout bounds each storage call of the heartbeat (the owner's beat,
+// the renewal of running handlers' leases) and the queue's other calls
+// that must not outlive a lease (Queue.Leader): half a lease. A store that
+// hangs (a half-open TCP connection to a database server, a lock held
+// elsewhere) would otherwise block the call past the lease, and the
+// heartbeat, waiting on it, would stop renewing; bounded, the call fails
+// with context.DeadlineExceeded, is logged, and the next tick (every
+// Lease/3) tries again.
+func CallTimeout(lease time.Duration) time.Duration { return lease / callShare }
+
 // Config wires a Maintainer to the queue.
 type Config struct {
 	// Store is the queue's store (one driver; a sharded store is one too).
@@ -35,6 +49,8 @@ type Config struct {
 	Now   func() time.Time
 	Me    string // this instance's callback owner id
 	Owner string // the lease owner of this run's workers
+	// Lease is the workers' lease: the heartbeat runs every Lease/3, each
+	// of its storage calls bounded by CallTimeout(Lease).
 	Lease time.Duration
 	// Interval is the cadence of rescue and expiry, and the longest the
 	// promoter sleeps without looking.
@@ -172,12 +188,21 @@ func (m *Maintainer) every(ctx context.Context, d time.Duration, fn func(context
 	})
 }
 
-// beat bumps the owner's liveness counter on every shard.
+// beat bumps the owner's liveness counter on every shard, within
+// CallTimeout.
 func (m *Maintainer) beat(ctx context.Context) {
 	p := driver.OwnerParams{Owner: m.cfg.Owner, Lease: m.cfg.Lease, Now: m.cfg.Now()}
-	if err := m.cfg.Store.BeatOwner(ctx, p); err != nil && ctx.Err() == nil {
-		m.cfg.Logger.Warn("owner heartbeat failed", "err", err)
+	call, cancel := m.bounded(ctx)
+	defer cancel()
+	if err := m.cfg.Store.BeatOwner(call, p); err != nil {
+		m.warn(ctx, "owner heartbeat failed", "err", err)
 	}
+}
+
+// bounded derives the context of one heartbeat storage call: it ends with
+// ctx or after CallTimeout, whichever comes first.
+func (m *Maintainer) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, CallTimeout(m.cfg.Lease))
 }
 
 // warn logs a duty's failure, unless the duty failed because the
@@ -191,7 +216,8 @@ func (m *Maintainer) warn(ctx context.Context, msg string, args ...any) {
 }
 
 // heartbeat beats, then renews the leases of running handlers and reports
-// lost ones.
+// lost ones. Each call is bounded by CallTimeout: one that fails (or hangs
+// and is cut off) is logged, and the next tick tries again.
 func (m *Maintainer) heartbeat(ctx context.Context) {
 	m.beat(ctx)
 	until := m.cfg.Now().Add(m.cfg.Lease)
@@ -203,7 +229,9 @@ func (m *Maintainer) heartbeat(ctx context.Context) {
 	for _, h := range hs {
 		p.Seqs, p.Attempts = append(p.Seqs, h.Seq), append(p.Attempts, h.Attempt)
 	}
-	held, err := m.cfg.Store.ExtendLeases(ctx, p)
+	call, cancel := m.bounded(ctx)
+	defer cancel()
+	held, err := m.cfg.Store.ExtendLeases(call, p)
 	if err != nil {
 		m.warn(ctx, "lease heartbeat failed", "err", err)
 		return

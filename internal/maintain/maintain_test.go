@@ -557,3 +557,102 @@ func TestMaintainer_SharedDutiesRunOnlyWhileLeading(t *testing.T) {
 		t.Fatal("no shared pass counted while leading")
 	}
 }
+
+// heartbeatCall is one call a hangingStore saw.
+type heartbeatCall struct {
+	method   string
+	bounded  bool          // its context had a deadline
+	leftAt   time.Duration // how long that deadline was away when the call began
+	returned error         // what the call returned (after its context ended)
+}
+
+// hangingStore is a real shard whose BeatOwner and ExtendLeases hang, as
+// on a half-open connection: they wait for their context to end, then
+// report the call on calls (while it has room). A call without a deadline fails at once (it
+// would hang for ever), so the test fails instead of hanging.
+type hangingStore struct {
+	driver.Driver
+	calls chan heartbeatCall
+}
+
+func (h *hangingStore) hang(ctx context.Context, method string) error {
+	c := heartbeatCall{method: method}
+	if deadline, ok := ctx.Deadline(); ok {
+		c.bounded, c.leftAt = true, time.Until(deadline)
+		<-ctx.Done()
+		c.returned = ctx.Err()
+	} else {
+		c.returned = errors.New("unbounded call: it would hang for ever")
+	}
+	select {
+	case h.calls <- c:
+	default: // the test has what it needs
+	}
+	return c.returned
+}
+
+func (h *hangingStore) BeatOwner(ctx context.Context, _ driver.OwnerParams) error {
+	return h.hang(ctx, "BeatOwner")
+}
+
+func (h *hangingStore) ExtendLeases(ctx context.Context, _ driver.LeaseParams) ([]int64, error) {
+	return nil, h.hang(ctx, "ExtendLeases")
+}
+
+// warnings counts the warnings logged.
+type warnings struct{ n atomic.Int32 }
+
+func (w *warnings) Enabled(_ context.Context, lv slog.Level) bool { return lv >= slog.LevelWarn }
+func (w *warnings) Handle(context.Context, slog.Record) error     { w.n.Add(1); return nil }
+func (w *warnings) WithAttrs([]slog.Attr) slog.Handler            { return w }
+func (w *warnings) WithGroup(string) slog.Handler                 { return w }
+
+// A store that hangs does not stop the heartbeat: each beat and lease
+// renewal gives up within half a lease with a deadline error, is logged,
+// and the next tick calls again.
+func TestMaintainer_HeartbeatCallsAreBoundedWhenTheStoreHangs(t *testing.T) {
+	t.Parallel()
+	store := &hangingStore{Driver: openShard(t), calls: make(chan heartbeatCall, 64)}
+	ev := &events{}
+	cfg := config(store, newClock(t0), ev)
+	cfg.Lease = 60 * time.Millisecond // a tick every 20ms, each call cut off after 30ms
+	cfg.Leased = func() []maintain.Held { return []maintain.Held{{Seq: 1, Attempt: 1}} }
+	logs := &warnings{}
+	cfg.Logger = slog.New(logs)
+	started := make(chan *maintain.Maintainer, 1)
+	go func() { started <- maintain.Start(cfg) }() // Start beats first: it must not hang either
+	next := func() heartbeatCall {
+		t.Helper()
+		select {
+		case c := <-store.calls:
+			return c
+		case <-time.After(30 * time.Second):
+			t.Fatal("no heartbeat call came back within 30s: a call hangs, or the heartbeat stopped")
+			return heartbeatCall{}
+		}
+	}
+	seen := map[string]int{}
+	for seen["BeatOwner"] < 2 || seen["ExtendLeases"] < 2 { // a second of each: a later tick ran again
+		c := next()
+		if !c.bounded || c.leftAt > maintain.CallTimeout(cfg.Lease) {
+			t.Fatalf("%s: bounded %v, deadline %v away; want at most %v (half the lease)",
+				c.method, c.bounded, c.leftAt, maintain.CallTimeout(cfg.Lease))
+		}
+		if !errors.Is(c.returned, context.DeadlineExceeded) {
+			t.Fatalf("%s returned %v, want its deadline", c.method, c.returned)
+		}
+		seen[c.method]++
+	}
+	select {
+	case m := <-started:
+		t.Cleanup(func() { stop(t, m) })
+	case <-time.After(30 * time.Second):
+		t.Fatal("Start did not return")
+	}
+	if logs.n.Load() == 0 {
+		t.Fatal("the cut-off heartbeat calls were not logged")
+	}
+	if lost, _, _ := ev.snapshot(); len(lost) != 0 {
+		t.Fatalf("a failed renewal reported leases lost: %v", lost)
+	}
+}
