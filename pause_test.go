@@ -407,6 +407,15 @@ func TestQueue_PauseWaitsForClaimsUnderWayWithinItsContext(t *testing.T) {
 		t.Fatalf("Stats with a claim held up = %+v, %v; want the stored pause, no error", stats, err)
 	}
 
+	// Stats read the pauses again (a newer epoch of claims): the claim
+	// from before the first pause is still under way, so a pause now
+	// still waits for it.
+	short3, cancel3 := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel3()
+	if err := q.PauseDestination(short3, "x"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("PauseDestination again with the older claim still held up: %v, want the deadline", err)
+	}
+
 	close(g.gate) // the claim ends
 	if err := q.PauseDestination(context.Background(), "x"); err != nil {
 		t.Fatalf("PauseDestination once the claim ended: %v", err)
