@@ -74,6 +74,22 @@ func follows(t *testing.T, q *queuesqlite.Queue, queue string, want ...string) {
 	})
 }
 
+// settled waits until the claims the running queue q began before it saw
+// the pauses have ended: one of those may still take a paused message (a
+// process leaves it out of the claims it begins after the change), so a
+// test sends what must wait only after this. Paused gives that wait.
+func settled(t *testing.T, q *queuesqlite.Queue) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), backendDeadline)
+	defer cancel()
+	if _, err := q.Paused(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("claims begun before the pause had not ended within %v", backendDeadline)
+	}
+}
+
 // wantWaiting checks that messages have not started: still pending, no
 // attempt made.
 func wantWaiting(t *testing.T, q *queuesqlite.Queue, ids []string) {
@@ -134,6 +150,7 @@ func TestBackends_PauseInOneInstanceStopsAnother(t *testing.T) {
 			t.Fatal(err)
 		}
 		follows(t, worker, queuesqlite.QueueDefault, "y") // the worker saw it by itself
+		settled(t, worker)
 		waiting := sendTo(t, ctl, "x", "x", "x")
 		// y, sent last, is claimed after the x messages unless x is left
 		// out of the claims: its completion closes the observation window.
@@ -218,6 +235,7 @@ func TestBackends_PauseQueuePausesItsDestinations(t *testing.T) {
 		}
 		follows(t, worker, "bulk")
 		follows(t, worker, queuesqlite.QueueDefault, "c", "d")
+		settled(t, worker)
 		bulk := sendTo(t, ctl, "a", "b")
 		wantCompleted(t, worker, sendTo(t, ctl, "c", "d"))
 		wantWaiting(t, ctl, bulk)
