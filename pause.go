@@ -181,7 +181,7 @@ type pauseView struct {
 const pauseUnread = math.MaxUint64
 
 func (v *pauseView) init() {
-	v.epoch.Store(newClaimEpoch())
+	v.epoch.Store(newClaimEpoch(true))
 	v.gen.Store(pauseUnread)
 	v.start = time.Now()
 }
@@ -267,7 +267,8 @@ func (r *runState) follow(ps []driver.PauseState, gen uint64, at time.Duration) 
 	v.dests.Store(&dests)
 	v.readAt.Store(int64(at))
 	v.gen.Store(gen)
-	return v.epoch.Swap(newClaimEpoch()).retire() // after the sets: see claimEpoch
+	next := newClaimEpoch(false)
+	return v.epoch.Swap(next).retire(next) // after the sets: see claimEpoch
 }
 
 // claimEpoch counts the claims that began while one generation of
@@ -275,16 +276,25 @@ func (r *runState) follow(ps []driver.PauseState, gen uint64, at time.Duration) 
 // its set; follow stores the new sets, then swaps in a new epoch and
 // retires the old one. A claim that entered the old epoch after the swap
 // loads a new set (stored before the swap), so once the old epoch's count
-// is zero, no claim with an old set is under way.
+// is zero, no claim with that epoch's set is under way. An epoch drains
+// (closes idle) only after the one before it drained too: a pause whose
+// wait ended with its context leaves a claim under way in an older epoch,
+// and the next pause must wait for that one as well.
 type claimEpoch struct {
-	mu      sync.Mutex
-	n       int  // claims in it now
-	retired bool // a newer epoch is current
-	idle    chan struct{}
-	closed  bool
+	mu       sync.Mutex
+	n        int         // claims in it now
+	retired  bool        // a newer epoch is current
+	prevIdle bool        // every older epoch has drained
+	next     *claimEpoch // the epoch that replaced it, once retired
+	idle     chan struct{}
+	closed   bool
 }
 
-func newClaimEpoch() *claimEpoch { return &claimEpoch{idle: make(chan struct{})} }
+// newClaimEpoch returns an epoch; prevIdle says no older epoch still has
+// claims (true for a run's first).
+func newClaimEpoch(prevIdle bool) *claimEpoch {
+	return &claimEpoch{prevIdle: prevIdle, idle: make(chan struct{})}
+}
 
 // enterClaim enters the current epoch; call leave when the claim returns.
 func (v *pauseView) enterClaim() *claimEpoch {
@@ -297,26 +307,50 @@ func (v *pauseView) enterClaim() *claimEpoch {
 
 func (e *claimEpoch) leave() {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.n--
-	e.closeIfIdle()
+	drained := e.closeIfIdle()
+	e.mu.Unlock()
+	if drained {
+		e.next.olderDrained()
+	}
 }
 
-// retire marks e as no longer current and returns a channel closed once
-// no claim is in it.
-func (e *claimEpoch) retire() <-chan struct{} {
+// retire marks e as replaced by next and returns a channel closed once no
+// claim is in e or in any epoch before it.
+func (e *claimEpoch) retire(next *claimEpoch) <-chan struct{} {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.retired = true
-	e.closeIfIdle()
+	e.retired, e.next = true, next
+	drained := e.closeIfIdle()
+	e.mu.Unlock()
+	if drained {
+		next.olderDrained()
+	}
 	return e.idle
 }
 
-func (e *claimEpoch) closeIfIdle() {
-	if e.retired && e.n == 0 && !e.closed {
-		e.closed = true
-		close(e.idle)
+// olderDrained tells e that every epoch before it has drained, and passes
+// that on down the newer epochs that drain with it (one lock at a time).
+func (e *claimEpoch) olderDrained() {
+	for ; e != nil; e = e.next { // next is fixed once e is retired
+		e.mu.Lock()
+		e.prevIdle = true
+		drained := e.closeIfIdle()
+		e.mu.Unlock()
+		if !drained {
+			return
+		}
 	}
+}
+
+// closeIfIdle closes idle once e is retired, empty and its elders drained
+// (call with e.mu held); it reports whether it closed it now.
+func (e *claimEpoch) closeIfIdle() bool {
+	if !e.retired || !e.prevIdle || e.n != 0 || e.closed {
+		return false
+	}
+	e.closed = true
+	close(e.idle)
+	return true
 }
 
 // unpaused is w's claim set without the paused destinations (empty when

@@ -74,6 +74,22 @@ func follows(t *testing.T, q *queuesqlite.Queue, queue string, want ...string) {
 	})
 }
 
+// settled waits until the claims the running queue q began before it saw
+// the pauses have ended: one of those may still take a paused message (a
+// process leaves it out of the claims it begins after the change), so a
+// test sends what must wait only after this. Paused gives that wait.
+func settled(t *testing.T, q *queuesqlite.Queue) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), backendDeadline)
+	defer cancel()
+	if _, err := q.Paused(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("claims begun before the pause had not ended within %v", backendDeadline)
+	}
+}
+
 // wantWaiting checks that messages have not started: still pending, no
 // attempt made.
 func wantWaiting(t *testing.T, q *queuesqlite.Queue, ids []string) {
@@ -134,6 +150,7 @@ func TestBackends_PauseInOneInstanceStopsAnother(t *testing.T) {
 			t.Fatal(err)
 		}
 		follows(t, worker, queuesqlite.QueueDefault, "y") // the worker saw it by itself
+		settled(t, worker)
 		waiting := sendTo(t, ctl, "x", "x", "x")
 		// y, sent last, is claimed after the x messages unless x is left
 		// out of the claims: its completion closes the observation window.
@@ -218,6 +235,7 @@ func TestBackends_PauseQueuePausesItsDestinations(t *testing.T) {
 		}
 		follows(t, worker, "bulk")
 		follows(t, worker, queuesqlite.QueueDefault, "c", "d")
+		settled(t, worker)
 		bulk := sendTo(t, ctl, "a", "b")
 		wantCompleted(t, worker, sendTo(t, ctl, "c", "d"))
 		wantWaiting(t, ctl, bulk)
@@ -355,6 +373,29 @@ func (g *gatedClaims) CompleteAndClaim(ctx context.Context, cs []*driver.Complet
 	return g.DB.CompleteAndClaim(ctx, cs, p)
 }
 
+// cutAfterRead is the context key of the cancel function a gatedClaims
+// calls once it has read the pauses for that context (see cutAfterPausesRead).
+type cutAfterRead struct{}
+
+// Paused reads the pauses, then cancels ctx if it asks for that: the
+// caller then finds ctx ended in what it does next (wait for claims under
+// way), never in the read, however slow the machine.
+func (g *gatedClaims) Paused(ctx context.Context) ([]driver.PauseState, error) {
+	ps, err := g.DB.Paused(ctx)
+	if cancel, ok := ctx.Value(cutAfterRead{}).(context.CancelFunc); ok {
+		cancel()
+	}
+	return ps, err
+}
+
+// cutAfterPausesRead returns a context a gatedClaims cancels once it has
+// read the pauses with it.
+func cutAfterPausesRead(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return context.WithValue(ctx, cutAfterRead{}, cancel)
+}
+
 // wait signals entered and waits for the gate or ctx's end.
 func (g *gatedClaims) wait(ctx context.Context) error {
 	select {
@@ -394,17 +435,19 @@ func TestQueue_PauseWaitsForClaimsUnderWayWithinItsContext(t *testing.T) {
 		t.Fatal("no claim began")
 	}
 
-	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	err = q.PauseDestination(short, "x")
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "stored, but a claim under way") {
-		t.Fatalf("PauseDestination with a claim held up: %v, want the deadline and that the pause is stored", err)
+	err = q.PauseDestination(cutAfterPausesRead(t), "x")
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "stored, but a claim under way") {
+		t.Fatalf("PauseDestination with a claim held up: %v, want its context's end and that the pause is stored", err)
 	}
-	short2, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel2()
-	stats, err := q.Stats(short2)
+	stats, err := q.Stats(cutAfterPausesRead(t))
 	if err != nil || len(stats.Paused) != 1 || stats.Paused[0].Name != "x" {
 		t.Fatalf("Stats with a claim held up = %+v, %v; want the stored pause, no error", stats, err)
+	}
+	// Stats read the pauses again (a newer epoch of claims): the claim
+	// from before the first pause is still under way, so a pause now
+	// still waits for it.
+	if err := q.PauseDestination(cutAfterPausesRead(t), "x"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("PauseDestination again with the older claim still held up: %v, want its context's end", err)
 	}
 
 	close(g.gate) // the claim ends

@@ -13,6 +13,13 @@
 //	cd bench && go run . -quick                         # every dimension, small counts (~5 min)
 //	go run . -runs 3 -markdown [-sizes 100] [-syncs NORMAL] [-rates 200] [-only drain,batch-1000]
 //	         [-systems floor,goqite] [-pg-dsn postgres://...] [-cpuprofile cpu.out]
+//	go run . -pg-dsn postgres://... -pg-deadtuples 1000000   # dead tuples after 1M messages
+//	go run . -pg-dsn postgres://... -pg-profile              # pg_stat_statements of one drain per system
+//
+// The PostgreSQL systems' write transactions are counted by a pgx tracer
+// on their own pools (pgtrace.go). drain-1x100, drain-4x25 and
+// latency-xproc run workers or the sender in child processes: this binary
+// re-executed with its job in the environment (procs.go).
 //
 // It is a module of its own so that the peers never become dependencies of
 // the library.
@@ -40,7 +47,12 @@ const tunedPollDefault = 5 * time.Millisecond
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var err error
+	if job := os.Getenv(childEnv); job != "" {
+		err = runChild(ctx, job, os.Stdin, os.Stdout)
+	} else {
+		err = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -60,6 +72,8 @@ type config struct {
 	tunedPoll  time.Duration
 	systems    string
 	cpuprofile string
+	deadTuples int
+	pgProfile  bool
 	dims       dims
 }
 
@@ -72,7 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.quick, "quick", false, "small counts: a smoke run, not a measurement")
 	fs.BoolVar(&c.peersAll, "peers-all", false, "run the peers at every size and synchronous level too (default: 100 B, NORMAL)")
 	fs.StringVar(&c.dir, "dir", "", "directory for the runs' files (default: the system's temporary directory)")
-	fs.StringVar(&only, "only", "", "comma-separated kinds to run: send-1,send-32,batch-1000,drain,latency (default: all)")
+	fs.StringVar(&only, "only", "", "comma-separated kinds to run: send-1,send-32,batch-1000,drain,drain-1x100,drain-4x25,latency,latency-xproc (default: all)")
 	fs.StringVar(&sizes, "sizes", sizesDefault, "comma-separated content sizes in bytes")
 	fs.StringVar(&syncs, "syncs", syncsDefault, "comma-separated synchronous levels (NORMAL, FULL)")
 	fs.StringVar(&rates, "rates", ratesDefault, "comma-separated send rates per second of the latency scenarios")
@@ -82,6 +96,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per scenario and system instead of the table")
 	fs.DurationVar(&c.tunedPoll, "tuned-poll", tunedPollDefault, "poll interval of the (tuned) peer variants")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fs.IntVar(&c.deadTuples, "pg-deadtuples", 0, "instead of the table: send and drain this many messages on each PostgreSQL system "+
+		"and report the dead and live tuples of its tables (needs -pg-dsn)")
+	fs.BoolVar(&c.pgProfile, "pg-profile", false, "instead of the table: one drain per PostgreSQL system in a database of its own, "+
+		"with pg_stat_statements' top statements and the WAL per job (needs -pg-dsn and pg_stat_statements preloaded)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -129,7 +147,7 @@ func positiveInts(flagName, list string) ([]int, error) {
 
 // check rejects unknown kinds and bad settings.
 func (c *config) check() error {
-	known := []string{kindsLatency}
+	known := []string{kindsLatency, kindsXproc}
 	for _, k := range kinds() {
 		known = append(known, k.name)
 	}
@@ -137,6 +155,12 @@ func (c *config) check() error {
 		if !slices.Contains(known, name) {
 			return fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(known, ", "))
 		}
+	}
+	if (c.deadTuples != 0 || c.pgProfile) && c.pgDSN == "" {
+		return errors.New("-pg-deadtuples and -pg-profile need -pg-dsn")
+	}
+	if c.deadTuples < 0 {
+		return errors.New("-pg-deadtuples must be positive")
 	}
 	if c.tunedPoll <= 0 {
 		return errors.New("-tuned-poll must be positive")
@@ -183,6 +207,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer stop()
 	}
+	if c.deadTuples > 0 || c.pgProfile {
+		return runPGReports(ctx, c, stdout, stderr)
+	}
 	p := &plan{scenarios: scenarios(c.dims, countsFor(c.quick)), systems: systemsFor(c), runs: c.runs,
 		peersAll: c.peersAll, dir: c.dir}
 	p.progress = func(done, total int, step string) { fmt.Fprintf(stderr, "[%d/%d] %s\n", done, total, step) }
@@ -200,6 +227,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return t.writeMarkdown(stdout)
 	}
 	return t.writeText(stdout)
+}
+
+// runPGReports runs the dead-tuple report and the profile c asks for.
+func runPGReports(ctx context.Context, c *config, stdout, stderr io.Writer) error {
+	progress := func(s string) { fmt.Fprintln(stderr, s) }
+	if c.deadTuples > 0 {
+		if err := runDeadTuples(ctx, c.pgDSN, c.tunedPoll, c.deadTuples, stdout, progress); err != nil {
+			return err
+		}
+	}
+	if c.pgProfile {
+		return runProfile(ctx, c.pgDSN, c.tunedPoll, stdout, progress)
+	}
+	return nil
 }
 
 // startProfile starts a CPU profile into path; stop ends it.

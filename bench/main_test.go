@@ -3,11 +3,27 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 )
+
+// TestMain runs a child job (a worker or sender process of the
+// multi-process scenarios, which re-execute this binary) instead of the
+// tests when childEnv says so.
+func TestMain(m *testing.M) {
+	if job := os.Getenv(childEnv); job != "" {
+		if err := runChild(context.Background(), job, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // TestRun_Quick runs the program in quick mode against every peer (and
 // River on PostgreSQL when BENCH_PG_DSN is set) and checks that each system
@@ -45,6 +61,44 @@ func TestRun_Quick(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("no results for %s", want)
 		}
+	}
+}
+
+// TestRun_Processes runs the multi-process scenarios on our SQLite queue
+// (and on the PostgreSQL systems when BENCH_PG_DSN is set): worker and
+// sender children are this test binary re-executed (TestMain). It checks
+// every run finished with a rate (and a latency), not how fast.
+func TestRun_Processes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	args := []string{"-quick", "-json", "-dir", t.TempDir(), "-only", "drain-1x100,drain-4x25,latency-xproc",
+		"-rates", "200", "-systems", "ours"}
+	if dsn := os.Getenv("BENCH_PG_DSN"); dsn != "" {
+		args = append(args, "-pg-dsn", dsn)
+	}
+	var out, errb bytes.Buffer
+	if err := run(t.Context(), args, &out, &errb); err != nil {
+		t.Fatalf("run: %v\n%s", err, errb.String())
+	}
+	got := 0
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var r struct {
+			Scenario, Kind, System, Error string
+			PerSec                        float64 `json:"per_sec"`
+			P50ms                         float64 `json:"p50_ms"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		got++
+		if r.PerSec <= 0 || r.Error != "" || (r.Kind == kindsXproc && r.P50ms <= 0) {
+			t.Errorf("%s on %s: %s", r.Scenario, r.System, sc.Text())
+		}
+	}
+	if got < 3 {
+		t.Errorf("%d results, want at least 3 (drain-1x100, drain-4x25, latency-xproc-200)\n%s", got, out.String())
 	}
 }
 

@@ -22,6 +22,7 @@ func oursSystem() system {
 		Name:   oursName,
 		Note:   "defaults (one shard, WAL, group commit); a completion callback per message in drain and latency",
 		SQLite: true,
+		Shared: true,
 		Open:   openOurs,
 	}
 }
@@ -30,6 +31,7 @@ type oursInst struct {
 	q        *queuesqlite.Queue
 	env      benchkit.Env
 	pad      string
+	size     int
 	cb       queuesqlite.Callback
 	finished benchkit.Counter
 }
@@ -44,8 +46,19 @@ func openOurs(_ context.Context, e env) (benchkit.Instance, error) {
 
 // newOurs registers the benchmark's handler on an open queue.
 func newOurs(q *queuesqlite.Queue, e env) (*oursInst, error) {
-	o := &oursInst{q: q, env: e.Env, pad: padFor(e.Size)}
-	if e.Track {
+	o := &oursInst{q: q, env: e.Env, pad: padFor(e.Size), size: e.Size}
+	switch {
+	case e.Track && e.Remote:
+		err := q.OnOutcome(func(_ *queuesqlite.Message, s queuesqlite.Status) {
+			if s == queuesqlite.StatusCompleted {
+				o.finished.Add(1)
+			}
+		})
+		if err != nil {
+			q.Close()
+			return nil, err
+		}
+	case e.Track:
 		o.cb = func(*queuesqlite.Message) { o.finished.Add(1) }
 	}
 	err := q.Handle(oursDestination, func(_ context.Context, m *queuesqlite.Message) (any, error) {
@@ -92,3 +105,11 @@ func (o *oursInst) WriteTransactions() int64 { return o.q.WriteTransactions() }
 
 // Close implements benchkit.Instance.
 func (o *oursInst) Close() error { return o.q.Close() }
+
+// share implements sharer: another process opens the same directory.
+func (o *oursInst) share() shareSpec {
+	return shareSpec{System: oursName, Dir: o.env.Dir, Sync: o.env.Sync, Size: o.size}
+}
+
+// finishedCount reports the completion callbacks so far (worker children).
+func (o *oursInst) finishedCount() int64 { return o.finished.Load() }

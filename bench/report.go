@@ -58,6 +58,9 @@ func scenarioOrder(results []result) []string {
 	return out
 }
 
+// rowsFor returns the scenario's main row and, when measured, its write
+// transaction (ours on SQLite counts its own; the PostgreSQL systems are
+// counted by a pgx tracer on their pools, see writeTracer) and peak RSS rows.
 func rowsFor(sc string, cols []string, by map[string]result) [][]string {
 	rows := [][]string{row(sc, cols, by, mainCell, floorRatio)}
 	if anyOf(by, func(r result) bool { return r.WriteTxPerMsg > 0 }) {
@@ -167,7 +170,8 @@ func legendFor(systems []system, cols []string, results []result) []string {
 	out := []string{
 		"Cells: median over the runs (min–max). " + ratioColumn + ": our median over the floor's from the same run " +
 			"(throughput: below 1 is slower than the floor; latency, p50 over p50: above 1 is slower). " +
-			"×r on a peer: its median over ours (throughput: below 1 is slower than ours; latency: above 1 is slower).",
+			"×r on a peer: its median over ours (throughput: below 1 is slower than ours; latency: above 1 is slower); " +
+			"on the PostgreSQL peers (river-pg) over " + oursPGName + "'s, from the same run.",
 	}
 	seen := map[string]bool{}
 	for _, r := range results {
@@ -176,7 +180,9 @@ func legendFor(systems []system, cols []string, results []result) []string {
 			out = append(out, fmt.Sprintf("%s: n=%d per run", r.Scenario, r.N))
 		}
 	}
-	for _, k := range append(kinds(), kind{name: kindsLatency + "-R", what: "send->start latency at a steady R/s, p50 / p99 ms"}) {
+	for _, k := range append(kinds(), kind{name: kindsLatency + "-R", what: "send->start latency at a steady R/s, p50 / p99 ms"},
+		kind{name: kindsXproc + "-R", what: "send->start latency at a steady R/s, the sender a separate OS process " +
+			"(this binary re-executed), the workers in this one; latency from a timestamp in the message, one host, one clock"}) {
 		out = append(out, k.name+": "+k.what)
 	}
 	for _, s := range systems {

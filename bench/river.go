@@ -50,6 +50,7 @@ type riverInst[TTx any] struct {
 	client   *river.Client[TTx]
 	env      benchkit.Env
 	pad      string
+	size     int
 	finished benchkit.Counter
 	unsub    func()
 	subDone  chan struct{}
@@ -75,7 +76,7 @@ func migrateRiver[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], sch
 // when env.Track, a subscription that counts completed jobs.
 func newRiver[TTx any](drv riverdriver.Driver[TTx], e env, t riverTuning, schema string,
 	cleanup func() error) (*riverInst[TTx], error) {
-	r := &riverInst[TTx]{env: e.Env, pad: padFor(e.Size), cleanup: cleanup}
+	r := &riverInst[TTx]{env: e.Env, pad: padFor(e.Size), size: e.Size, cleanup: cleanup}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &noopWorker{env: &r.env})
 	client, err := river.NewClient(drv, &river.Config{
@@ -151,3 +152,6 @@ func (r *riverInst[TTx]) Close() error {
 	}
 	return err
 }
+
+// finishedCount reports the completed events so far (worker children).
+func (r *riverInst[TTx]) finishedCount() int64 { return r.finished.Load() }

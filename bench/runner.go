@@ -43,8 +43,9 @@ type result struct {
 	PeakRSSMB     float64 `json:"peak_rss_mb,omitempty"`
 	WriteTxPerMsg float64 `json:"write_tx_per_msg,omitempty"`
 	// VsOurs is this system's median over ours (throughput), or its p50 over
-	// ours (latency); on the floor's row it is ours over the floor's
-	// (OursVsFloor), from the same run.
+	// ours (latency), ours being its system's VsName (queuesqlite-pg for the
+	// PostgreSQL peers) or else queuesqlite; on the floor's row it is ours
+	// over the floor's (OursVsFloor), from the same run.
 	VsOurs      float64 `json:"vs_ours,omitempty"`
 	OursVsFloor float64 `json:"ours_vs_floor,omitempty"`
 	Error       string  `json:"error,omitempty"`
@@ -56,6 +57,8 @@ type result struct {
 func (p *plan) eligible(sc scenario, sys *system) bool {
 	switch {
 	case sys.Tuned && !sc.PollSensitive:
+		return false
+	case sc.Shared && !sys.Shared:
 		return false
 	case sc.Sync == benchkit.SyncFull && !sys.SQLite:
 		return false
@@ -135,14 +138,19 @@ func summarize(sc scenario, syss []*system, samples [][]benchkit.Sample, errs []
 	for i, sys := range syss {
 		out[i] = resultOf(sc, sys.Name, samples[i], errs[i])
 	}
-	ours := slices.IndexFunc(out, func(r result) bool { return r.System == oursName })
-	if ours < 0 {
-		return out
-	}
-	for i := range out {
-		out[i].VsOurs = ratio(out[i], out[ours])
+	find := func(name string) int { return slices.IndexFunc(out, func(r result) bool { return r.System == name }) }
+	ours := find(oursName)
+	for i, sys := range syss {
+		base := ours
+		if sys.VsName != "" {
+			base = find(sys.VsName)
+		}
+		if base < 0 {
+			continue
+		}
+		out[i].VsOurs = ratio(out[i], out[base])
 		if out[i].System == floorName {
-			out[i].OursVsFloor = ratio(out[ours], out[i])
+			out[i].OursVsFloor = ratio(out[base], out[i])
 		}
 	}
 	return out

@@ -156,15 +156,8 @@ func sampleRSS() (stop func(), peak *atomic.Int64) {
 // of the time from the stamp to the handler's start.
 func latencyRunner(rate int) runFunc {
 	return func(ctx context.Context, sys *system, e env, n int) (benchkit.Sample, error) {
-		var mu sync.Mutex
-		lat := make([]time.Duration, 0, n)
-		e.Track = true
-		e.OnStart = func(sent time.Time) {
-			d := time.Since(sent)
-			mu.Lock()
-			lat = append(lat, d)
-			mu.Unlock()
-		}
+		lat := newLatencies(n)
+		e.Track, e.OnStart = true, lat.add
 		return withInstance(ctx, sys, e, func(inst benchkit.Instance) (benchkit.Sample, error) {
 			if err := inst.Start(ctx); err != nil {
 				return benchkit.Sample{}, err
@@ -176,16 +169,37 @@ func latencyRunner(rate int) runFunc {
 			if err := inst.WaitFinished(ctx, n); err != nil {
 				return benchkit.Sample{}, err
 			}
-			elapsed := time.Since(start)
-			mu.Lock()
-			defer mu.Unlock()
-			if len(lat) <= latencyWarmup {
-				return benchkit.Sample{}, errors.New("too few latency probes")
-			}
-			p50, p99 := quantilesMS(lat[latencyWarmup:])
-			return benchkit.Sample{PerSec: perSec(n, elapsed), P50ms: p50, P99ms: p99}, nil
+			return lat.sample(n, time.Since(start))
 		})
 	}
+}
+
+// latencies collects send->start times from the handlers.
+type latencies struct {
+	mu sync.Mutex
+	ds []time.Duration
+}
+
+func newLatencies(n int) *latencies { return &latencies{ds: make([]time.Duration, 0, n)} }
+
+// add is an Env.OnStart: it records the time since sent.
+func (l *latencies) add(sent time.Time) {
+	d := time.Since(sent)
+	l.mu.Lock()
+	l.ds = append(l.ds, d)
+	l.mu.Unlock()
+}
+
+// sample reports n jobs over elapsed with the p50 and p99 latency, the
+// first latencyWarmup probes left out.
+func (l *latencies) sample(n int, elapsed time.Duration) (benchkit.Sample, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.ds) <= latencyWarmup {
+		return benchkit.Sample{}, errors.New("too few latency probes")
+	}
+	p50, p99 := quantilesMS(l.ds[latencyWarmup:])
+	return benchkit.Sample{PerSec: perSec(n, elapsed), P50ms: p50, P99ms: p99}, nil
 }
 
 // sendSteady sends n jobs, the i-th at start + i/rate seconds.

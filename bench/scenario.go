@@ -17,22 +17,26 @@ const (
 	syncsDefault  = "NORMAL,FULL"
 	ratesDefault  = "50,200,1000"
 	kindsLatency  = "latency"
-	fullSend1Frac = 5 // send-1 with FULL commits one fsync per message: a fifth of the messages
+	kindsXproc    = "latency-xproc" // the sender in another OS process
+	procsMany     = 4               // worker processes of drain-4x25
+	fullSend1Frac = 5               // send-1 with FULL commits one fsync per message: a fifth of the messages
 )
 
 // counts sizes one scenario kind at 100 B; larger contents get fewer
 // messages so one run writes at most maxBytes.
 type counts struct {
 	send1, send32, batches, drain int
-	latencyFor                    time.Duration
+	latencyFor, xprocFor          time.Duration
 	maxBytes                      int
 }
 
 func countsFor(quick bool) counts {
 	if quick {
-		return counts{send1: 300, send32: 640, batches: 2, drain: 2000, latencyFor: time.Second, maxBytes: 32 << 20}
+		return counts{send1: 300, send32: 640, batches: 2, drain: 2000, latencyFor: time.Second,
+			xprocFor: time.Second, maxBytes: 32 << 20}
 	}
-	return counts{send1: 10000, send32: 20000, batches: 20, drain: 20000, latencyFor: 3 * time.Second, maxBytes: 256 << 20}
+	return counts{send1: 10000, send32: 20000, batches: 20, drain: 20000, latencyFor: 3 * time.Second,
+		xprocFor: 10 * time.Second, maxBytes: 256 << 20}
 }
 
 // runFunc runs one scenario once on a freshly opened system.
@@ -44,7 +48,10 @@ type kind struct {
 	pollSensitive bool // its outcome depends on polling: the tuned variants run it
 	n             func(c counts) int
 	unit          int // n is rounded down to a multiple of it
-	run           runFunc
+	// shared marks the multi-process kinds: they run only on systems other
+	// processes can open, at the default size and NORMAL.
+	shared bool
+	run    runFunc
 }
 
 func kinds() []kind {
@@ -55,6 +62,13 @@ func kinds() []kind {
 			n: func(c counts) int { return c.batches * batchSize }, unit: batchSize, run: runBatch},
 		{name: "drain", what: fmt.Sprintf("drain pre-sent no-op jobs, %d workers, jobs/s", workersBench), pollSensitive: true,
 			n: func(c counts) int { return c.drain }, unit: batchSize, run: runDrain},
+		{name: "drain-1x100", what: fmt.Sprintf("drain pre-sent no-op jobs, 1 worker process x %d workers, jobs/s", workersBench),
+			pollSensitive: true, shared: true, n: func(c counts) int { return c.drain }, unit: batchSize,
+			run: procsDrainRunner(1, workersBench)},
+		{name: "drain-4x25", what: fmt.Sprintf("drain pre-sent no-op jobs, %d worker processes x %d workers, jobs/s",
+			procsMany, workersBench/procsMany),
+			pollSensitive: true, shared: true, n: func(c counts) int { return c.drain }, unit: batchSize,
+			run: procsDrainRunner(procsMany, workersBench/procsMany)},
 	}
 }
 
@@ -69,6 +83,7 @@ type scenario struct {
 	Rate          int
 	N             int
 	PollSensitive bool
+	Shared        bool // needs a system other processes can open
 	run           runFunc
 }
 
@@ -86,14 +101,18 @@ func scenarios(d dims, c counts) []scenario {
 	var out []scenario
 	for _, sync := range d.syncs {
 		for _, size := range d.sizes {
+			dflt := size == sizeDefault && sync == benchkit.SyncNormal
 			for _, k := range kinds() {
-				if wanted(d, k.name) {
+				if wanted(d, k.name) && (dflt || !k.shared) {
 					out = append(out, sized(k, size, sync, c))
 				}
 			}
-			if wanted(d, kindsLatency) {
-				for _, rate := range d.rates {
+			for _, rate := range d.rates {
+				if wanted(d, kindsLatency) {
 					out = append(out, latencyScenario(size, sync, rate, c))
+				}
+				if wanted(d, kindsXproc) && dflt {
+					out = append(out, xprocScenario(rate, c))
 				}
 			}
 		}
@@ -120,7 +139,7 @@ func sized(k kind, size int, sync string, c counts) scenario {
 	}
 	n = max(n/k.unit, 1) * k.unit
 	return scenario{Name: label(k.name, size, sync), Kind: k.name, What: k.what, Size: size, Sync: sync, N: n,
-		PollSensitive: k.pollSensitive, run: k.run}
+		PollSensitive: k.pollSensitive, Shared: k.shared, run: k.run}
 }
 
 func latencyScenario(size int, sync string, rate int, c counts) scenario {
@@ -129,6 +148,16 @@ func latencyScenario(size int, sync string, rate int, c counts) scenario {
 		What: "send->start latency at a steady rate, p50 / p99 ms", Size: size, Sync: sync, Rate: rate,
 		N: max(int(c.latencyFor.Seconds()*float64(rate)), 2*latencyWarmup), PollSensitive: true,
 		run: latencyRunner(rate)}
+}
+
+// xprocScenario is latency with the sender in another OS process.
+func xprocScenario(rate int, c counts) scenario {
+	name := fmt.Sprintf("%s-%d", kindsXproc, rate)
+	return scenario{Name: label(name, sizeDefault, benchkit.SyncNormal), Kind: kindsXproc,
+		What: "send->start latency at a steady rate, sender in another OS process, p50 / p99 ms",
+		Size: sizeDefault, Sync: benchkit.SyncNormal, Rate: rate,
+		N: max(int(c.xprocFor.Seconds()*float64(rate)), 2*latencyWarmup), PollSensitive: true, Shared: true,
+		run: xprocLatencyRunner(rate)}
 }
 
 // label names a scenario: "drain 16KB FULL".

@@ -23,6 +23,11 @@ type system struct {
 	Tuned bool
 	// SQLite says it stores into SQLite, so synchronous=FULL applies.
 	SQLite bool
+	// Shared says other OS processes can open the same queue (its
+	// instances implement sharer), so the multi-process scenarios apply.
+	Shared bool
+	// VsName is the column its ratio is taken against; "" = ours.
+	VsName string
 	// Open opens a fresh, empty queue as e describes.
 	Open func(ctx context.Context, e env) (benchkit.Instance, error)
 }
@@ -37,4 +42,8 @@ type env struct {
 	benchkit.Env
 	// Size is the length of every job's content in bytes.
 	Size int
+	// Remote says the jobs were sent by another process: with Track, count
+	// finished jobs by the queue's outcome hook, as messages sent elsewhere
+	// carry no completion callback of this process.
+	Remote bool
 }

@@ -3,6 +3,7 @@ package drivertest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 func RunRouter(t *testing.T, open OpenFunc) {
 	t.Run("PutAndRenew", func(t *testing.T) { testRoutePut(t, open) })
 	t.Run("ExclusiveWithMessages", func(t *testing.T) { testRouteExclusive(t, open) })
+	t.Run("EveryInsertPathRefusesARoutedID", func(t *testing.T) { testRouteRefusedByEveryInsert(t, open) })
 	t.Run("DropAndPrune", func(t *testing.T) { testRouteDrop(t, open) })
 }
 
@@ -85,6 +87,87 @@ func testRouteExclusive(t *testing.T, open OpenFunc) {
 	if err != nil || len(stored) != 1 || !stored["here"] {
 		t.Fatalf("stored ids: %v %v; want only here", stored, err)
 	}
+}
+
+// routedBatchSize is the size of the batches testRouteRefusedByEveryInsert
+// sends: more than one insert statement of any backend that writes rows in
+// chunks of up to 64 (the SQLite driver does).
+const routedBatchSize = 150
+
+// testRouteRefusedByEveryInsert: a batch holding a routed id, at its start,
+// in its middle or at its end, is refused with ErrDuplicate and stores
+// nothing, whichever insert writes it (plain, with dependencies, unique, in
+// a caller's transaction); a lone unique insert is refused too.
+func testRouteRefusedByEveryInsert(t *testing.T, open OpenFunc) {
+	ctx := context.Background()
+	h := open(t)
+	r := router(t, h)
+	if err := r.PutRoutes(ctx, []*driver.Route{{ID: "away", Shard: 1, At: t0, Token: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	insert(t, h.Driver, newMsg("parent", "d", queuetype.PriorityNormal))
+	paths := map[string]func([]*queuetype.Message) error{
+		"Insert": func(ms []*queuetype.Message) error {
+			return h.Driver.Insert(ctx, driver.InsertParams{Messages: ms})
+		},
+		"InsertWithDependencies": func(ms []*queuetype.Message) error {
+			ms[len(ms)/3].DependsOn = []string{"parent"}
+			return h.Driver.Insert(ctx, driver.InsertParams{Messages: ms})
+		},
+		"InsertTx": func(ms []*queuetype.Message) error { return insertInRolledBackTx(t, h, ms) },
+	}
+	if u, ok := h.Driver.(driver.UniqueInserter); ok {
+		paths["InsertUnique"] = func(ms []*queuetype.Message) error {
+			_, err := u.InsertUnique(ctx, driver.InsertParams{Messages: ms}, []driver.UniqueKey{{Key: "k", States: unfinished}})
+			return err
+		}
+	}
+	for name, insertFn := range paths {
+		for _, at := range []int{-1, 0, routedBatchSize / 2, routedBatchSize - 1} {
+			ms := routedBatch(at)
+			if err := insertFn(ms); !errors.Is(err, queuetype.ErrDuplicate) {
+				t.Fatalf("%s of %d messages with the routed id at %d: %v, want ErrDuplicate", name, len(ms), at, err)
+			}
+			stored, err := r.StoredIDs(ctx, idsOf(ms))
+			if err != nil || len(stored) != 0 {
+				t.Fatalf("%s refused with the routed id at %d but stored %d of its messages (%v)", name, at, len(stored), err)
+			}
+		}
+	}
+}
+
+// routedBatch returns routedBatchSize new messages, the one at index at
+// with the routed id "away"; with at -1, that one message alone.
+func routedBatch(at int) []*queuetype.Message {
+	if at < 0 {
+		return []*queuetype.Message{newMsg("away", "d", queuetype.PriorityNormal)}
+	}
+	ms := make([]*queuetype.Message, routedBatchSize)
+	for i := range ms {
+		ms[i] = newMsg(fmt.Sprintf("new-%d", i), "d", queuetype.PriorityNormal)
+	}
+	ms[at].ID = "away"
+	return ms
+}
+
+// insertInRolledBackTx inserts ms in a caller's transaction, which it rolls
+// back (whatever a refused insert wrote is the caller's to discard).
+func insertInRolledBackTx(t *testing.T, h *Harness, ms []*queuetype.Message) error {
+	ctx := context.Background()
+	tx, err := h.BeginTx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	return h.Driver.InsertTx(ctx, tx, driver.InsertParams{Messages: ms})
+}
+
+func idsOf(ms []*queuetype.Message) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	return ids
 }
 
 func testRouteDrop(t *testing.T, open OpenFunc) {

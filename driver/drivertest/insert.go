@@ -3,6 +3,7 @@ package drivertest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -79,6 +80,30 @@ func testInsert(t *testing.T, open OpenFunc) {
 		wantErr(t, "duplicate insert", err, queuetype.ErrDuplicate)
 		_, err = d.Get(context.Background(), "fresh")
 		wantErr(t, "get half of failed batch", err, queuetype.ErrNotFound)
+	})
+
+	// Bigger batches than one insert statement of a driver that writes
+	// rows in chunks: a duplicate in a later statement, of a stored id or
+	// of an earlier message of the batch, still stores none of the batch
+	// (one ShardKey: a sharded store is all or none per shard).
+	t.Run("DuplicateIDInALongBatchFailsTheWholeBatch", func(t *testing.T) {
+		t.Parallel()
+		d := open(t).Driver
+		insert(t, d, newMsg("dup", "x", 1))
+		for name, dupAt := range map[string]int{"stored": 100, "earlier in the batch": 140} {
+			ms := make([]*queuetype.Message, 150)
+			for i := range ms {
+				ms[i] = newMsg(fmt.Sprintf("long-%d", i), "x", 1)
+			}
+			ms[dupAt].ID = map[string]string{"stored": "dup", "earlier in the batch": "long-3"}[name]
+			keyed("long", ms...)
+			err := d.Insert(context.Background(), driver.InsertParams{Messages: ms})
+			wantErr(t, "batch with a duplicate id ("+name+")", err, queuetype.ErrDuplicate)
+			for _, i := range []int{0, 3, 99, 101, 149} {
+				_, err = d.Get(context.Background(), ms[i].ID)
+				wantErr(t, fmt.Sprintf("get message %d of a failed batch (%s)", i, name), err, queuetype.ErrNotFound)
+			}
+		}
 	})
 
 	t.Run("GetMissing", func(t *testing.T) {

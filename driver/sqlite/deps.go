@@ -23,7 +23,9 @@ const depRounds = 16
 // inserter is where an insert writes: the writer's transaction or a
 // caller's.
 type inserter interface {
-	insert(args []any) (int64, error)
+	// insert runs an insert of one row and returns its seq, or stored
+	// false if the statement wrote no row.
+	insert(query string, args []any) (seq int64, stored bool, err error)
 	queryInt(query string, args ...any) (int64, bool, error)
 	exec(query string, args ...any) error
 }
@@ -31,12 +33,9 @@ type inserter interface {
 // txInserter writes through the writer's transaction.
 type txInserter struct{ t *tx }
 
-func (i txInserter) insert(args []any) (int64, error) {
-	res, err := i.t.exec(sqlInsert, args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.LastInsertId()
+func (i txInserter) insert(query string, args []any) (int64, bool, error) {
+	res, err := i.t.exec(query, args...)
+	return insertedSeq(res, err)
 }
 
 func (i txInserter) queryInt(query string, args ...any) (int64, bool, error) {
@@ -54,12 +53,25 @@ type sqlInserter struct {
 	q   querier
 }
 
-func (i sqlInserter) insert(args []any) (int64, error) {
-	res, err := i.q.ExecContext(i.ctx, sqlInsert, args...)
+func (i sqlInserter) insert(query string, args []any) (int64, bool, error) {
+	res, err := i.q.ExecContext(i.ctx, query, args...)
+	return insertedSeq(res, err)
+}
+
+// insertedSeq returns the seq of the row a one-row insert stored, and
+// whether it stored one.
+func insertedSeq(res interface {
+	LastInsertId() (int64, error)
+	RowsAffected() (int64, error)
+}, err error) (int64, bool, error) {
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	return res.LastInsertId()
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return 0, false, err
+	}
+	seq, err := res.LastInsertId()
+	return seq, err == nil, err
 }
 
 func (i sqlInserter) queryInt(query string, args ...any) (int64, bool, error) {

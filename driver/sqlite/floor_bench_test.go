@@ -45,6 +45,15 @@ func floorConn(b *testing.B, schema bool) *sqlite3.SQLiteConn {
 }
 
 func floorExec(b *testing.B, conn *sqlite3.SQLiteConn, stmts map[string]driver.Stmt, query string, args ...any) driver.Result {
+	nv := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	return floorExecNamed(b, conn, stmts, query, nv)
+}
+
+// floorExecNamed runs query, prepared once per conn, with nv.
+func floorExecNamed(b *testing.B, conn *sqlite3.SQLiteConn, stmts map[string]driver.Stmt, query string, nv []driver.NamedValue) driver.Result {
 	s, ok := stmts[query]
 	if !ok {
 		var err error
@@ -52,10 +61,6 @@ func floorExec(b *testing.B, conn *sqlite3.SQLiteConn, stmts map[string]driver.S
 			b.Fatal(err)
 		}
 		stmts[query] = s
-	}
-	nv := make([]driver.NamedValue, len(args))
-	for i, a := range args {
-		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
 	}
 	res, err := s.(driver.StmtExecContext).ExecContext(context.Background(), nv)
 	if err != nil {
@@ -91,23 +96,81 @@ func BenchmarkFloorCommit(b *testing.B) {
 	}
 }
 
-// BenchmarkFloorInsert1000: 1000 messages per transaction.
-func BenchmarkFloorInsert1000(b *testing.B) { floorInsertBatches(b, floorConn(b, true)) }
+// BenchmarkFloorInsert1000: 1000 messages per transaction, written as
+// the driver writes a batch (insert_rows.go): the largest seq, multi-row
+// inserts in chunks binding shared values once, the id route check.
+func BenchmarkFloorInsert1000(b *testing.B) {
+	floorInsertBatches(b, floorConn(b, true), floorInsertChunked)
+}
+
+// floorInsertWay is how floorInsertBatches writes a batch.
+type floorInsertWay struct {
+	chunked bool // multi-row statements, as insertRows; else one statement per row
+	check   bool // the id route check of every row, as Insert runs it
+}
+
+var floorInsertChunked = floorInsertWay{chunked: true, check: true}
 
 // floorInsertBatches inserts 1000 messages per transaction into conn for
-// as long as the benchmark runs, and reports msgs/s.
-func floorInsertBatches(b *testing.B, conn *sqlite3.SQLiteConn) {
+// as long as the benchmark runs, and reports msgs/s and the process's CPU
+// time per message (steadier than msgs/s on a shared machine).
+func floorInsertBatches(b *testing.B, conn *sqlite3.SQLiteConn, way floorInsertWay) {
 	stmts := map[string]driver.Stmt{}
 	n := 0
+	var c chunk
+	cpu := floorCPU()
 	for b.Loop() {
 		floorExec(b, conn, stmts, sqlBegin)
-		for range 1000 {
-			n++
-			floorExec(b, conn, stmts, sqlInsert, floorInsertArgs(n)...)
+		after := floorQueryInt(b, conn, stmts, sqlMaxSeq)
+		for left := 1000; left > 0; {
+			k := 1
+			if way.chunked {
+				k = chunkSize(left)
+			}
+			c.args = c.args[:0]
+			for range k {
+				n++
+				c.args = append(c.args, floorInsertArgs(n)...)
+			}
+			c.bind(k)
+			floorExecNamed(b, conn, stmts, c.query(k), c.named)
+			left -= k
+		}
+		if way.check {
+			floorQueryInt(b, conn, stmts, sqlRoutedAfter, after)
 		}
 		floorExec(b, conn, stmts, sqlCommit)
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(floorCPU()-cpu)/float64(b.N*1000), "cpu-ns/msg")
+}
+
+// floorQueryInt runs a query and returns the first column of its first
+// row if it is an integer, else 0.
+func floorQueryInt(b *testing.B, conn *sqlite3.SQLiteConn, stmts map[string]driver.Stmt, query string, args ...any) int64 {
+	s, ok := stmts[query]
+	if !ok {
+		var err error
+		if s, err = conn.Prepare(query); err != nil {
+			b.Fatal(err)
+		}
+		stmts[query] = s
+	}
+	nv := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	rows, err := s.(driver.StmtQueryContext).QueryContext(context.Background(), nv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	vals := make([]driver.Value, len(rows.Columns()))
+	if rows.Next(vals) != nil {
+		return 0
+	}
+	v, _ := vals[0].(int64)
+	return v
 }
 
 // BenchmarkFloorClaimComplete100: claim 100 pending messages with the
@@ -161,33 +224,46 @@ func BenchmarkFloorClaimComplete100(b *testing.B) {
 }
 
 // BenchmarkFloorInsert1000Without: BenchmarkFloorInsert1000 with parts of
-// the schema dropped, to show what each part of an insert costs (issue 12:
-// where the gap between SendBatch and a minimal queue goes). Only the
-// ratios between the variants of one run mean anything.
+// the schema or of the way it writes dropped (or, "with", added back), to
+// show what each part of an insert costs (issue 12: where the gap between
+// SendBatch and a minimal queue goes). Only the ratios between the
+// variants of one run mean anything; compare cpu-ns/msg, which a loaded
+// machine disturbs less than msgs/s.
 func BenchmarkFloorInsert1000Without(b *testing.B) {
+	secondary := []string{"DROP INDEX messages_ready", "DROP INDEX messages_leased",
+		"DROP INDEX messages_due", "DROP INDEX messages_expiry", "DROP INDEX messages_finished",
+		"DROP INDEX messages_callback", "DROP INDEX messages_unique_key",
+		"DROP INDEX messages_parents_finished", "DROP INDEX messages_children_moved"}
 	variants := []struct {
 		name string
-		drop []string
+		way  floorInsertWay
+		sql  []string
 	}{
-		{"nothing", nil},
-		{"id-route-trigger", []string{"DROP TRIGGER messages_id_routed"}},
-		{"ready-index", []string{"DROP INDEX messages_ready"}},
-		{"secondary-indexes", []string{"DROP INDEX messages_ready", "DROP INDEX messages_leased",
-			"DROP INDEX messages_due", "DROP INDEX messages_expiry", "DROP INDEX messages_finished",
-			"DROP INDEX messages_callback", "DROP INDEX messages_unique_key"}},
-		{"secondary-indexes+trigger", []string{"DROP INDEX messages_ready", "DROP INDEX messages_leased",
-			"DROP INDEX messages_due", "DROP INDEX messages_expiry", "DROP INDEX messages_finished",
-			"DROP INDEX messages_callback", "DROP INDEX messages_unique_key", "DROP TRIGGER messages_id_routed"}},
+		{"without=nothing", floorInsertChunked, nil},
+		{"without=route-check", floorInsertWay{chunked: true}, nil},
+		{"without=multi-row-inserts", floorInsertWay{check: true}, nil},
+		{"without=ready-index", floorInsertChunked, []string{"DROP INDEX messages_ready"}},
+		{"without=secondary-indexes", floorInsertChunked, secondary},
+		// The insert before issue 12: one statement per row, the routes
+		// checked by the per-row trigger that migration 0013 dropped.
+		{"before=per-row+trigger", floorInsertWay{}, []string{floorRouteTrigger}},
 	}
 	for _, v := range variants {
-		b.Run("without="+v.name, func(b *testing.B) {
+		b.Run(v.name, func(b *testing.B) {
 			conn := floorConn(b, true)
-			for _, s := range v.drop {
+			for _, s := range v.sql {
 				if _, err := conn.Exec(s, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
-			floorInsertBatches(b, conn)
+			floorInsertBatches(b, conn, v.way)
 		})
 	}
 }
+
+// floorRouteTrigger is the trigger of migration 0003 that 0013 dropped.
+const floorRouteTrigger = `CREATE TRIGGER messages_id_routed BEFORE INSERT ON messages
+WHEN EXISTS (SELECT 1 FROM id_routes WHERE id = NEW.id)
+BEGIN
+    SELECT RAISE(ABORT, 'a message with this id is stored in another shard');
+END`

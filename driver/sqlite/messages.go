@@ -36,23 +36,44 @@ func cachedSQL(key string, build func() string) string {
 	return s.(string)
 }
 
-// Insert implements driver.Driver. An insert with dependencies runs in a
-// savepoint of its own, so a refused parent leaves nothing behind.
+// Insert implements driver.Driver. A lone message is one insert that
+// stores it only if its id has no route here; a batch runs in a savepoint, its rows then
+// checked against the id routes at once (insert_rows.go). A batch without
+// dependencies is written with multi-row inserts; one with dependencies
+// message by message, each after its parents.
 func (d *DB) Insert(ctx context.Context, p qdriver.InsertParams) error {
-	err := d.w.do(ctx, len(p.Messages) > 1 || hasDependencies(p.Messages), func(t *tx) error {
-		return insertAll(p, txInserter{t})
+	deps := hasDependencies(p.Messages)
+	multi := len(p.Messages) > 1 || deps
+	err := d.w.do(ctx, multi, func(t *tx) error {
+		if !multi {
+			return insertAll(p, txInserter{t}, true)
+		}
+		after, err := maxSeq(t)
+		if err != nil {
+			return err
+		}
+		if deps {
+			err = insertAll(p, txInserter{t}, false)
+		} else {
+			err = insertRows(t, insertBatch{ms: p.Messages, owners: p.CallbackOwners, standIn: p.MaxAttemptsDefault}, after)
+		}
+		if err != nil {
+			return err
+		}
+		return checkRoutedAfter(t, after)
 	})
 	return d.wrap("insert", err)
 }
 
 // InsertTx implements driver.Driver. tx must be a *sql.Tx (or anything
-// with ExecContext and QueryContext) begun on this file.
+// with ExecContext and QueryContext) begun on this file. Each message is
+// stored only if its id has no route here, so a refused one is not written.
 func (d *DB) InsertTx(ctx context.Context, tx qdriver.Tx, p qdriver.InsertParams) error {
 	q, err := d.checkTx(ctx, tx)
 	if err != nil {
 		return err
 	}
-	return d.wrap("insert", insertAll(p, sqlInserter{ctx, q}))
+	return d.wrap("insert", insertAll(p, sqlInserter{ctx, q}, true))
 }
 
 // querier runs statements inside a caller's transaction. *sql.Tx
@@ -89,22 +110,31 @@ func isNoMessagesTable(err error) bool {
 	return errors.As(err, &se) && se.Code == sqlite3.ErrError && strings.Contains(se.Error(), "no such table")
 }
 
-func insertAll(p qdriver.InsertParams, ins inserter) error {
+// insertAll stores p's messages one by one. With routeEach, each insert
+// stores its row only if its id has no route here, and a routed id is
+// refused (the caller checks the rows at once otherwise).
+func insertAll(p qdriver.InsertParams, ins inserter, routeEach bool) error {
+	query := sqlInsert
+	if routeEach {
+		query = sqlInsertUnrouted
+	}
 	for i, m := range p.Messages {
 		owner := ""
 		if p.CallbackOwners != nil {
 			owner = p.CallbackOwners[i]
 		}
-		if err := insertMessage(ins, m, owner, p.MaxAttemptsDefault); err != nil {
+		if err := insertMessage(ins, query, m, owner, p.MaxAttemptsDefault); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// insertMessage stores one message and, when it has dependencies, checks its
-// parents first and stores it waiting with its dependency rows.
-func insertMessage(ins inserter, m *queuetype.Message, owner string, standIn int) error {
+// insertMessage stores one message with query (sqlInsert or
+// sqlInsertUnrouted: no row stored means its id is routed elsewhere)
+// and, when it has dependencies, checks its parents first and stores it
+// waiting with its dependency rows.
+func insertMessage(ins inserter, query string, m *queuetype.Message, owner string, standIn int) error {
 	if len(m.DependsOn) > 0 {
 		if err := checkParents(ins, m); err != nil {
 			return err
@@ -118,9 +148,14 @@ func insertMessage(ins inserter, m *queuetype.Message, owner string, standIn int
 	if err != nil {
 		return err
 	}
-	if m.Seq, err = ins.insert(args); err != nil {
+	seq, stored, err := ins.insert(query, args)
+	if err != nil {
 		return err
 	}
+	if !stored {
+		return routedError(m.ID)
+	}
+	m.Seq = seq
 	for _, parent := range m.DependsOn {
 		if err := ins.exec(sqlDepInsert, m.Seq, parent, micros(runAt)); err != nil {
 			return err

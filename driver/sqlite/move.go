@@ -28,12 +28,16 @@ func (d *DB) Export(ctx context.Context, after int64, limit int) ([]*queuetype.M
 // stores nothing, so the caller keeps its source row.
 func (d *DB) Import(ctx context.Context, ms []*queuetype.Message) error {
 	err := d.w.do(ctx, true, func(t *tx) error {
+		after, err := maxSeq(t)
+		if err != nil {
+			return err
+		}
 		for _, m := range ms {
 			if err := importOne(t, m); err != nil {
 				return err
 			}
 		}
-		return nil
+		return checkRoutedAfter(t, after)
 	})
 	return d.wrap("import", err)
 }

@@ -53,6 +53,27 @@ const (
 	max_attempts_unset)
 	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)`
 
+	// sqlInsert of a message stored alone, with no savepoint: no row when
+	// its id ?1 has a route here (insert_rows.go). OR FAIL: one row's
+	// constraints are checked before anything is written, so a failure
+	// leaves nothing behind without a statement journal.
+	sqlInsertUnrouted = `INSERT OR FAIL INTO messages (id, type, status, destination, source, content, priority,
+	created_at, updated_at, run_at, expire_at, max_attempts, tags, metadata, shard_key, callback_owner,
+	max_attempts_unset)
+	SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16
+	WHERE NOT EXISTS (SELECT 1 FROM id_routes WHERE id = ?1)`
+
+	// The largest seq stored (insert_rows.go), 0 for none.
+	sqlMaxSeq = `SELECT coalesce(max(seq), 0) FROM messages`
+	// ?1 seq: the id of a message stored after ?1 that has an id route in
+	// this file (refused: the route names another shard). The new rows are
+	// read by seq and each looked up in id_routes; with no route at all
+	// (every unsharded file) the seek starts past the largest seq, so the
+	// check reads no row (the EXISTS runs once, before the seek; as a term
+	// of its own SQLite would run it per row).
+	sqlRoutedAfter = `SELECT m.id FROM messages AS m CROSS JOIN id_routes AS r ON r.id = m.id
+	WHERE m.seq > CASE WHEN EXISTS (SELECT 1 FROM id_routes) THEN ?1 ELSE 9223372036854775807 END LIMIT 1`
+
 	// ?1 status, ?2 result, ?3 error (NULL keeps the previous), ?4 run_at
 	// (NULL keeps), ?5 finished_at (NULL unless terminal), ?6 1 to give the
 	// attempt back, ?7 1 to count a retry, ?8 me, ?9 now, ?10 seq, ?11 owner,

@@ -71,6 +71,7 @@ func TestStatusStatementsUseThePartialIndexes(t *testing.T) {
 		sqlExpire:      "messages_expiry",
 		sqlRescue:      "messages_leased",
 		sqlStatsOldest: "messages_ready",
+		sqlFinished:    "messages_callback",
 	}
 	for query, index := range cases {
 		rows, err := d.read.Query(`EXPLAIN QUERY PLAN `+query, make([]any, maxParam(query))...)

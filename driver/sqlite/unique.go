@@ -31,34 +31,58 @@ const (
 // InsertUnique implements driver.UniqueInserter.
 func (d *DB) InsertUnique(ctx context.Context, p qdriver.InsertParams, keys []qdriver.UniqueKey) ([]string, error) {
 	existing := make([]string, len(p.Messages))
-	// One message writes one row (its key look-up only reads): no savepoint.
-	err := d.w.do(ctx, len(p.Messages) > 1, func(t *tx) error {
+	// One message writes one row (its key and route look-ups only read): no
+	// savepoint. A batch's rows are checked against the routes at once.
+	multi := len(p.Messages) > 1
+	err := d.w.do(ctx, multi, func(t *tx) error {
 		clear(existing) // a retried transaction starts over
-		for i, m := range p.Messages {
-			key := qdriver.UniqueKey{}
-			if i < len(keys) {
-				key = keys[i]
-			}
-			if key.Key != "" {
-				holder, found, err := t.queryString(sqlUniqueHolder, key.Key)
-				if err != nil {
-					return err
-				}
-				if found {
-					existing[i], m.Seq = holder, 0
-					continue
-				}
-			}
-			if err := insertOne(t, p, i, key); err != nil {
-				return err
-			}
+		if !multi {
+			return insertUniques(t, p, keys, existing, true)
 		}
-		return nil
+		after, err := maxSeq(t)
+		if err != nil {
+			return err
+		}
+		if err := insertUniques(t, p, keys, existing, false); err != nil {
+			return err
+		}
+		return checkRoutedAfter(t, after)
 	})
 	if err != nil {
 		return nil, d.wrap("insert", err)
 	}
 	return existing, nil
+}
+
+// insertUniques stores each message of p whose key does not block, and
+// sets existing[i] to the id of the message holding the key of each one
+// it leaves out. With routeEach, each id's route is looked up first.
+func insertUniques(t *tx, p qdriver.InsertParams, keys []qdriver.UniqueKey, existing []string, routeEach bool) error {
+	for i, m := range p.Messages {
+		key := qdriver.UniqueKey{}
+		if i < len(keys) {
+			key = keys[i]
+		}
+		if key.Key != "" {
+			holder, found, err := t.queryString(sqlUniqueHolder, key.Key)
+			if err != nil {
+				return err
+			}
+			if found {
+				existing[i], m.Seq = holder, 0
+				continue
+			}
+		}
+		if routeEach {
+			if err := checkNotRouted(txInserter{t}, m.ID); err != nil {
+				return err
+			}
+		}
+		if err := insertOne(t, p, i, key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // insertOne inserts message i of p with its key and sets its Seq.
