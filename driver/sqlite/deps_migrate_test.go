@@ -2,10 +2,8 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,26 +20,7 @@ func TestMigrate_DependencyMarksSettleExistingRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	old, err := sql.Open("sqlite3", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := old.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	steps, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, step := range steps {
-		if strings.Contains(step, "CREATE TABLE dependency_marks") {
-			break
-		}
-		if err := applyStep(ctx, conn, i+1, step); err != nil {
-			t.Fatalf("step %d: %v", i+1, err)
-		}
-	}
+	old, conn := fileBefore(t, ctx, path, "CREATE TABLE dependency_marks")
 	waiting := micros(qdriver.WaitingRunAt)
 	if fmt.Sprint(waiting) != waitingMicros {
 		t.Fatalf("waitingMicros is %s, the waiting sentinel %d", waitingMicros, waiting)

@@ -17,27 +17,8 @@ func TestMigrate_InsertCostsKeepCallbacksAndDropTheTrigger(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	old, err := sql.Open("sqlite3", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	old, conn := fileBefore(t, ctx, path, "DROP TRIGGER messages_id_routed")
 	defer old.Close()
-	conn, err := old.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	steps, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, step := range steps {
-		if strings.Contains(step, "DROP TRIGGER messages_id_routed") {
-			break
-		}
-		if err := applyStep(ctx, conn, i+1, step); err != nil {
-			t.Fatalf("step %d: %v", i+1, err)
-		}
-	}
 	now := micros(time.Now())
 	for id, status := range map[string]int{"waiting": 0, "finished": 2} {
 		if _, err := conn.ExecContext(ctx, `INSERT INTO messages (id, status, destination, source, content, priority,
@@ -62,4 +43,32 @@ func TestMigrate_InsertCostsKeepCallbacksAndDropTheTrigger(t *testing.T) {
 		Scan(&triggers); err != nil || triggers != 0 {
 		t.Fatalf("route triggers after the upgrade: %d, %v; want none", triggers, err)
 	}
+}
+
+// fileBefore creates an SQLite file at path with every migration applied
+// up to, not including, the first whose text contains marker, and returns
+// a connection to it (the caller closes both).
+func fileBefore(t *testing.T, ctx context.Context, path, marker string) (*sql.DB, *sql.Conn) {
+	t.Helper()
+	old, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := old.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, step := range steps {
+		if strings.Contains(step, marker) {
+			break
+		}
+		if err := applyStep(ctx, conn, i+1, step); err != nil {
+			t.Fatalf("step %d: %v", i+1, err)
+		}
+	}
+	return old, conn
 }
