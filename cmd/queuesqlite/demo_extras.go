@@ -113,18 +113,8 @@ func (d *demo) showTyped(ctx context.Context) error {
 func (d *demo) showRateLimit(ctx context.Context) error {
 	fmt.Fprintf(d.out, "\n== rate limit ==\n")
 	start := time.Now()
-	var ids []string
-	for i := range partnerCalls {
-		id, err := d.q.Send(ctx, queuesqlite.NewMessage(destPartner, i), nil)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, id)
-	}
-	for _, id := range ids {
-		if _, err := awaitMessage(ctx, d.q, id); err != nil {
-			return err
-		}
+	if err := d.sendAndAwaitAll(ctx, destPartner, partnerCalls); err != nil {
+		return err
 	}
 	took := time.Since(start)
 	d.expect(destPartner, queuesqlite.StatusCompleted, partnerCalls)

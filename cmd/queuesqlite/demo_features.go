@@ -148,18 +148,8 @@ func (d *demo) showPause(ctx context.Context) error {
 // time across every process.
 func (d *demo) showLimit(ctx context.Context) error {
 	fmt.Fprintf(d.out, "\n== global concurrency limit ==\n")
-	var ids []string
-	for i := range serialSends {
-		id, err := d.q.Send(ctx, queuesqlite.NewMessage(destSerial, i), nil)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, id)
-	}
-	for _, id := range ids {
-		if _, err := awaitMessage(ctx, d.q, id); err != nil {
-			return err
-		}
+	if err := d.sendAndAwaitAll(ctx, destSerial, serialSends); err != nil {
+		return err
 	}
 	d.expect(destSerial, queuesqlite.StatusCompleted, serialSends)
 	if d.q.ShardCount() > 1 {
@@ -171,6 +161,25 @@ func (d *demo) showLimit(ctx context.Context) error {
 		serialSends, destSerial, d.opts.workers, most)
 	if most != 1 {
 		return fmt.Errorf("limit: %d ran at once, want 1", most)
+	}
+	return nil
+}
+
+// sendAndAwaitAll sends n messages (contents 0..n-1) to dest at once,
+// then waits for each to finish.
+func (d *demo) sendAndAwaitAll(ctx context.Context, dest string, n int) error {
+	ids := make([]string, 0, n)
+	for i := range n {
+		id, err := d.q.Send(ctx, queuesqlite.NewMessage(dest, i), nil)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if _, err := awaitMessage(ctx, d.q, id); err != nil {
+			return err
+		}
 	}
 	return nil
 }
