@@ -40,6 +40,9 @@ type insertGroup struct {
 	off     bool // tests and benchmarks: every call runs on its own
 	// statements counts the grouped statements run, for tests.
 	statements atomic.Int64
+	// underWay counts the insert statements running on the pool, grouped
+	// or not (see poolInsert).
+	underWay atomic.Int32
 }
 
 // insertCall is one Insert waiting for its turn.
@@ -50,6 +53,8 @@ type insertCall struct {
 	done  chan error    // its outcome, once its group ran
 	state callState     // under insertGroup.mu
 	seqs  []int64       // the stored seqs, parallel to p.Messages, set before done
+	// notified: the statement carried the wake-up, set before done.
+	notified bool
 }
 
 type callState int
@@ -60,13 +65,14 @@ const (
 	callTaken
 )
 
-// insertGrouped stores p, folded with concurrent calls.
-func (d *DB) insertGrouped(ctx context.Context, p driver.InsertParams) error {
+// insertGrouped stores p, folded with concurrent calls, and reports
+// whether its statement carried the wake-up (see poolInsert).
+func (d *DB) insertGrouped(ctx context.Context, p driver.InsertParams) (bool, error) {
 	g := &d.inserts
 	g.mu.Lock()
 	if g.off || len(p.Messages) >= groupMaxMessages {
 		g.mu.Unlock()
-		return insertMessages(ctx, d, d.poolQ(), p, nil, nil)
+		return d.poolInsert(ctx, p)
 	}
 	c := &insertCall{ctx: ctx, p: p, lead: make(chan struct{}), done: make(chan error, 1)}
 	g.pending = append(g.pending, c)
@@ -83,7 +89,7 @@ func (d *DB) insertGrouped(ctx context.Context, p driver.InsertParams) error {
 		return c.finish(err)
 	case <-ctx.Done():
 		if g.withdraw(c) {
-			return ctx.Err()
+			return false, ctx.Err()
 		}
 		select { // chosen to lead, or taken into a group, meanwhile
 		case <-c.lead:
@@ -98,7 +104,7 @@ func (d *DB) insertGrouped(ctx context.Context, p driver.InsertParams) error {
 	case <-ctx.Done():
 		// The statement carrying this call runs on for the others of its
 		// group (it works on copies of the messages), so it may commit.
-		return fmt.Errorf("%w (the insert was under way and may still commit)", ctx.Err())
+		return false, fmt.Errorf("%w (the insert was under way and may still commit)", ctx.Err())
 	}
 }
 
@@ -110,13 +116,14 @@ func (g *insertGroup) limit() int {
 }
 
 // finish copies the stored seqs into the caller's messages.
-func (c *insertCall) finish(err error) error {
-	if err == nil {
-		for i, m := range c.p.Messages {
-			m.Seq = c.seqs[i]
-		}
+func (c *insertCall) finish(err error) (bool, error) {
+	if err != nil {
+		return false, err
 	}
-	return err
+	for i, m := range c.p.Messages {
+		m.Seq = c.seqs[i]
+	}
+	return c.notified, nil
 }
 
 // withdraw takes a call that is still queued out of the queue.
@@ -213,11 +220,13 @@ func (d *DB) insertCalls(ctx context.Context, group []*insertCall) error {
 		}
 	}
 	d.inserts.statements.Add(1)
-	if err := insertMessages(ctx, d, d.poolQ(), p, nil, nil); err != nil {
+	notified, err := d.poolInsert(ctx, p)
+	if err != nil {
 		return err
 	}
 	at := 0
 	for _, c := range group {
+		c.notified = notified
 		c.seqs = make([]int64, len(c.p.Messages))
 		for i := range c.seqs {
 			c.seqs[i] = p.Messages[at].Seq

@@ -57,6 +57,13 @@ func (c *insertColumns) add(m *queuetype.Message, owner string, standIn int, key
 // insertMessages stores the messages of p for which skip is false, in one
 // statement, and sets their seqs.
 func insertMessages(ctx context.Context, d *DB, q querier, p driver.InsertParams, keys []driver.UniqueKey, skip []bool) error {
+	return insertNotifying(ctx, d, q, p, keys, skip, nil)
+}
+
+// insertNotifying is insertMessages that also notifies the payloads on the
+// schema's channel, in the statement's transaction.
+func insertNotifying(ctx context.Context, d *DB, q querier, p driver.InsertParams, keys []driver.UniqueKey, skip []bool,
+	payloads []string) error {
 	var cols insertColumns
 	byID := make(map[string]*queuetype.Message, len(p.Messages))
 	for i, m := range p.Messages {
@@ -78,7 +85,10 @@ func insertMessages(ctx context.Context, d *DB, q querier, p driver.InsertParams
 	if len(cols.id) == 0 {
 		return nil
 	}
-	r, err := q.query(ctx, d.sql(sqlInsert), cols.args()...)
+	if payloads == nil {
+		payloads = []string{}
+	}
+	r, err := q.query(ctx, d.sql(sqlInsert), append(cols.args(), d.channel, payloads)...)
 	if err != nil {
 		return err
 	}
@@ -112,15 +122,18 @@ func readyTopics(ms []*queuetype.Message, skip []bool) []driver.Topic {
 // dependency rows).
 func (d *DB) Insert(ctx context.Context, p driver.InsertParams) error {
 	var err error
+	notified := false
 	if hasDependencies(p.Messages) {
 		err = d.tx(ctx, func(tx pgx.Tx) error { return d.insertWithDependencies(ctx, pgxQuerier{tx}, p) })
 	} else {
-		err = d.insertGrouped(ctx, p)
+		notified, err = d.insertGrouped(ctx, p)
 	}
 	if err != nil {
 		return d.wrap("insert", err)
 	}
-	d.signal(readyTopics(p.Messages, nil)...)
+	if !notified {
+		d.signal(readyTopics(p.Messages, nil)...)
+	}
 	return nil
 }
 

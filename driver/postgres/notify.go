@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,9 +15,11 @@ import (
 // Wake-ups between handles. A commit's topics go out in one NOTIFY on the
 // schema's channel, sent after the commit by one goroutine per handle (so
 // a handle's notifications keep commit order, and those that pile up while
-// one is on its way go out together, each destination once). Only the
-// transactions of the application (InsertTx, SetListenTx) notify inside
-// the transaction, because only its commit can tell when they are visible.
+// one is on its way go out together, in one transaction, each destination
+// once). The transactions of the application (InsertTx, SetListenTx)
+// notify inside the transaction, because only its commit can tell when
+// they are visible, and so does an insert statement that is the handle's
+// only one under way (see wake.go).
 
 // payload is one notification: the sending handle ("" for one sent inside
 // an application's transaction, which the sender hears too) and the topics.
@@ -114,6 +117,8 @@ type notifier struct {
 	pending []driver.Topic
 	seen    map[driver.Topic]bool
 	kick    chan struct{}
+	// sends counts the statements run, for tests.
+	sends atomic.Int64
 }
 
 func newNotifier(d *DB) *notifier {
@@ -154,11 +159,14 @@ func (n *notifier) run(ctx context.Context) {
 			return
 		case <-n.kick:
 		}
-		for _, p := range encodePayloads(n.d.handle, n.take()) {
-			if _, err := n.d.pool.Exec(ctx, sqlNotify, n.d.channel, p); err != nil && ctx.Err() == nil {
-				n.d.opts.Logger.Warn("postgres notify failed; other hosts find the work at their next poll",
-					"schema", n.d.schema, "err", redact(err))
-			}
+		payloads := encodePayloads(n.d.handle, n.take())
+		if len(payloads) == 0 {
+			continue
+		}
+		n.sends.Add(1)
+		if _, err := n.d.pool.Exec(ctx, sqlNotifyAfter, n.d.channel, payloads); err != nil && ctx.Err() == nil {
+			n.d.opts.Logger.Warn("postgres notify failed; other hosts find the work at their next poll",
+				"schema", n.d.schema, "err", redact(err))
 		}
 	}
 }

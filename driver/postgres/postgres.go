@@ -26,9 +26,11 @@
 //     held from taking the seq to commit, so they become visible in seq
 //     order (driver.ListenStore).
 //   - Wake-ups travel by LISTEN/NOTIFY with topics (driver.TopicWatcher):
-//     one notification per commit, sent after it and never inside a hot
-//     write transaction, naming the destinations and callback owners it
-//     touched. A listener that loses its connection reconnects by itself
+//     one notification per commit, naming the destinations and callback
+//     owners it touched, sent after it (concurrent writes never notify
+//     inside their transactions: PostgreSQL serialises the commits of
+//     those that do) or, for an insert that is the handle's only one under
+//     way, by the insert statement itself. A listener that loses its connection reconnects by itself
 //     and reports "something changed" (TopicAny); a slow fallback poll
 //     covers a notification lost with a dropped connection.
 //   - A read whose connection the server ended (a restart, a failover,

@@ -57,15 +57,21 @@ const (
 // runs) that lets the statement's transaction commit without waiting for
 // its WAL to reach disk. Only for writes whose loss in a server crash
 // changes nothing that matters: a lease renewal (lease_expires_at is shown,
-// never compared; liveness is judged by heartbeats). Claims, sends,
+// never compared; liveness is judged by heartbeats), and a wake-up sent
+// after a commit (sqlNotifyAfter; it writes nothing). Claims, sends,
 // completions, cancels, listen data and elections keep the server's
 // synchronous_commit.
 const asyncCommit = `async AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS sc)`
 
 // Messages.
 const (
-	// $1.. parallel arrays, one element per message, in send order.
-	sqlInsert = `INSERT INTO {s}.messages (id, type, status, destination, source, content, priority,
+	// $1.. parallel arrays, one element per message, in send order;
+	// $19 the notification channel, $20 the payloads to notify on it in
+	// the statement's own transaction (none: the wake-up goes after the
+	// commit, see wake.go). The CTE runs once, as the filter's InitPlan,
+	// before the first row is read, and leaves the rows in send order.
+	sqlInsert = `WITH notified AS MATERIALIZED (SELECT count(pg_notify($19, p)) AS n FROM unnest($20::text[]) AS p)
+	INSERT INTO {s}.messages (id, type, status, destination, source, content, priority,
 	created_at, updated_at, run_at, expire_at, max_attempts, max_attempts_unset, tags, metadata, shard_key,
 	callback_owner, unique_key, unique_states)
 	SELECT id, type, status, destination, source, content, priority, created_at, created_at, run_at, expire_at,
@@ -75,6 +81,7 @@ const (
 	$14::bytea[], $15::text[], $16::text[], $17::text[], $18::integer[]) WITH ORDINALITY
 	AS u(id, type, status, destination, source, content, priority, created_at, run_at, expire_at, max_attempts,
 	max_attempts_unset, tags, metadata, shard_key, callback_owner, unique_key, unique_states, ord)
+	WHERE (SELECT n FROM notified) >= 0
 	ORDER BY ord
 	RETURNING id, seq`
 
@@ -419,8 +426,19 @@ const (
 	sqlCountAll = `SELECT count(*) FROM {s}.messages`
 )
 
-// Notifications (notify.go): $1 channel, $2 payload.
-const sqlNotify = `SELECT pg_notify($1, $2)`
+// Notifications (notify.go).
+const (
+	// $1 channel, $2 payload: inside a caller's transaction.
+	sqlNotify = `SELECT pg_notify($1, $2)`
+	// $1 channel, $2 payloads: a handle's wake-ups after its commits, in
+	// one transaction of their own that commits without waiting for its
+	// WAL to reach disk (see asyncCommit): the notifications go out at the
+	// commit all the same, and nothing is lost in a server crash that a
+	// restart would not lose anyway (listeners report TopicAny when they
+	// reconnect).
+	sqlNotifyAfter = `WITH ` + asyncCommit + `
+	SELECT count(pg_notify($1, p)) FROM async, unnest($2::text[]) AS p`
+)
 
 // statusSets are the status placeholders and their SQL lists.
 var statusSets = map[string][]queuetype.Status{
