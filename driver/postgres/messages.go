@@ -25,6 +25,16 @@ type insertColumns struct {
 	tags, shardKey, cb, uniqueKeys []*string
 }
 
+// newInsertColumns returns columns with room for n messages.
+func newInsertColumns(n int) *insertColumns {
+	return &insertColumns{id: make([]string, 0, n), typ: make([]string, 0, n), dest: make([]string, 0, n),
+		src: make([]string, 0, n), status: make([]int16, 0, n), priority: make([]int16, 0, n),
+		content: make([][]byte, 0, n), metadata: make([][]byte, 0, n), created: make([]time.Time, 0, n),
+		runAt: make([]time.Time, 0, n), expire: make([]*time.Time, 0, n), maxAttempts: make([]int32, 0, n),
+		uniqueStates: make([]int32, 0, n), unset: make([]bool, 0, n), tags: make([]*string, 0, n),
+		shardKey: make([]*string, 0, n), cb: make([]*string, 0, n), uniqueKeys: make([]*string, 0, n)}
+}
+
 func (c *insertColumns) args() []any {
 	return []any{c.id, c.typ, c.status, c.dest, c.src, c.content, c.priority, c.created, c.runAt, c.expire,
 		c.maxAttempts, c.unset, c.tags, c.metadata, c.shardKey, c.cb, c.uniqueKeys, c.uniqueStates}
@@ -64,7 +74,7 @@ func insertMessages(ctx context.Context, d *DB, q querier, p driver.InsertParams
 // schema's channel, in the statement's transaction.
 func insertNotifying(ctx context.Context, d *DB, q querier, p driver.InsertParams, keys []driver.UniqueKey, skip []bool,
 	payloads []string) error {
-	var cols insertColumns
+	cols := newInsertColumns(len(p.Messages))
 	byID := make(map[string]*queuetype.Message, len(p.Messages))
 	for i, m := range p.Messages {
 		if skip != nil && skip[i] {

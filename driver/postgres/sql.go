@@ -69,20 +69,25 @@ const (
 	// $19 the notification channel, $20 the payloads to notify on it in
 	// the statement's own transaction (none: the wake-up goes after the
 	// commit, see wake.go). The CTE runs once, as the filter's InitPlan,
-	// before the first row is read, and leaves the rows in send order.
+	// before the first row is read. The arrays are unnested in the select
+	// list, in step: the rows come out in array order (element 1 of each,
+	// then element 2, ...), so the seqs follow send order, without the
+	// tuplestores that unnest in FROM (ROWS FROM ... WITH ORDINALITY)
+	// fills first, a quarter of the statement's time for 1000 rows.
 	sqlInsert = `WITH notified AS MATERIALIZED (SELECT count(pg_notify($19, p)) AS n FROM unnest($20::text[]) AS p)
 	INSERT INTO {s}.messages (id, type, status, destination, source, content, priority,
 	created_at, updated_at, run_at, expire_at, max_attempts, max_attempts_unset, tags, metadata, shard_key,
 	callback_owner, unique_key, unique_states)
 	SELECT id, type, status, destination, source, content, priority, created_at, created_at, run_at, expire_at,
 	max_attempts, max_attempts_unset, tags, metadata, shard_key, callback_owner, unique_key, unique_states
-	FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::text[], $6::bytea[], $7::smallint[],
-	$8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::integer[], $12::boolean[], $13::jsonb[],
-	$14::bytea[], $15::text[], $16::text[], $17::text[], $18::integer[]) WITH ORDINALITY
-	AS u(id, type, status, destination, source, content, priority, created_at, run_at, expire_at, max_attempts,
-	max_attempts_unset, tags, metadata, shard_key, callback_owner, unique_key, unique_states, ord)
+	FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS type, unnest($3::smallint[]) AS status,
+	unnest($4::text[]) AS destination, unnest($5::text[]) AS source, unnest($6::bytea[]) AS content,
+	unnest($7::smallint[]) AS priority, unnest($8::timestamptz[]) AS created_at, unnest($9::timestamptz[]) AS run_at,
+	unnest($10::timestamptz[]) AS expire_at, unnest($11::integer[]) AS max_attempts,
+	unnest($12::boolean[]) AS max_attempts_unset, unnest($13::jsonb[]) AS tags, unnest($14::bytea[]) AS metadata,
+	unnest($15::text[]) AS shard_key, unnest($16::text[]) AS callback_owner, unnest($17::text[]) AS unique_key,
+	unnest($18::integer[]) AS unique_states) AS u
 	WHERE (SELECT n FROM notified) >= 0
-	ORDER BY ord
 	RETURNING id, seq`
 
 	// $1 now, $2 owner, $3 lease until, $4 limit, $5 me, $6 destinations,
