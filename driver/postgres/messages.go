@@ -147,7 +147,7 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 	var err error
 	if c.simple() {
 		// One statement, committed on its own: a claim costs one round trip.
-		c.out, err = d.claimRows(ctx, d.poolQ(), c.p, c.maxAttempts, c.caps)
+		c.out, err = d.claimPlain(ctx, c)
 	} else {
 		err = d.tx(ctx, func(tx pgx.Tx) error { return d.claimInTx(ctx, tx, c) })
 	}
