@@ -146,7 +146,8 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 	c := d.newClaimCall(p)
 	var err error
 	if c.simple() {
-		// One statement, committed on its own: a claim costs one round trip.
+		// The claim statement (under generic plans), committed on its own:
+		// a claim costs one round trip.
 		c.out, err = d.claimPlain(ctx, c)
 	} else {
 		err = d.tx(ctx, func(tx pgx.Tx) error { return d.claimInTx(ctx, tx, c) })

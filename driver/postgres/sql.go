@@ -62,7 +62,7 @@ const (
 // synchronous_commit.
 const asyncCommit = `async AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS sc)`
 
-// genericPlans makes the rest of its transaction (the claim's implicit
+// sqlGenericPlans makes the rest of its transaction (the claim's implicit
 // one: a pipelined batch) run cached prepared statements with their
 // generic plan. Without it PostgreSQL plans the claim afresh at every
 // execution (its generic plan's guessed cost, from LIMIT $4, is far above
@@ -97,7 +97,7 @@ const (
 	// before a handler starts.
 	// The picked rows are updated through the primary key from an array
 	// (= ANY), whatever the planner guesses of their number, so the generic
-	// plan (genericPlans) is as good as a custom one: a join on picked
+	// plan (sqlGenericPlans) is as good as a custom one: a join on picked
 	// would be planned for the 10% of the table a LIMIT $4 is guessed at.
 	sqlClaim = `WITH picked AS (
 		SELECT c.seq FROM unnest($6::text[], $8::integer[]) AS d(name, cap) CROSS JOIN LATERAL (
