@@ -175,7 +175,7 @@ func (m *Message) Validate() error {
 	if !m.Priority.Valid() {
 		return fmt.Errorf("%w: unknown priority %d (want 0..3: low, normal, high, urgent)", ErrInvalidArgument, int(m.Priority))
 	}
-	if len(m.Content) == 0 || (!sameSlice(m.checked, m.Content) && !json.Valid(m.Content)) {
+	if len(m.Content) == 0 || (!sameSlice(m.checked, m.Content) && !ValidJSON(m.Content)) {
 		return fmt.Errorf("%w: content of message to %q is not valid JSON", ErrInvalidArgument, m.Destination)
 	}
 	if len(m.Metadata) > 0 && !isJSONObject(m.Metadata) {
@@ -313,7 +313,7 @@ func encodeJSON(v any) (json.RawMessage, error) {
 }
 
 func validRaw(b []byte) (json.RawMessage, error) {
-	if !json.Valid(b) {
+	if !ValidJSON(b) {
 		return nil, fmt.Errorf("not valid JSON")
 	}
 	return json.RawMessage(b), nil
@@ -324,7 +324,7 @@ func validRaw(b []byte) (json.RawMessage, error) {
 func EncodeJSON(v any) (json.RawMessage, error) { return encodeJSON(v) }
 
 func isJSONObject(b []byte) bool {
-	if !json.Valid(b) {
+	if !ValidJSON(b) {
 		return false
 	}
 	b = bytes.TrimSpace(b)
@@ -338,13 +338,13 @@ func isJSONObject(b []byte) bool {
 // otherwise gives one entry per bad column; nil when sound.
 func (m *Message) StoredProblems() []string {
 	var problems []string
-	if !json.Valid(m.Content) {
+	if !ValidJSON(m.Content) {
 		problems = append(problems, "column content is not valid JSON")
 	}
-	if len(m.Result) > 0 && !json.Valid(m.Result) {
+	if len(m.Result) > 0 && !ValidJSON(m.Result) {
 		problems = append(problems, "column result is not valid JSON")
 	}
-	if b := bytes.TrimSpace(m.Metadata); len(b) > 0 && (b[0] != '{' || !json.Valid(b)) {
+	if b := bytes.TrimSpace(m.Metadata); len(b) > 0 && (b[0] != '{' || !ValidJSON(b)) {
 		problems = append(problems, "column metadata is not a JSON object")
 	}
 	if !m.Status.Valid() {
