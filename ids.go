@@ -80,6 +80,9 @@ func newID() string {
 // fillIDs sets ids to fresh ids, in increasing order, sharing one string.
 func fillIDs(ids []string) {
 	n := len(ids)
+	if n == 0 {
+		return
+	}
 	first := reserveIDClock(n)
 	text := make([]byte, (idLen+8)*n) // the ids, then their random bits
 	random := text[idLen*n:]

@@ -51,3 +51,11 @@ func TestNewIDsRandom(t *testing.T) {
 		t.Fatalf("ids %q and %q share their random part", a, b)
 	}
 }
+
+// TestFillIDsNone: no ids asked, none made.
+func TestFillIDsNone(t *testing.T) {
+	fillIDs(nil)
+	if got := newID(); len(got) != idLen {
+		t.Fatalf("newID after an empty fill = %q", got)
+	}
+}

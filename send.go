@@ -127,8 +127,9 @@ func (q *Queue) SendTx(ctx context.Context, tx Tx, ms ...*Message) ([]string, er
 }
 
 // prepare validates messages and builds the rows to store, filling in ids,
-// times, status and defaults. The rows share one allocation, and the
-// generated ids one string (fillIDs).
+// times, status and defaults. The rows share one allocation (a row kept
+// by middleware keeps its batch's), and the generated ids one string
+// (fillIDs).
 func (q *Queue) prepare(ms []*Message) ([]*Message, error) {
 	if len(ms) == 0 {
 		return nil, fmt.Errorf("%w: no messages to send", ErrInvalidArgument)
