@@ -200,16 +200,19 @@ func (m *Message) Validate() error {
 // MaxTime, wrapping ErrInvalidArgument. Send checks it again once Delay and
 // TTL have been turned into times.
 func (m *Message) ValidateTimes() error {
-	for _, f := range []struct {
-		name string
-		t    time.Time
-	}{{"RunAt", m.RunAt}, {"ExpireAt", m.ExpireAt}} {
-		if !f.t.IsZero() && (f.t.Before(MinTime) || f.t.After(MaxTime)) {
-			return fmt.Errorf("%w: %s %v is outside %v .. %v", ErrInvalidArgument, f.name, f.t,
-				MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
-		}
+	if err := validateTime("RunAt", &m.RunAt); err != nil {
+		return err
 	}
-	return nil
+	return validateTime("ExpireAt", &m.ExpireAt)
+}
+
+// validateTime reports a time t (when set) outside MinTime .. MaxTime.
+func validateTime(name string, t *time.Time) error {
+	if t.IsZero() || !t.Before(MinTime) && !t.After(MaxTime) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s %v is outside %v .. %v", ErrInvalidArgument, name, *t,
+		MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
 }
 
 // ValidateDependsOn reports a DependsOn with more than MaxDependencies
