@@ -112,12 +112,7 @@ func terminate(t *testing.T, app string) {
 func TestReads_SurviveTerminatedConnections(t *testing.T) {
 	db, pool, app := openNamed(t)
 	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	m := &queuetype.Message{ID: "m1", Type: queuetype.TypeTask, Status: queuetype.StatusPending, Destination: "x",
-		Source: queuetype.SourceDefault, Content: []byte(`1`), MaxAttempts: 1, CreatedAt: now, UpdatedAt: now, RunAt: now}
-	if err := db.Insert(ctx, driver.InsertParams{Messages: []*queuetype.Message{m}}); err != nil {
-		t.Fatal(err)
-	}
+	insertM1(t, db)
 	reads := []struct {
 		name string
 		read func() error
@@ -146,6 +141,19 @@ func TestReads_SurviveTerminatedConnections(t *testing.T) {
 	}
 }
 
+// insertM1 stores a pending message "m1" for destination x, created now
+// (returned), before any connection is ended.
+func insertM1(t *testing.T, db *postgres.DB) time.Time {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	m := &queuetype.Message{ID: "m1", Type: queuetype.TypeTask, Status: queuetype.StatusPending, Destination: "x",
+		Source: queuetype.SourceDefault, Content: []byte(`1`), MaxAttempts: 1, CreatedAt: now, UpdatedAt: now, RunAt: now}
+	if err := db.Insert(context.Background(), driver.InsertParams{Messages: []*queuetype.Message{m}}); err != nil {
+		t.Fatal(err)
+	}
+	return now
+}
+
 func wantID(t *testing.T, m *queuetype.Message, err error) {
 	t.Helper()
 	if err == nil && m.ID != "m1" {
@@ -160,12 +168,7 @@ func wantID(t *testing.T, m *queuetype.Message, err error) {
 func TestIdempotentWrites_SurviveTerminatedConnections(t *testing.T) {
 	db, pool, app := openNamed(t)
 	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	m := &queuetype.Message{ID: "m1", Type: queuetype.TypeTask, Status: queuetype.StatusPending, Destination: "x",
-		Source: queuetype.SourceDefault, Content: []byte(`1`), MaxAttempts: 1, CreatedAt: now, UpdatedAt: now, RunAt: now}
-	if err := db.Insert(ctx, driver.InsertParams{Messages: []*queuetype.Message{m}}); err != nil {
-		t.Fatal(err)
-	}
+	now := insertM1(t, db)
 	claimed, err := db.Claim(ctx, driver.ClaimParams{Destinations: []string{"x"}, Max: 1, Owner: "o1", Now: now,
 		LeaseUntil: now.Add(time.Minute), Me: "me"})
 	if err != nil || len(claimed) != 1 {
