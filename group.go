@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // groupMetaPrefix is the metadata key prefix of stored groups (in the
@@ -82,11 +80,11 @@ func (q *Queue) SendGroup(ctx context.Context, ms []*Message, fn GroupFunc) (*Gr
 		}
 		c := *m
 		if c.ID == "" {
-			c.ID = uuid.Must(uuid.NewV7()).String()
+			c.ID = newID()
 		}
 		rows[i], ids[i] = &c, c.ID
 	}
-	g := &groupRun{q: q, fn: fn, res: &GroupResult{ID: uuid.Must(uuid.NewV7()).String(), MessageIDs: ids,
+	g := &groupRun{q: q, fn: fn, res: &GroupResult{ID: newID(), MessageIDs: ids,
 		CreatedAt: q.now()}, got: make(map[string]*Message, len(ids))}
 	if err := q.storeGroup(ctx, g.res); err != nil {
 		return nil, err

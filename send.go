@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
@@ -129,13 +127,17 @@ func (q *Queue) SendTx(ctx context.Context, tx Tx, ms ...*Message) ([]string, er
 }
 
 // prepare validates messages and builds the rows to store, filling in ids,
-// times, status and defaults.
+// times, status and defaults. The rows share one allocation (a row kept
+// by middleware keeps its batch's), and the generated ids one string
+// (fillIDs).
 func (q *Queue) prepare(ms []*Message) ([]*Message, error) {
 	if len(ms) == 0 {
 		return nil, fmt.Errorf("%w: no messages to send", ErrInvalidArgument)
 	}
 	now := q.now()
+	slab := make([]Message, len(ms))
 	rows := make([]*Message, len(ms))
+	generate := 0
 	for i, m := range ms {
 		if err := m.Validate(); err != nil {
 			if len(ms) == 1 {
@@ -143,24 +145,40 @@ func (q *Queue) prepare(ms []*Message) ([]*Message, error) {
 			}
 			return nil, fmt.Errorf("message %d: %w", i, err)
 		}
-		rows[i] = q.row(m, now)
+		rows[i] = q.row(&slab[i], m, now)
 		if err := rows[i].ValidateTimes(); err != nil { // what Delay and TTL gave
 			return nil, fmt.Errorf("message %d: %w", i, err)
 		}
+		if m.ID == "" {
+			generate++
+		}
 	}
-	if err := checkBatchIDs(rows); err != nil {
+	if generate > 0 {
+		ids := make([]string, generate)
+		fillIDs(ids)
+		giveIDs(rows, ids)
+	}
+	if err := checkBatchIDs(ms, rows); err != nil {
 		return nil, err
 	}
 	return rows, nil
 }
 
-func (q *Queue) row(m *Message, now time.Time) *Message {
-	r := *m
+// giveIDs hands ids, in order, to the rows that have none.
+func giveIDs(rows []*Message, ids []string) {
+	for _, r := range rows {
+		if r.ID == "" {
+			r.ID, ids = ids[0], ids[1:]
+		}
+	}
+}
+
+// row fills r as the row to store for m (leaving the id empty when m has
+// none) and returns it.
+func (q *Queue) row(r, m *Message, now time.Time) *Message {
+	*r = *m
 	r.Result, r.FinishedAt, r.Attempt, r.RetryCount, r.LastError = nil, time.Time{}, 0, 0, ""
 	r.LeaseOwner, r.LeaseExpiry, r.Seq = "", time.Time{}, 0
-	if r.ID == "" {
-		r.ID = uuid.Must(uuid.NewV7()).String()
-	}
 	r.Type = queuetype.TypeTask
 	if r.Source == "" {
 		r.Source = queuetype.SourceDefault
@@ -184,7 +202,7 @@ func (q *Queue) row(m *Message, now time.Time) *Message {
 	// MaxAttempts 0 stays 0: it is stored unset (Config.MaxAttempts as a
 	// stand-in), and the worker that claims the message resolves it from its
 	// handler (see driver.ClaimParams.MaxAttempts).
-	return &r
+	return r
 }
 
 // insert stores rows in one call of the store (a sharded store routes them

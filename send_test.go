@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,6 +97,47 @@ func TestQueue_SendBatchKeepsOrderAndIsAtomic(t *testing.T) {
 	}
 	if _, err := q.Get(ctx, "fresh"); !errors.Is(err, queuesqlite.ErrNotFound) {
 		t.Fatalf("half of a failed batch was stored: %v", err)
+	}
+}
+
+// TestQueue_SendBatchMixesGivenAndGeneratedIDs: in a batch of given and
+// empty ids, the given ones are kept and the others generated, each where
+// its message was, all distinct and readable; a given id named twice among
+// generated ones is refused, naming both messages, and nothing is stored.
+func TestQueue_SendBatchMixesGivenAndGeneratedIDs(t *testing.T) {
+	t.Parallel()
+	q, _ := setup(t, nil)
+	ctx := context.Background()
+	ms := make([]*queuesqlite.Message, 6)
+	for i := range ms {
+		ms[i] = queuesqlite.NewMessage("x", i)
+	}
+	ms[1].ID, ms[4].ID = "given-1", "given-4"
+	ids, err := q.SendBatch(ctx, ms, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for i, id := range ids {
+		if want := ms[i].ID; want != "" && id != want || want == "" && len(id) != 36 || seen[id] {
+			t.Fatalf("ids %q: id %d wrong, repeated or not generated", ids, i)
+		}
+		seen[id] = true
+		got, err := q.Get(ctx, id)
+		if err != nil || string(got.Content) != fmt.Sprint(i) {
+			t.Fatalf("message %d (%s): %v, %+v", i, id, err, got)
+		}
+	}
+	again := []*queuesqlite.Message{queuesqlite.NewMessage("x", 0), queuesqlite.NewMessage("x", 1),
+		queuesqlite.NewMessage("x", 2), queuesqlite.NewMessage("x", 3)}
+	again[1].ID, again[3].ID = "twice", "twice"
+	_, err = q.SendBatch(ctx, again, nil)
+	if !errors.Is(err, queuesqlite.ErrDuplicate) || !strings.Contains(err.Error(), "messages 1 and 3") {
+		t.Fatalf("a batch naming one id twice: %v, want ErrDuplicate naming messages 1 and 3", err)
+	}
+	st, err := q.Stats(ctx)
+	if err != nil || st.ByStatus[queuesqlite.StatusPending] != len(ms) {
+		t.Fatalf("stats after the refused batch: %+v (%v), want %d pending", st, err, len(ms))
 	}
 }
 

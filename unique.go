@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/queue-sqlite/queuesqlite/driver"
 	"github.com/queue-sqlite/queuesqlite/queuetype"
 )
@@ -96,7 +94,7 @@ func (q *Queue) placeUnique(m *Message, key string, generated bool) {
 		return
 	}
 	for ShardFor(m.ID, n) != ShardFor(key, n) {
-		m.ID = uuid.Must(uuid.NewV7()).String()
+		m.ID = newID()
 	}
 }
 

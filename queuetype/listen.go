@@ -31,7 +31,7 @@ func NewValue(v any) (Value, error) {
 	case string:
 		return Value{Kind: ValueText, Raw: []byte(x)}, nil
 	case json.RawMessage:
-		if !json.Valid(x) {
+		if !ValidJSON(x) {
 			return Value{}, fmt.Errorf("%w: listen value is not valid JSON", ErrInvalidArgument)
 		}
 		return Value{Kind: ValueJSON, Raw: bytes.Clone(x)}, nil

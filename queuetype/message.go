@@ -175,7 +175,7 @@ func (m *Message) Validate() error {
 	if !m.Priority.Valid() {
 		return fmt.Errorf("%w: unknown priority %d (want 0..3: low, normal, high, urgent)", ErrInvalidArgument, int(m.Priority))
 	}
-	if len(m.Content) == 0 || (!sameSlice(m.checked, m.Content) && !json.Valid(m.Content)) {
+	if len(m.Content) == 0 || (!sameSlice(m.checked, m.Content) && !ValidJSON(m.Content)) {
 		return fmt.Errorf("%w: content of message to %q is not valid JSON", ErrInvalidArgument, m.Destination)
 	}
 	if len(m.Metadata) > 0 && !isJSONObject(m.Metadata) {
@@ -200,16 +200,19 @@ func (m *Message) Validate() error {
 // MaxTime, wrapping ErrInvalidArgument. Send checks it again once Delay and
 // TTL have been turned into times.
 func (m *Message) ValidateTimes() error {
-	for _, f := range []struct {
-		name string
-		t    time.Time
-	}{{"RunAt", m.RunAt}, {"ExpireAt", m.ExpireAt}} {
-		if !f.t.IsZero() && (f.t.Before(MinTime) || f.t.After(MaxTime)) {
-			return fmt.Errorf("%w: %s %v is outside %v .. %v", ErrInvalidArgument, f.name, f.t,
-				MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
-		}
+	if err := validateTime("RunAt", &m.RunAt); err != nil {
+		return err
 	}
-	return nil
+	return validateTime("ExpireAt", &m.ExpireAt)
+}
+
+// validateTime reports a time t (when set) outside MinTime .. MaxTime.
+func validateTime(name string, t *time.Time) error {
+	if t.IsZero() || !t.Before(MinTime) && !t.After(MaxTime) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s %v is outside %v .. %v", ErrInvalidArgument, name, *t,
+		MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
 }
 
 // ValidateDependsOn reports a DependsOn with more than MaxDependencies
@@ -313,7 +316,7 @@ func encodeJSON(v any) (json.RawMessage, error) {
 }
 
 func validRaw(b []byte) (json.RawMessage, error) {
-	if !json.Valid(b) {
+	if !ValidJSON(b) {
 		return nil, fmt.Errorf("not valid JSON")
 	}
 	return json.RawMessage(b), nil
@@ -324,7 +327,7 @@ func validRaw(b []byte) (json.RawMessage, error) {
 func EncodeJSON(v any) (json.RawMessage, error) { return encodeJSON(v) }
 
 func isJSONObject(b []byte) bool {
-	if !json.Valid(b) {
+	if !ValidJSON(b) {
 		return false
 	}
 	b = bytes.TrimSpace(b)
@@ -338,13 +341,13 @@ func isJSONObject(b []byte) bool {
 // otherwise gives one entry per bad column; nil when sound.
 func (m *Message) StoredProblems() []string {
 	var problems []string
-	if !json.Valid(m.Content) {
+	if !ValidJSON(m.Content) {
 		problems = append(problems, "column content is not valid JSON")
 	}
-	if len(m.Result) > 0 && !json.Valid(m.Result) {
+	if len(m.Result) > 0 && !ValidJSON(m.Result) {
 		problems = append(problems, "column result is not valid JSON")
 	}
-	if b := bytes.TrimSpace(m.Metadata); len(b) > 0 && (b[0] != '{' || !json.Valid(b)) {
+	if b := bytes.TrimSpace(m.Metadata); len(b) > 0 && (b[0] != '{' || !ValidJSON(b)) {
 		problems = append(problems, "column metadata is not a JSON object")
 	}
 	if !m.Status.Valid() {

@@ -77,6 +77,11 @@ func testClaim(t *testing.T, open OpenFunc) {
 		}
 	})
 
+	t.Run("ClaimedCopyIsWhatIsStored", func(t *testing.T) {
+		t.Parallel()
+		claimedCopyIsWhatIsStored(t, open(t).Driver)
+	})
+
 	t.Run("ScheduledWaitsForPromotion", func(t *testing.T) {
 		t.Parallel()
 		d := open(t).Driver
@@ -114,4 +119,57 @@ func testClaim(t *testing.T, open OpenFunc) {
 		insert(t, d, ms...)
 		wantIDs(t, "claim mine", claim(t, d, 5, t0, "mine"), "mine")
 	})
+}
+
+// claimedCopyIsWhatIsStored claims, over two destinations, a plain message,
+// one that expired while it waited, and two sent without MaxAttempts (one
+// of a destination whose handler sets it, one whose handler does not): each
+// copy the claim returns must equal the stored row read back, field by
+// field, so a backend that computes the returned copy apart from the update
+// cannot drift from what it stores.
+func claimedCopyIsWhatIsStored(t *testing.T, d driver.Driver) {
+	ctx := context.Background()
+	plain := newMsg("plain", "x", queuetype.PriorityHigh)
+	plain.Tags, plain.Metadata = []string{"a", "b"}, []byte(`{"k":"v"}`)
+	expired := newMsg("expired", "y", queuetype.PriorityUrgent)
+	expired.ExpireAt = t0.Add(time.Second)
+	unsetX := newMsg("unset-x", "x", queuetype.PriorityNormal)
+	unsetY := newMsg("unset-y", "y", queuetype.PriorityLow)
+	unsetX.MaxAttempts, unsetY.MaxAttempts = 0, 0
+	err := d.Insert(ctx, driver.InsertParams{Messages: []*queuetype.Message{plain, expired, unsetX, unsetY},
+		MaxAttemptsDefault: 5, CallbackOwners: []string{"me-1", "me-1", "me-1", "me-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(time.Minute)
+	got, err := d.Claim(ctx, driver.ClaimParams{
+		Destinations: []string{"x", "y"}, MaxAttempts: []int{7, 0}, Max: 10, Owner: "owner-1", Now: now,
+		LeaseUntil: now.Add(30 * time.Second), Me: "me-1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIDs(t, "claim", got, "expired", "plain", "unset-x", "unset-y")
+	for _, m := range got {
+		stored := get(t, d, m.ID)
+		if a, b := claimedFields(m), claimedFields(stored); a != b {
+			t.Errorf("claimed copy of %s differs from the stored row:\nclaimed %s\nstored  %s", m.ID, a, b)
+		}
+	}
+	if m := get(t, d, "unset-x"); m.MaxAttempts != 7 {
+		t.Errorf("unset-x has MaxAttempts %d after the claim, want the handler's 7", m.MaxAttempts)
+	}
+	if m := get(t, d, "unset-y"); m.MaxAttempts != 5 {
+		t.Errorf("unset-y has MaxAttempts %d after the claim, want the stand-in 5", m.MaxAttempts)
+	}
+}
+
+// claimedFields prints every stored field of m in one comparable line.
+func claimedFields(m *queuetype.Message) string {
+	return fmt.Sprintf("id=%s type=%s status=%v dest=%s source=%s content=%s result=%s prio=%d created=%v updated=%v "+
+		"run=%v expire=%v finished=%v attempt=%d max=%d retries=%d error=%q tags=%q meta=%s owner=%q lease=%v key=%q",
+		m.ID, m.Type, m.Status, m.Destination, m.Source, m.Content, m.Result, m.Priority,
+		m.CreatedAt.UnixMicro(), m.UpdatedAt.UnixMicro(), m.RunAt.UnixMicro(), m.ExpireAt.UnixMicro(),
+		m.FinishedAt.UnixMicro(), m.Attempt, m.MaxAttempts, m.RetryCount, m.LastError, m.Tags, m.Metadata,
+		m.LeaseOwner, m.LeaseExpiry.UnixMicro(), m.ShardKey)
 }

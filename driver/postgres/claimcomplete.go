@@ -65,6 +65,7 @@ func (d *DB) completeIn(ctx context.Context, q querier, cs []*driver.Completion)
 func (d *DB) pipeline(ctx context.Context, cs []*driver.Completion, c *claimCall) ([]driver.Topic, error) {
 	cols, bySeq := completeBatch(cs)
 	b := &pgx.Batch{}
+	b.Queue(sqlGenericPlans)
 	b.Queue(d.sql(sqlComplete), cols.args()...)
 	b.Queue(d.sql(sqlClaim), claimArgs(c.p, c.maxAttempts, c.caps)...)
 	br := d.pool.SendBatch(ctx, b)
@@ -78,9 +79,12 @@ func (d *DB) pipeline(ctx context.Context, cs []*driver.Completion, c *claimCall
 	return topics, d.failAll(ctx, d.poolQ(), bad, c.p)
 }
 
-// readPipeline reads the batch's two results in order.
+// readPipeline reads the batch's results in order.
 func (d *DB) readPipeline(ctx context.Context, br pgx.BatchResults, bySeq map[int64]*driver.Completion, c *claimCall) ([]driver.Topic, undecodable, error) {
 	var bad undecodable
+	if _, err := br.Exec(); err != nil {
+		return nil, bad, err
+	}
 	r, err := br.Query()
 	if err != nil {
 		r.Close()
@@ -92,6 +96,30 @@ func (d *DB) readPipeline(ctx context.Context, br pgx.BatchResults, bySeq map[in
 	}
 	c.out, err = scanMessages(ctx, nextResult{br}, bad.keep, sqlClaim)
 	return topics, bad, err
+}
+
+// claimPlain runs a claim without outcomes or lost claims to take back:
+// the claim statement under generic plans (sqlGenericPlans), one batch
+// and one implicit transaction, so one round trip. Undecodable rows are
+// failed after its commit, as in pipeline.
+func (d *DB) claimPlain(ctx context.Context, c *claimCall) ([]*queuetype.Message, error) {
+	b := &pgx.Batch{}
+	b.Queue(sqlGenericPlans)
+	b.Queue(d.sql(sqlClaim), claimArgs(c.p, c.maxAttempts, c.caps)...)
+	br := d.pool.SendBatch(ctx, b)
+	var bad undecodable
+	_, err := br.Exec()
+	var out []*queuetype.Message
+	if err == nil {
+		out, err = scanMessages(ctx, nextResult{br}, bad.keep, sqlClaim)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, d.failAll(ctx, d.poolQ(), bad, c.p)
 }
 
 // nextResult is a querier over a sent batch: each query reads the next
@@ -110,10 +138,13 @@ func (n nextResult) query(context.Context, string, ...any) (rows, error) {
 
 var _ driver.ConcurrentClaimer = (*DB)(nil)
 
-// claimsInFlight is how many claims a worker queue keeps in flight over
+// claimsInFlight is the most claims a worker queue keeps in flight over
 // PostgreSQL while its backlog is deep: while one claim (and the outcomes
-// folded into it) runs, the next is already on its way.
-const claimsInFlight = 2
+// folded into it) runs, the next are already on their way. A worker
+// queue runs as many as its workers fill (package fetch: one per 25
+// workers, at least two); with 100 no-op workers, 4 drained
+// faster than 2 (+6% to +18%, medians of interleaved 20k drains).
+const claimsInFlight = 4
 
 // ClaimsInFlight implements driver.ConcurrentClaimer.
 func (d *DB) ClaimsInFlight() int { return claimsInFlight }

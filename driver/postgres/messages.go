@@ -169,8 +169,9 @@ func (d *DB) Claim(ctx context.Context, p driver.ClaimParams) ([]*queuetype.Mess
 	c := d.newClaimCall(p)
 	var err error
 	if c.simple() {
-		// One statement, committed on its own: a claim costs one round trip.
-		c.out, err = d.claimRows(ctx, d.poolQ(), c.p, c.maxAttempts, c.caps)
+		// The claim statement (under generic plans), committed on its own:
+		// a claim costs one round trip.
+		c.out, err = d.claimPlain(ctx, c)
 	} else {
 		err = d.tx(ctx, func(tx pgx.Tx) error { return d.claimInTx(ctx, tx, c) })
 	}
@@ -456,11 +457,16 @@ func (d *DB) ExtendLeases(ctx context.Context, p driver.LeaseParams) ([]int64, e
 	for i, a := range p.Attempts {
 		attempts[i] = int32(a)
 	}
-	r, err := d.pool.Query(ctx, d.sql(sqlExtendLeases), d.claims.stamp(p.Until), p.Owner, p.Seqs, attempts)
-	if err != nil {
-		return nil, d.wrap("extend leases", err)
-	}
-	held, err := pgx.CollectRows(r, pgx.RowTo[int64])
+	until := d.claims.stamp(p.Until)
+	var held []int64
+	err := d.rewrite(ctx, func() error {
+		r, err := d.pool.Query(ctx, d.sql(sqlExtendLeases), until, p.Owner, p.Seqs, attempts)
+		if err != nil {
+			return err
+		}
+		held, err = pgx.CollectRows(r, pgx.RowTo[int64])
+		return err
+	})
 	if err != nil {
 		return nil, d.wrap("extend leases", err)
 	}
@@ -481,7 +487,10 @@ func (d *DB) ExtendLeases(ctx context.Context, p driver.LeaseParams) ([]int64, e
 
 // BeatOwner implements driver.Driver.
 func (d *DB) BeatOwner(ctx context.Context, p driver.OwnerParams) error {
-	_, err := d.pool.Exec(ctx, d.sql(sqlBeatOwner), p.Owner, p.Lease.Microseconds(), ts(p.Now))
+	err := d.rewrite(ctx, func() error {
+		_, err := d.pool.Exec(ctx, d.sql(sqlBeatOwner), p.Owner, p.Lease.Microseconds(), ts(p.Now))
+		return err
+	})
 	return d.wrap("owner heartbeat", err)
 }
 

@@ -112,12 +112,7 @@ func terminate(t *testing.T, app string) {
 func TestReads_SurviveTerminatedConnections(t *testing.T) {
 	db, pool, app := openNamed(t)
 	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	m := &queuetype.Message{ID: "m1", Type: queuetype.TypeTask, Status: queuetype.StatusPending, Destination: "x",
-		Source: queuetype.SourceDefault, Content: []byte(`1`), MaxAttempts: 1, CreatedAt: now, UpdatedAt: now, RunAt: now}
-	if err := db.Insert(ctx, driver.InsertParams{Messages: []*queuetype.Message{m}}); err != nil {
-		t.Fatal(err)
-	}
+	insertM1(t, db)
 	reads := []struct {
 		name string
 		read func() error
@@ -146,9 +141,56 @@ func TestReads_SurviveTerminatedConnections(t *testing.T) {
 	}
 }
 
+// insertM1 stores a pending message "m1" for destination x, created now
+// (returned), before any connection is ended.
+func insertM1(t *testing.T, db *postgres.DB) time.Time {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	m := &queuetype.Message{ID: "m1", Type: queuetype.TypeTask, Status: queuetype.StatusPending, Destination: "x",
+		Source: queuetype.SourceDefault, Content: []byte(`1`), MaxAttempts: 1, CreatedAt: now, UpdatedAt: now, RunAt: now}
+	if err := db.Insert(context.Background(), driver.InsertParams{Messages: []*queuetype.Message{m}}); err != nil {
+		t.Fatal(err)
+	}
+	return now
+}
+
 func wantID(t *testing.T, m *queuetype.Message, err error) {
 	t.Helper()
 	if err == nil && m.ID != "m1" {
 		t.Errorf("Get read %q, want m1", m.ID)
+	}
+}
+
+// A heartbeat and a lease renewal, the writes that may run twice, succeed
+// right after the server ended all the pool's connections: after a
+// restart, a live owner whose beat failed once per dead connection could
+// stay silent for a lease and be rescued as dead.
+func TestIdempotentWrites_SurviveTerminatedConnections(t *testing.T) {
+	db, pool, app := openNamed(t)
+	ctx := context.Background()
+	now := insertM1(t, db)
+	claimed, err := db.Claim(ctx, driver.ClaimParams{Destinations: []string{"x"}, Max: 1, Owner: "o1", Now: now,
+		LeaseUntil: now.Add(time.Minute), Me: "me"})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %d claimed, %v", len(claimed), err)
+	}
+	fillPool(t, pool)
+	terminate(t, app)
+	if err := db.BeatOwner(ctx, driver.OwnerParams{Owner: "o1", Lease: time.Minute, Now: now}); err != nil {
+		t.Errorf("heartbeat after the server ended the pool's connections: %v", err)
+	}
+	fillPool(t, pool)
+	terminate(t, app)
+	held, err := db.ExtendLeases(ctx, driver.LeaseParams{Owner: "o1", Seqs: []int64{claimed[0].Seq},
+		Attempts: []int{claimed[0].Attempt}, Until: now.Add(2 * time.Minute)})
+	if err != nil || len(held) != 1 || held[0] != claimed[0].Seq {
+		t.Errorf("lease renewal after the server ended the pool's connections: held %v, %v; want [%d]", held, err, claimed[0].Seq)
+	}
+	owners, err := db.Owners(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(owners) != 1 || owners[0].Owner != "o1" || owners[0].NoRow {
+		t.Errorf("owners after the heartbeat: %+v, want o1 with a row", owners)
 	}
 }

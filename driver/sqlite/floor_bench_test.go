@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -188,12 +189,16 @@ func BenchmarkFloorClaimComplete100(b *testing.B) {
 		}
 		floorExec(b, conn, stmts, sqlCommit)
 	}
-	claim, err := conn.Prepare(claimSQL(1))
+	claim, err := conn.Prepare(claimSelectSQL(1))
 	if err != nil {
 		b.Fatal(err)
 	}
 	pending := 0
-	vals := make([]driver.Value, 24)
+	vals := make([]driver.Value, messageColumnCount)
+	args := []driver.NamedValue{
+		{Ordinal: 1, Value: int64(10)}, {Ordinal: 2, Value: "owner"}, {Ordinal: 3, Value: int64(20)},
+		{Ordinal: 4, Value: int64(100)}, {Ordinal: 5, Value: "me"}, {Ordinal: 6, Value: "noop"},
+		{Ordinal: 7, Value: nil}, {Ordinal: 8, Value: int64(100)}}
 	for b.Loop() {
 		if pending < 100 {
 			b.StopTimer()
@@ -202,9 +207,7 @@ func BenchmarkFloorClaimComplete100(b *testing.B) {
 			b.StartTimer()
 		}
 		floorExec(b, conn, stmts, sqlBegin)
-		rows, err := claim.(driver.StmtQueryContext).QueryContext(context.Background(), []driver.NamedValue{
-			{Ordinal: 1, Value: int64(10)}, {Ordinal: 2, Value: "owner"}, {Ordinal: 3, Value: int64(20)},
-			{Ordinal: 4, Value: int64(100)}, {Ordinal: 5, Value: "me"}, {Ordinal: 6, Value: "noop"}, {Ordinal: 8, Value: int64(100)}})
+		rows, err := claim.(driver.StmtQueryContext).QueryContext(context.Background(), args)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -213,6 +216,10 @@ func BenchmarkFloorClaimComplete100(b *testing.B) {
 			seqs = append(seqs, vals[0].(int64))
 		}
 		rows.Close()
+		list, _ := json.Marshal(seqs)
+		update := append([]driver.NamedValue(nil), args[:7]...)
+		update[3].Value = string(list)
+		floorExecNamed(b, conn, stmts, claimUpdateSQL(1), update)
 		for _, s := range seqs {
 			floorExec(b, conn, stmts, sqlComplete, int64(2), nil, nil, nil, int64(30), int64(0), int64(0), "me",
 				int64(30), s, "owner", int64(1))

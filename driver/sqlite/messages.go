@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -182,15 +183,17 @@ func (d *DB) Claim(ctx context.Context, p qdriver.ClaimParams) ([]*queuetype.Mes
 // claimCall is one claim's statement and arguments, run in the writer's
 // transaction by run (perhaps more than once: each run starts afresh).
 type claimCall struct {
-	p     qdriver.ClaimParams
-	query string
-	args  []any
-	out   []*queuetype.Message
+	p      qdriver.ClaimParams
+	read   string // claimSelectSQL
+	update string // claimUpdateSQL
+	args   []any
+	out    []*queuetype.Message
 }
 
 func newClaimCall(p qdriver.ClaimParams) *claimCall {
 	n := len(p.Destinations)
-	query := cachedSQL(fmt.Sprint("claim/", n), func() string { return claimSQL(n) })
+	read := cachedSQL(fmt.Sprint("claim-read/", n), func() string { return claimSelectSQL(n) })
+	update := cachedSQL(fmt.Sprint("claim-update/", n), func() string { return claimUpdateSQL(n) })
 	args := make([]any, 0, 5+3*n)
 	args = append(args, micros(p.Now), p.Owner, micros(p.LeaseUntil), int64(p.Max), p.Me)
 	for _, dest := range p.Destinations {
@@ -204,7 +207,7 @@ func newClaimCall(p qdriver.ClaimParams) *claimCall {
 		args = append(args, maxAttempts)
 	}
 	args = append(args, make([]any, n)...) // the caps, set in the transaction
-	return &claimCall{p: p, query: query, args: args}
+	return &claimCall{p: p, read: read, update: update, args: args}
 }
 
 // run claims in t: within the queue's room and the destinations' limits.
@@ -220,7 +223,7 @@ func (c *claimCall) run(t *tx) (err error) {
 		return err
 	}
 	if limits != nothingToClaim {
-		if c.out, err = t.claimRows(c.query, micros(p.Now), p.Me, c.args); err != nil {
+		if c.out, err = t.claimRows(c.read, c.update, micros(p.Now), p.Me, c.args, n); err != nil {
 			return err
 		}
 	}
@@ -692,22 +695,34 @@ func (d *DB) readMessages(ctx context.Context, query string, args ...any) ([]*qu
 	return out, rows.Err()
 }
 
-// claimRows runs the claim statement and decodes each claimed row on its
-// own. A row that cannot be decoded is failed at once, in the same
-// transaction, with the decode error as its last error (the attempt the
-// claim counted stays counted): it never reaches a handler, and the rows
-// claimed with it run normally. It comes back failed, so its callback and
-// waiters learn of it.
-func (t *tx) claimRows(query string, now int64, me string, args []any) ([]*queuetype.Message, error) {
+// claimRows reads the rows a claim takes (as the claim leaves them), stores
+// the claim, and decodes each claimed row on its own. A row that cannot be
+// decoded is failed at once, in the same transaction, with the decode error
+// as its last error (the attempt the claim counted stays counted): it never
+// reaches a handler, and the rows claimed with it run normally. It comes
+// back failed, so its callback and waiters learn of it.
+// args are claimSelectSQL's for n destinations.
+func (t *tx) claimRows(read, update string, now int64, me string, args []any, n int) ([]*queuetype.Message, error) {
 	var out []*queuetype.Message
 	var bad []badRow
-	err := t.eachRow(query, args, func(m *queuetype.Message, err error) {
+	seqs := append(make([]byte, 0, 256), '[')
+	err := t.eachRow(read, args, func(m *queuetype.Message, err error) {
 		if err != nil && m.Status == queuetype.StatusProcessing {
 			bad = append(bad, badRow{m, err})
 		}
+		if len(out) > 0 {
+			seqs = append(seqs, ',')
+		}
+		seqs = strconv.AppendInt(seqs, m.Seq, 10)
 		out = append(out, m)
 	})
-	if err != nil {
+	if err != nil || len(out) == 0 {
+		return nil, err
+	}
+	seqs = append(seqs, ']')
+	updateArgs := slices.Clone(args[:5+2*n]) // claimUpdateSQL's parameters
+	updateArgs[3] = string(seqs)
+	if _, err := t.exec(update, updateArgs...); err != nil {
 		return nil, err
 	}
 	for _, b := range bad {

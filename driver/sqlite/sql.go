@@ -200,55 +200,93 @@ const (
 	sqlListTemplate = `SELECT ` + messageColumns + ` FROM messages WHERE seq > ? %s ORDER BY seq LIMIT ?`
 )
 
-// claimSQL builds the claim statement for n destinations. Each destination
-// is read from the ready index in priority order on its own (one short index
-// range each), then the candidates are merged, so the cost does not grow with
-// the backlog. Parameters: ?1 now, ?2 owner, ?3 lease until, ?4 limit,
-// ?5 me, ?6.. the destinations, ?6+n.. their max attempts (claimMaxAttempts),
-// ?6+2n.. how many of each the claim may take (?4 unless it is limited).
-func claimSQL(n int) string {
-	set := claimUpdate + claimMaxAttempts(n)
+// A claim is two statements in the writer's transaction: claimSelectSQL
+// reads the claimed rows as the claim leaves them, then claimUpdateSQL
+// writes that to the same rows (given by seq). Reading first and updating
+// without RETURNING costs less than one UPDATE ... RETURNING, which SQLite
+// buffers row by row (issue 12). Both take their values from claimSet, so
+// what a claim returns is what it stores.
+
+// claimSelectSQL builds the read of a claim for n destinations. Each
+// destination is read from the ready index in priority order on its own
+// (one short index range each), then the candidates are merged, so the cost
+// does not grow with the backlog. Parameters: ?1 now, ?2 owner, ?3 lease
+// until, ?4 limit, ?5 me, ?6.. the destinations, ?6+n.. their max attempts
+// (claimMaxAttempts), ?6+2n.. how many of each the claim may take (?4
+// unless it is limited).
+func claimSelectSQL(n int) string {
+	cols := claimedColumns(n)
 	if n == 1 {
-		return set + `WHERE seq IN (SELECT seq FROM messages WHERE status = ` + stPending + ` AND destination = ?6
-		ORDER BY priority DESC, seq LIMIT ?8) RETURNING ` + messageColumns
+		return `SELECT ` + cols + ` FROM messages WHERE status = ` + stPending + ` AND destination = ?6
+		ORDER BY priority DESC, seq LIMIT ?8`
 	}
 	parts := make([]string, n)
 	for i := range parts {
 		parts[i] = fmt.Sprintf(`SELECT seq, priority FROM (SELECT seq, priority FROM messages
 		WHERE status = `+stPending+` AND destination = ?%d ORDER BY priority DESC, seq LIMIT ?%d)`, i+6, i+6+2*n)
 	}
-	return set + `WHERE seq IN (SELECT seq FROM (` + strings.Join(parts, "\n UNION ALL ") + `)
+	return `SELECT ` + cols + ` FROM messages WHERE seq IN (SELECT seq FROM (` + strings.Join(parts, "\n UNION ALL ") + `)
 	              ORDER BY priority DESC, seq LIMIT ?4)
-	RETURNING ` + messageColumns
+	ORDER BY priority DESC, seq`
 }
 
-// claimUpdate is the SET part of the claim: a message that expired while
-// it waited is expired, not run; any other is leased and charged an attempt.
-const claimUpdate = `UPDATE messages SET
-	status = CASE WHEN expire_at <= ?1 THEN ` + stExpired + ` ELSE ` + stProcessing + ` END,
-	attempt = attempt + (CASE WHEN expire_at <= ?1 THEN 0 ELSE 1 END),
-	lease_owner = CASE WHEN expire_at <= ?1 THEN NULL ELSE ?2 END,
-	lease_expires_at = CASE WHEN expire_at <= ?1 THEN NULL ELSE ?3 END,
-	finished_at = CASE WHEN expire_at <= ?1 THEN ?1 END,
-	last_error = CASE WHEN expire_at <= ?1 THEN 'expired before it could start' ELSE last_error END,
-	callback_owner = CASE WHEN expire_at <= ?1 THEN NULLIF(callback_owner, ?5) ELSE callback_owner END,
-	updated_at = ?1
-	`
+// claimUpdateSQL builds the write of a claim for n destinations: the
+// parameters of claimSelectSQL up to ?5+2n, with ?4 the claimed seqs (a
+// JSON array).
+func claimUpdateSQL(n int) string {
+	set := make([]string, 0, len(claimSet)+2)
+	for _, a := range claimSet {
+		set = append(set, a.column+" = "+a.value)
+	}
+	set = append(set, "max_attempts = "+claimMaxAttempts(n), "max_attempts_unset = 0")
+	return `UPDATE messages SET ` + strings.Join(set, ",\n\t") + `
+	WHERE seq IN (SELECT value FROM json_each(?4))`
+}
 
-// claimMaxAttempts is the part of the claim's SET that resolves the
-// MaxAttempts of messages sent without one: the handler's value for the
-// message's destination (parameters ?6+n.. parallel to the destinations;
-// NULL keeps the stand-in the sender stored).
+// claimedColumns is messageColumns with every column a claim sets read as
+// the claim sets it.
+func claimedColumns(n int) string {
+	cols := strings.Split(messageColumns, ",")
+	for i, c := range cols {
+		c = strings.TrimSpace(c)
+		cols[i] = c
+		if c == "max_attempts" {
+			cols[i] = claimMaxAttempts(n)
+		}
+		for _, a := range claimSet {
+			if a.column == c {
+				cols[i] = a.value
+			}
+		}
+	}
+	return strings.Join(cols, ", ")
+}
+
+// claimSet is what a claim stores: a message that expired while it waited
+// is expired, not run; any other is leased and charged an attempt.
+var claimSet = []struct{ column, value string }{
+	{"status", `CASE WHEN expire_at <= ?1 THEN ` + stExpired + ` ELSE ` + stProcessing + ` END`},
+	{"attempt", `attempt + (CASE WHEN expire_at <= ?1 THEN 0 ELSE 1 END)`},
+	{"lease_owner", `CASE WHEN expire_at <= ?1 THEN NULL ELSE ?2 END`},
+	{"lease_expires_at", `CASE WHEN expire_at <= ?1 THEN NULL ELSE ?3 END`},
+	{"finished_at", `CASE WHEN expire_at <= ?1 THEN ?1 END`},
+	{"last_error", `CASE WHEN expire_at <= ?1 THEN 'expired before it could start' ELSE last_error END`},
+	{"callback_owner", `CASE WHEN expire_at <= ?1 THEN NULLIF(callback_owner, ?5) ELSE callback_owner END`},
+	{"updated_at", `?1`},
+}
+
+// claimMaxAttempts is the value a claim gives max_attempts: for a message
+// sent without one, the handler's value for its destination (parameters
+// ?6+n.. parallel to the destinations; NULL keeps the stand-in the sender
+// stored).
 func claimMaxAttempts(n int) string {
 	var b strings.Builder
-	b.WriteString(`, max_attempts = CASE WHEN max_attempts_unset = 0 THEN max_attempts
+	b.WriteString(`CASE WHEN max_attempts_unset = 0 THEN max_attempts
 	ELSE COALESCE(CASE destination`)
 	for i := range n {
 		fmt.Fprintf(&b, ` WHEN ?%d THEN ?%d`, i+6, i+6+n)
 	}
-	b.WriteString(` END, max_attempts) END,
-	max_attempts_unset = 0
-	`)
+	b.WriteString(` END, max_attempts) END`)
 	return b.String()
 }
 

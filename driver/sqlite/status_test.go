@@ -63,15 +63,16 @@ func TestStatusStatementsUseThePartialIndexes(t *testing.T) {
 	}
 	defer d.Close()
 	cases := map[string]string{
-		claimSQL(1):    "messages_ready",
-		claimSQL(2):    "messages_ready",
-		headSQL(2):     "messages_ready",
-		sqlNextDue:     "messages_due",
-		sqlPromote:     "messages_due",
-		sqlExpire:      "messages_expiry",
-		sqlRescue:      "messages_leased",
-		sqlStatsOldest: "messages_ready",
-		sqlFinished:    "messages_callback",
+		claimSelectSQL(1): "messages_ready",
+		claimSelectSQL(2): "messages_ready",
+		claimUpdateSQL(2): "INTEGER PRIMARY KEY",
+		headSQL(2):        "messages_ready",
+		sqlNextDue:        "messages_due",
+		sqlPromote:        "messages_due",
+		sqlExpire:         "messages_expiry",
+		sqlRescue:         "messages_leased",
+		sqlStatsOldest:    "messages_ready",
+		sqlFinished:       "messages_callback",
 	}
 	for query, index := range cases {
 		rows, err := d.read.Query(`EXPLAIN QUERY PLAN `+query, make([]any, maxParam(query))...)

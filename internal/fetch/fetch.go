@@ -103,7 +103,8 @@ type Config struct {
 	// Claimers is the most claims in flight at once (0 or 1: one). The
 	// first claimer answers wakes and polls; each further one starts
 	// claiming when a claim of the first comes back full (a deep backlog)
-	// and stops when one of its own comes back short.
+	// and stops when one of its own comes back short. Beyond two, a
+	// fetcher runs one claimer per slotsPerClaimer slots (claimersFor).
 	Claimers int
 	Logger   *slog.Logger
 }
@@ -123,11 +124,26 @@ func New(cfg Config) *Fetcher {
 // Wake tells the fetcher that work may be ready. It never blocks.
 func (f *Fetcher) Wake() { notify.Signal(f.wake) }
 
+// slotsPerClaimer is how many worker slots each claimer beyond the second
+// needs: a claim takes the slots free when it starts, so more claimers
+// than this allows only split the same slots into smaller claims, each
+// paying a statement and a commit. Over PostgreSQL (drains of 20k no-op
+// jobs), 4 claims in flight against 2 drained 100 workers faster (+6% to
+// +18%, medians) and 25 workers slower (-19%).
+const slotsPerClaimer = 25
+
+// claimersFor is how many claims a fetcher over slots worker slots keeps
+// in flight, at most most: one per slotsPerClaimer slots, and two even
+// over fewer (a second claim hides the first one's round trip).
+func claimersFor(most, slots int) int {
+	return max(1, min(most, max(2, slots/slotsPerClaimer)))
+}
+
 // Run claims and delivers until ctx ends. It returns once no claim of it
 // is in flight.
 func (f *Fetcher) Run(ctx context.Context) {
 	var helpers sync.WaitGroup
-	for range f.cfg.Claimers - 1 {
+	for range claimersFor(f.cfg.Claimers, cap(f.cfg.Slots.c)) - 1 {
 		helpers.Go(func() { f.help(ctx) })
 	}
 	f.run(ctx)
@@ -173,9 +189,10 @@ func (f *Fetcher) run(ctx context.Context) {
 	}
 }
 
-// help is a further claimer: after a full claim of the first, it claims
+// help is a further claimer: after a full claim of another, it claims
 // alongside it until one of its own claims comes back short or fails (the
-// first claimer logs and backs off from failures).
+// first claimer logs and backs off from failures). Its full claims call
+// in the next helper, so all of them are claiming after a few.
 func (f *Fetcher) help(ctx context.Context) {
 	for {
 		select {
@@ -191,6 +208,7 @@ func (f *Fetcher) help(ctx context.Context) {
 			if err != nil || !full {
 				break
 			}
+			notify.Signal(f.deep)
 		}
 	}
 }

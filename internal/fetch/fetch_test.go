@@ -76,6 +76,12 @@ func (s *store) callsSnapshot() []int {
 	return slices.Clone(s.calls)
 }
 
+func (s *store) activeNow() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active
+}
+
 func (s *store) maxActive() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

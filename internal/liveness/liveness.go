@@ -5,7 +5,9 @@
 // change: an owner whose counter has not moved for one of its leases is
 // dead. A step of the system clock, here or in the owner's process, changes
 // nothing, and an owner that just came into view is watched for a whole
-// lease before it can be judged dead.
+// lease before it can be judged dead. So is every owner after a failed read:
+// while the tracker could not see the store, neither could the owners beat
+// into it (a database restart stops both), so what it missed says nothing.
 package liveness
 
 import (
@@ -37,8 +39,9 @@ type Tracker struct {
 	fall time.Duration // how long a holder without a row is watched
 	mono func() time.Time
 
-	mu   sync.Mutex
-	seen map[string]*sighting
+	mu    sync.Mutex
+	seen  map[string]*sighting
+	blind bool // the last read failed: every watch starts afresh at the next
 }
 
 type sighting struct {
@@ -57,6 +60,9 @@ func New(src Source, self string, fallback time.Duration) *Tracker {
 func (t *Tracker) Observe(ctx context.Context) (Verdict, error) {
 	states, err := t.src.Owners(ctx)
 	if err != nil {
+		t.mu.Lock()
+		t.blind = true
+		t.mu.Unlock()
 		return Verdict{}, err
 	}
 	return t.judge(states, t.mono()), nil
@@ -66,6 +72,12 @@ func (t *Tracker) Observe(ctx context.Context) (Verdict, error) {
 func (t *Tracker) judge(states []driver.OwnerState, now time.Time) Verdict {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.blind {
+		for _, sg := range t.seen {
+			sg.changed = now
+		}
+		t.blind = false
+	}
 	var v Verdict
 	present := make(map[string]bool, len(states))
 	for _, s := range states {

@@ -2,6 +2,7 @@ package liveness
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -59,5 +60,51 @@ func TestTracker_JudgesByBeatsNotClocks(t *testing.T) {
 	*src = rows{{Owner: "b", Beats: 1, Lease: lease}}
 	if v := observe(); len(v.Dead) != 0 {
 		t.Fatalf("an owner seen again after it was forgotten was judged at once: %+v", v)
+	}
+}
+
+// flaky is a source whose reads fail while down is set.
+type flaky struct {
+	rows rows
+	down bool
+}
+
+func (f *flaky) Owners(ctx context.Context) ([]driver.OwnerState, error) {
+	if f.down {
+		return nil, errors.New("connection refused")
+	}
+	return f.rows, nil
+}
+
+// After reads failed (the store was down, so no one could beat), every
+// owner is watched for a whole lease again from the first read that works:
+// one that had not beaten for a lease only because the store was down is
+// not judged dead at once, and is once it stays still for a lease.
+func TestTracker_WatchesAfreshAfterAFailedRead(t *testing.T) {
+	const lease = time.Second
+	src := &flaky{rows: rows{{Owner: "a", Beats: 1, Lease: lease}, {Owner: "held", NoRow: true}}}
+	tr := New(src, "self", lease)
+	var at time.Duration
+	monoAt(tr, &at)
+	if _, err := tr.Observe(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	src.down = true
+	at = lease / 2
+	if _, err := tr.Observe(context.Background()); err == nil {
+		t.Fatal("a failed read reported no error")
+	}
+	src.down = false
+	at = 3 * lease
+	v, err := tr.Observe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Dead) != 0 || len(v.Ownerless) != 0 {
+		t.Fatalf("right after the store came back: %+v; want no verdict before a lease of watching", v)
+	}
+	at = 4 * lease
+	if v, _ := tr.Observe(context.Background()); !slices.Equal(v.Dead, []string{"a"}) || !slices.Equal(v.Ownerless, []string{"held"}) {
+		t.Fatalf("a lease after the store came back: %+v; want a dead and held ownerless", v)
 	}
 }
