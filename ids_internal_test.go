@@ -1,6 +1,8 @@
 package queuesqlite
 
 import (
+	"bufio"
+	"crypto/rand"
 	"testing"
 	"time"
 
@@ -58,4 +60,26 @@ func TestFillIDsNone(t *testing.T) {
 	if got := newID(); len(got) != idLen {
 		t.Fatalf("newID after an empty fill = %q", got)
 	}
+}
+
+// BenchmarkFillIDs1000 prices the ids of a batch of 1000: fillIDs against
+// github.com/google/uuid's NewV7 (with one buffered random read per batch,
+// as fillIDs does), the reason ids.go generates them itself.
+func BenchmarkFillIDs1000(b *testing.B) {
+	ids := make([]string, 1000)
+	b.Run("fillIDs", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			fillIDs(ids)
+		}
+	})
+	b.Run("google-uuid", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r := bufio.NewReaderSize(rand.Reader, 16*len(ids))
+			for i := range ids {
+				ids[i] = uuid.Must(uuid.NewV7FromReader(r)).String()
+			}
+		}
+	})
 }
