@@ -31,30 +31,15 @@ func senderAndListener(t *testing.T) (*DB, <-chan string) {
 	}
 	sender, listener := open(), open()
 	heard := make(chan string, 10_000)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go listener.WatchTopics(ctx, func(tp driver.Topic) {
+	// Registered here, before any insert (WatchTopics does the same from
+	// its own goroutine, which would leave the moment open).
+	id := listener.watchers.add(func(tp driver.Topic) {
 		if tp.Kind == driver.TopicWork {
 			heard <- tp.Key
 		}
 	})
-	waitFor(t, "the listener's watch to be registered", func() bool {
-		listener.watchers.mu.RLock()
-		defer listener.watchers.mu.RUnlock()
-		return len(listener.watchers.fns) == 1
-	})
+	t.Cleanup(func() { listener.watchers.remove(id) })
 	return sender, heard
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wakeTestWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond) // nothing to wait on
-	}
 }
 
 // awaitHeard reads heard until every destination of want came; it fails
